@@ -1,0 +1,390 @@
+//! Crowd data: item features plus the sparse (item, worker, label) triples the crowd gave.
+//!
+//! [`CrowdData::new`] is the one place that checks shapes, ranges and emptiness; every loader
+//! builds its result through it, so a value of this type is always consistent.
+//!
+//! ```
+//! use conal::data::{Annotation, CrowdData, Matrix};
+//!
+//! // Three items with two features each, labelled by two workers into two classes.
+//! let features = Matrix::new(3, 2, vec![0.0, 1.0, 1.0, 0.0, 0.5, 0.5]).unwrap();
+//! let annotations = vec![
+//!     Annotation { item: 0, worker: 0, label: 1 },
+//!     Annotation { item: 1, worker: 0, label: 0 },
+//!     Annotation { item: 1, worker: 1, label: 0 },
+//!     Annotation { item: 2, worker: 1, label: 1 },
+//! ];
+//! let data = CrowdData::new(
+//!     features,
+//!     annotations,
+//!     vec!["cat".into(), "dog".into()],
+//!     vec!["w1".into(), "w2".into()],
+//!     vec!["a".into(), "b".into(), "c".into()],
+//!     None,
+//! )
+//! .unwrap();
+//! assert_eq!((data.n_items(), data.n_workers(), data.n_classes()), (3, 2, 2));
+//! ```
+
+pub mod labelme;
+pub mod music;
+pub mod npy;
+pub mod synthetic;
+pub(crate) mod text;
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+
+/// A dense row-major f32 matrix (rows = items, columns = features).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+impl Matrix {
+    /// Wraps `data` (row-major, `rows * cols` values).
+    pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, DataError> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(DataError::Invalid(format!(
+                "matrix of {rows} x {cols} needs {} values, got {}",
+                rows.saturating_mul(cols),
+                data.len()
+            )));
+        }
+        Ok(Matrix { rows, cols, data })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// All values, row-major.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// All values, row-major, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Consumes the matrix and returns its values.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// A new matrix made of the given rows, in the given order.
+    pub fn select_rows(&self, rows: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(rows.len() * self.cols);
+        for &r in rows {
+            data.extend_from_slice(self.row(r));
+        }
+        Matrix {
+            rows: rows.len(),
+            cols: self.cols,
+            data,
+        }
+    }
+
+    /// The first (row, column) holding a NaN or infinite value, if any.
+    pub fn first_non_finite(&self) -> Option<(usize, usize)> {
+        self.data
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|i| (i / self.cols.max(1), i % self.cols.max(1)))
+    }
+}
+
+/// One crowd label: `worker` said `label` for `item` (all indices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Annotation {
+    /// Item (row of the feature matrix).
+    pub item: u32,
+    /// Worker index (into [`CrowdData::workers`]).
+    pub worker: u32,
+    /// Class index (into [`CrowdData::classes`]).
+    pub label: u32,
+}
+
+/// Items with features and crowd labels, ready for training.
+#[derive(Debug, Clone)]
+pub struct CrowdData {
+    /// Item features, one row per item.
+    pub features: Matrix,
+    /// The observed labels, sorted by (item, worker).
+    pub annotations: Vec<Annotation>,
+    /// Class names; a label `k` means `classes[k]`.
+    pub classes: Vec<String>,
+    /// Worker ids as in the input; worker index `r` means `workers[r]`.
+    pub workers: Vec<String>,
+    /// Item ids as in the input.
+    pub items: Vec<String>,
+    /// True labels, when the data set has them (evaluation only, never used for training).
+    pub truth: Option<Vec<u32>>,
+}
+
+impl CrowdData {
+    /// Checks and assembles crowd data. Annotations are sorted by (item, worker).
+    ///
+    /// Fails when shapes disagree, an index is out of range, a (item, worker) pair repeats, a
+    /// worker has no label, a feature is not finite, or there is nothing to learn from.
+    pub fn new(
+        features: Matrix,
+        mut annotations: Vec<Annotation>,
+        classes: Vec<String>,
+        workers: Vec<String>,
+        items: Vec<String>,
+        truth: Option<Vec<u32>>,
+    ) -> Result<Self, DataError> {
+        let invalid = |m: String| Err(DataError::Invalid(m));
+        if classes.len() < 2 {
+            return invalid(format!(
+                "need at least 2 classes, got {} ({:?})",
+                classes.len(),
+                classes
+            ));
+        }
+        check_unique("class", &classes)?;
+        check_unique("worker id", &workers)?;
+        check_unique("item id", &items)?;
+        if features.rows() != items.len() {
+            return invalid(format!(
+                "{} feature rows for {} items",
+                features.rows(),
+                items.len()
+            ));
+        }
+        if features.cols() == 0 {
+            return invalid("items have no features (0 columns)".into());
+        }
+        if let Some((r, c)) = features.first_non_finite() {
+            return invalid(format!(
+                "feature {c} of item {:?} is not finite ({})",
+                items[r],
+                features.row(r)[c]
+            ));
+        }
+        if annotations.is_empty() {
+            return invalid("no crowd labels: nothing to learn from".into());
+        }
+        let (n, r, k) = (items.len(), workers.len(), classes.len());
+        for a in &annotations {
+            if a.item as usize >= n || a.worker as usize >= r || a.label as usize >= k {
+                return invalid(format!(
+                    "annotation {a:?} out of range ({n} items, {r} workers, {k} classes)"
+                ));
+            }
+        }
+        annotations.sort_unstable();
+        if let Some(w) = annotations
+            .windows(2)
+            .find(|w| w[0].item == w[1].item && w[0].worker == w[1].worker)
+        {
+            return invalid(format!(
+                "worker {:?} labelled item {:?} twice",
+                workers[w[0].worker as usize], items[w[0].item as usize]
+            ));
+        }
+        let mut count = vec![0usize; r];
+        for a in &annotations {
+            count[a.worker as usize] += 1;
+        }
+        if let Some(w) = count.iter().position(|&c| c == 0) {
+            return invalid(format!(
+                "worker {:?} has no labels; drop it from the worker list",
+                workers[w]
+            ));
+        }
+        if let Some(t) = &truth {
+            if t.len() != n {
+                return invalid(format!("{} true labels for {n} items", t.len()));
+            }
+            if let Some(i) = t.iter().position(|&y| y as usize >= k) {
+                return invalid(format!(
+                    "true label {} of item {:?} is not one of the {k} classes",
+                    t[i], items[i]
+                ));
+            }
+        }
+        Ok(CrowdData {
+            features,
+            annotations,
+            classes,
+            workers,
+            items,
+            truth,
+        })
+    }
+
+    /// Number of items.
+    pub fn n_items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Number of workers.
+    pub fn n_workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Number of features per item.
+    pub fn n_features(&self) -> usize {
+        self.features.cols()
+    }
+
+    /// Number of labels each worker gave.
+    pub fn labels_per_worker(&self) -> Vec<usize> {
+        let mut count = vec![0; self.n_workers()];
+        for a in &self.annotations {
+            count[a.worker as usize] += 1;
+        }
+        count
+    }
+
+    /// The items that have at least one crowd label, ascending.
+    pub fn labelled_items(&self) -> Vec<usize> {
+        let mut items: Vec<usize> = self.annotations.iter().map(|a| a.item as usize).collect();
+        items.dedup();
+        items
+    }
+
+    /// The data restricted to `items` (in that order), keeping every worker so that worker
+    /// indices stay valid. Unlike [`CrowdData::new`], a worker may end with no label here.
+    pub fn subset(&self, items: &[usize]) -> CrowdData {
+        let mut new_index = vec![u32::MAX; self.n_items()];
+        for (new, &old) in items.iter().enumerate() {
+            new_index[old] = new as u32;
+        }
+        let mut annotations: Vec<Annotation> = self
+            .annotations
+            .iter()
+            .filter(|a| new_index[a.item as usize] != u32::MAX)
+            .map(|a| Annotation {
+                item: new_index[a.item as usize],
+                ..*a
+            })
+            .collect();
+        annotations.sort_unstable();
+        CrowdData {
+            features: self.features.select_rows(items),
+            annotations,
+            classes: self.classes.clone(),
+            workers: self.workers.clone(),
+            items: items.iter().map(|&i| self.items[i].clone()).collect(),
+            truth: self
+                .truth
+                .as_ref()
+                .map(|t| items.iter().map(|&i| t[i]).collect()),
+        }
+    }
+}
+
+/// Items with features and their true labels: a validation or test set.
+#[derive(Debug, Clone)]
+pub struct LabeledSet {
+    /// Item features, one row per item.
+    pub features: Matrix,
+    /// True class index per item.
+    pub truth: Vec<u32>,
+    /// Item ids as in the input.
+    pub items: Vec<String>,
+}
+
+impl LabeledSet {
+    /// Checks and assembles a labelled set with `n_class` classes and `n_features` features.
+    pub fn new(
+        features: Matrix,
+        truth: Vec<u32>,
+        items: Vec<String>,
+        n_class: usize,
+    ) -> Result<Self, DataError> {
+        if features.rows() != truth.len() || items.len() != truth.len() {
+            return Err(DataError::Invalid(format!(
+                "{} feature rows, {} labels and {} item ids do not match",
+                features.rows(),
+                truth.len(),
+                items.len()
+            )));
+        }
+        if truth.is_empty() {
+            return Err(DataError::Invalid("labelled set has no items".into()));
+        }
+        if let Some(i) = truth.iter().position(|&y| y as usize >= n_class) {
+            return Err(DataError::Invalid(format!(
+                "label {} of item {:?} is not one of the {n_class} classes",
+                truth[i], items[i]
+            )));
+        }
+        if let Some((r, c)) = features.first_non_finite() {
+            return Err(DataError::Invalid(format!(
+                "feature {c} of item {:?} is not finite",
+                items[r]
+            )));
+        }
+        Ok(LabeledSet {
+            features,
+            truth,
+            items,
+        })
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.truth.len()
+    }
+
+    /// Whether the set is empty (never true for a value built by [`LabeledSet::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.truth.is_empty()
+    }
+}
+
+/// Everything a task provides: crowd-labelled training items and optional clean splits.
+#[derive(Debug, Clone)]
+pub struct TaskData {
+    /// The crowd-labelled training items.
+    pub train: CrowdData,
+    /// A validation split with true labels, when the data set has one.
+    pub valid: Option<LabeledSet>,
+    /// A test split with true labels, when the data set has one.
+    pub test: Option<LabeledSet>,
+}
+
+fn check_unique(what: &str, names: &[String]) -> Result<(), DataError> {
+    let mut seen = HashSet::with_capacity(names.len());
+    for name in names {
+        if !seen.insert(name.as_str()) {
+            return Err(DataError::Invalid(format!("{what} {name:?} appears twice")));
+        }
+    }
+    Ok(())
+}
+
+/// The directory holding the shared real data sets: `$CONAL_DATA_DIR` when set, else
+/// `../shared/data` relative to the crate root (where CI and developers keep them).
+pub fn shared_data_dir() -> std::path::PathBuf {
+    match std::env::var_os("CONAL_DATA_DIR") {
+        Some(dir) => dir.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+    }
+}

@@ -1,0 +1,119 @@
+//! Typed errors of the library.
+//!
+//! Every error that comes from user input names the file and, where there is one, the line
+//! (1-based, counting the header) and says what was expected, so that the message alone is
+//! enough to fix the input.
+
+use std::path::{Path, PathBuf};
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors raised while reading or validating crowd data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// A file could not be opened or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// A file's content is malformed at a given line.
+    #[error("{}:{line}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number (the header, if any, is line 1).
+        line: u64,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// A file's content is malformed as a whole (wrong shape, no rows, bad header).
+    #[error("{}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// The data is inconsistent across files or with the requested configuration.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl DataError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// A parse error on `path` at 1-based `line`.
+    pub fn parse(path: &Path, line: u64, message: impl Into<String>) -> Self {
+        DataError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// A whole-file error on `path`.
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        DataError::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Errors of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad or inconsistent input data.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A configuration value is out of range or contradicts the data.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A checkpoint directory is missing a file, or a file in it is corrupt.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// The offending file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Training diverged (a non-finite loss or gradient).
+    #[error("training diverged: {0}")]
+    Diverged(String),
+    /// An I/O error while writing outputs.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// A checkpoint error on `path`.
+    pub fn checkpoint(path: &Path, message: impl Into<String>) -> Self {
+        Error::Checkpoint {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
