@@ -1,0 +1,103 @@
+//! Majority vote with ties broken at random (from the seed), never by file order.
+//!
+//! ```
+//! use conal::aggregate::MajorityVote;
+//! use conal::data::Annotation;
+//!
+//! let a = |item, worker, label| Annotation { item, worker, label };
+//! let labels = [a(0, 0, 1), a(0, 1, 1), a(0, 2, 0), a(1, 0, 2)];
+//! let fitted = MajorityVote::new().fit_annotations(2, 3, &labels).unwrap();
+//! assert_eq!(fitted.labels, vec![1, 2]);
+//! assert!((fitted.posteriors[0][1] - 2.0 / 3.0).abs() < 1e-12);
+//! ```
+
+use rand::RngExt;
+
+use crate::aggregate::Aggregation;
+use crate::data::{Annotation, CrowdData};
+use crate::error::{Error, Result};
+use crate::train::trainer::rng;
+
+/// RNG stream used for tie breaking.
+const TIE_STREAM: u64 = 2;
+
+/// Majority vote parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MajorityVote {
+    seed: u64,
+}
+
+impl Default for MajorityVote {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MajorityVote {
+    /// Majority vote with seed 0 for tie breaking.
+    pub fn new() -> Self {
+        MajorityVote { seed: 0 }
+    }
+
+    /// Seed of the tie-breaking draws. Defaults to 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Aggregates the crowd labels of `data`.
+    pub fn fit(&self, data: &CrowdData) -> Result<Aggregation> {
+        self.fit_annotations(data.n_items(), data.n_classes(), &data.annotations)
+    }
+
+    /// Aggregates `annotations` over `n_items` items and `n_class` classes. Posteriors are the
+    /// vote shares; an item without labels gets a uniform posterior and a random label.
+    pub fn fit_annotations(
+        &self,
+        n_items: usize,
+        n_class: usize,
+        annotations: &[Annotation],
+    ) -> Result<Aggregation> {
+        if n_class == 0 {
+            return Err(Error::Config(
+                "majority vote needs at least one class".into(),
+            ));
+        }
+        let mut votes = vec![vec![0.0f64; n_class]; n_items];
+        for a in annotations {
+            let (i, k) = (a.item as usize, a.label as usize);
+            if i >= n_items || k >= n_class {
+                return Err(Error::Config(format!("annotation {a:?} out of range")));
+            }
+            votes[i][k] += 1.0;
+        }
+        let has_labels: Vec<bool> = votes.iter().map(|r| r.iter().sum::<f64>() > 0.0).collect();
+        let mut rng = rng(self.seed, TIE_STREAM);
+        let mut labels = Vec::with_capacity(n_items);
+        let mut ties = 0;
+        for row in &mut votes {
+            let max = row.iter().cloned().fold(0.0, f64::max);
+            let tied: Vec<usize> = (0..n_class).filter(|&k| row[k] == max).collect();
+            if tied.len() > 1 {
+                ties += 1;
+            }
+            labels.push(tied[rng.random_range(0..tied.len())] as u32);
+            let total: f64 = row.iter().sum();
+            for v in row.iter_mut() {
+                *v = if total > 0.0 {
+                    *v / total
+                } else {
+                    1.0 / n_class as f64
+                };
+            }
+        }
+        tracing::debug!("majority vote: {ties} of {n_items} items had tied votes");
+        Ok(Aggregation {
+            labels,
+            posteriors: votes,
+            worker_confusions: None,
+            worker_abilities: None,
+            has_labels,
+        })
+    }
+}

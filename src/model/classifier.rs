@@ -1,0 +1,241 @@
+//! The backbone contract and the built-in MLP heads of the authors' code.
+//!
+//! A backbone is any burn [`Module`] that maps a batch of inputs to `[batch, n_class]` logits
+//! ([`Backbone`]). CoNAL turns the logits into `p = softmax(z)` and never looks inside.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use conal::model::{Backbone, MlpConfig, Mode};
+//! use rand::SeedableRng;
+//!
+//! let device = Device::flex();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let head = MlpConfig::labelme(512, 8).init(&mut rng, &device);
+//! let logits = head.logits(&Tensor::zeros([4, 512], &device), &mut Mode::eval());
+//! assert_eq!(logits.dims(), [4, 8]);
+//! ```
+
+use burn::module::{Module, ModuleDisplay, RunningState};
+use burn::nn::Linear;
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::model::init::{Init, linear};
+
+/// Whether a forward pass trains (dropout on, batch statistics) or evaluates.
+///
+/// Training carries the RNG that draws dropout masks, so that masks come from the run's seed
+/// rather than the backend's global generator.
+pub struct Mode<'a> {
+    rng: Option<&'a mut ChaCha8Rng>,
+}
+
+impl<'a> Mode<'a> {
+    /// Training mode, drawing dropout masks from `rng`.
+    pub fn train(rng: &'a mut ChaCha8Rng) -> Self {
+        Mode { rng: Some(rng) }
+    }
+
+    /// Evaluation mode: no dropout, running batch-norm statistics.
+    pub fn eval() -> Mode<'static> {
+        Mode { rng: None }
+    }
+
+    /// Whether this is a training pass.
+    pub fn is_train(&self) -> bool {
+        self.rng.is_some()
+    }
+
+    /// Inverted dropout with drop probability `p` (identity when evaluating or `p == 0`).
+    pub fn dropout<const D: usize>(&mut self, x: Tensor<D>, p: f64) -> Tensor<D> {
+        let Some(rng) = self.rng.as_deref_mut() else {
+            return x;
+        };
+        if p <= 0.0 {
+            return x;
+        }
+        let keep = 1.0 - p;
+        let scale = (1.0 / keep) as f32;
+        let shape = x.shape();
+        let mask: Vec<f32> = (0..shape.num_elements())
+            .map(|_| {
+                if rng.random::<f64>() < keep {
+                    scale
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mask = Tensor::from_data(TensorData::new(mask, shape), &x.device());
+        x * mask
+    }
+}
+
+/// A classifier backbone: a module mapping a batch of inputs to `[batch, n_class]` logits.
+///
+/// `Input` is whatever a batch of items is for this backbone (a feature matrix for the MLP
+/// heads, images for a CNN, token ids for a text model, …).
+pub trait Backbone<Input>: Module + ModuleDisplay {
+    /// Logits for a batch.
+    ///
+    /// # Shapes
+    /// - output: `[batch, n_class]`
+    fn logits(&self, input: &Input, mode: &mut Mode) -> Tensor<2>;
+}
+
+/// Batch normalisation over the batch axis without learned scale or shift
+/// (`nn.BatchNorm1d(affine=False)`): running statistics with momentum 0.1, ε = 1e-5, and the
+/// unbiased batch variance in the running estimate, as PyTorch does.
+#[derive(Module, Debug)]
+pub struct BatchNorm {
+    /// Running mean, `[features]`.
+    pub running_mean: RunningState<Tensor<1>>,
+    /// Running (unbiased) variance, `[features]`.
+    pub running_var: RunningState<Tensor<1>>,
+}
+
+const BN_MOMENTUM: f64 = 0.1;
+const BN_EPS: f64 = 1e-5;
+
+impl BatchNorm {
+    /// A batch norm over `features` columns (mean 0, variance 1 to start).
+    pub fn new(features: usize, device: &Device) -> Self {
+        BatchNorm {
+            running_mean: RunningState::new(Tensor::zeros([features], device)),
+            running_var: RunningState::new(Tensor::ones([features], device)),
+        }
+    }
+
+    /// Normalises each column.
+    ///
+    /// # Shapes
+    /// - input: `[batch, features]`; output: same
+    pub fn forward(&self, x: Tensor<2>, mode: &Mode) -> Tensor<2> {
+        let [batch, features] = x.dims();
+        if mode.is_train() && batch > 1 {
+            let mean = x.clone().mean_dim(0);
+            let centered = x - mean.clone();
+            let var = centered.clone().square().mean_dim(0);
+            let out = centered / var.clone().add_scalar(BN_EPS).sqrt();
+            let device = mean.device();
+            let unbiased = var.detach().mul_scalar(batch as f64 / (batch - 1) as f64);
+            let rm = self.running_mean.value_sync().to_device(&device);
+            let rv = self.running_var.value_sync().to_device(&device);
+            self.running_mean.update(
+                rm.mul_scalar(1.0 - BN_MOMENTUM)
+                    .add(mean.detach().reshape([features]).mul_scalar(BN_MOMENTUM))
+                    .detach(),
+            );
+            self.running_var.update(
+                rv.mul_scalar(1.0 - BN_MOMENTUM)
+                    .add(unbiased.reshape([features]).mul_scalar(BN_MOMENTUM))
+                    .detach(),
+            );
+            out
+        } else {
+            let device = x.device();
+            let mean = self
+                .running_mean
+                .value()
+                .to_device(&device)
+                .unsqueeze_dim(0);
+            let var = self.running_var.value().to_device(&device).unsqueeze_dim(0);
+            (x - mean) / var.add_scalar(BN_EPS).sqrt()
+        }
+    }
+}
+
+/// The classifier heads of the authors' code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlpConfig {
+    /// Input features D.
+    pub n_input: usize,
+    /// Hidden units (the seed's `--n-units`). Defaults to 128.
+    pub n_units: usize,
+    /// Classes K.
+    pub n_class: usize,
+    /// Dropout after the hidden ReLU. Defaults to 0.5.
+    pub dropout: f64,
+    /// Batch-normalise the raw input (Music: the only feature scaling of the authors' code).
+    pub input_norm: bool,
+    /// Batch-normalise the hidden layer (Music).
+    pub hidden_norm: bool,
+    /// Weight initialisation. Defaults to PyTorch's.
+    #[serde(default)]
+    pub init: Init,
+}
+
+impl MlpConfig {
+    /// Music head: BatchNorm(D) → Linear(D→128) → ReLU → Dropout(0.5) → BatchNorm(128) →
+    /// Linear(128→K).
+    pub fn music(n_input: usize, n_class: usize) -> Self {
+        MlpConfig {
+            n_input,
+            n_units: 128,
+            n_class,
+            dropout: 0.5,
+            input_norm: true,
+            hidden_norm: true,
+            init: Init::Torch,
+        }
+    }
+
+    /// LabelMe head: Linear(D→128) → ReLU → Dropout(0.5) → Linear(128→K).
+    pub fn labelme(n_input: usize, n_class: usize) -> Self {
+        MlpConfig {
+            input_norm: false,
+            hidden_norm: false,
+            ..Self::music(n_input, n_class)
+        }
+    }
+
+    /// Builds the head with weights drawn from `rng`.
+    pub fn init(&self, rng: &mut ChaCha8Rng, device: &Device) -> Mlp {
+        Mlp {
+            input_norm: self
+                .input_norm
+                .then(|| BatchNorm::new(self.n_input, device)),
+            hidden: linear(self.n_input, self.n_units, self.init, rng, device),
+            hidden_norm: self
+                .hidden_norm
+                .then(|| BatchNorm::new(self.n_units, device)),
+            output: linear(self.n_units, self.n_class, self.init, rng, device),
+            dropout: self.dropout,
+        }
+    }
+}
+
+/// A one-hidden-layer MLP classifier head.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Optional input batch norm.
+    pub input_norm: Option<BatchNorm>,
+    /// D → hidden.
+    pub hidden: Linear,
+    /// Optional hidden batch norm.
+    pub hidden_norm: Option<BatchNorm>,
+    /// hidden → K.
+    pub output: Linear,
+    /// Dropout probability after the hidden ReLU.
+    #[module(skip)]
+    pub dropout: f64,
+}
+
+impl Backbone<Tensor<2>> for Mlp {
+    /// # Shapes
+    /// - input: `[batch, n_input]`; output: `[batch, n_class]`
+    fn logits(&self, x: &Tensor<2>, mode: &mut Mode) -> Tensor<2> {
+        let mut h = x.clone();
+        if let Some(bn) = &self.input_norm {
+            h = bn.forward(h, mode);
+        }
+        let mut h = mode.dropout(relu(self.hidden.forward(h)), self.dropout);
+        if let Some(bn) = &self.hidden_norm {
+            h = bn.forward(h, mode);
+        }
+        self.output.forward(h)
+    }
+}

@@ -1,0 +1,280 @@
+//! CoNAL's auxiliary network and noise adaptation layers (Chu, Ma & Wang, AAAI 2021).
+//!
+//! For item i and worker r: `p_i = softmax(z_i)` from the backbone, then
+//! `h_ir = ω_ir (p_i W_g) + (1 − ω_ir)(p_i W_r)`, a vector of K logits for worker r's label,
+//! with `ω_ir = sigmoid(v_i · u_r)` from the auxiliary network. `h` is computed only for the
+//! observed (item, worker) pairs: O(|O|·K²) work, never a dense batch × workers × K tensor.
+//!
+//! ```
+//! use burn::tensor::{Device, Int, Tensor};
+//! use conal::model::{Backbone, ConalConfig, MlpConfig, Mode, Observed};
+//! use rand::SeedableRng;
+//!
+//! let device = Device::flex();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let model = ConalConfig::music(124, 44, 10).init(MlpConfig::music(124, 10), &mut rng, &device);
+//! let x = Tensor::<2>::zeros([3, 124], &device);
+//! // Item 0 labelled by workers 5 and 7, item 2 by worker 0.
+//! let obs = Observed::new(&[0, 0, 2], &[5, 7, 0], &[1, 1, 3], &device);
+//! let out = model.forward(&x, &obs, &mut Mode::eval());
+//! assert_eq!(out.worker_logits.dims(), [3, 10]);
+//! // At initialisation W_g = W_r = 2·I, so h = 2·p whatever ω is.
+//! ```
+
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::model::classifier::{Backbone, Mlp, MlpConfig, Mode};
+use crate::model::init::{Init, linear, scaled_identities};
+
+/// Inputs from which the auxiliary network reads its instance vector (the raw features,
+/// flattened). Implemented for feature matrices; implement it for your own batch type.
+pub trait FlatInput {
+    /// The batch as a `[batch, n_features]` matrix.
+    fn flat(&self) -> Tensor<2>;
+}
+
+impl FlatInput for Tensor<2> {
+    fn flat(&self) -> Tensor<2> {
+        self.clone()
+    }
+}
+
+/// The observed labels of a batch: parallel index vectors of length M.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Row of the batch each label belongs to, `[M]`.
+    pub items: Tensor<1, Int>,
+    /// Worker index, `[M]`.
+    pub workers: Tensor<1, Int>,
+    /// Label given, `[M]`.
+    pub labels: Tensor<1, Int>,
+    /// Number of labels M.
+    pub len: usize,
+}
+
+impl Observed {
+    /// Builds the index tensors (all slices must have the same length).
+    pub fn new(items: &[u32], workers: &[u32], labels: &[u32], device: &Device) -> Self {
+        assert!(
+            items.len() == workers.len() && items.len() == labels.len(),
+            "Observed::new: index slices differ in length"
+        );
+        let t = |v: &[u32]| {
+            let data: Vec<i64> = v.iter().map(|&x| x as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(data, [v.len()]), device)
+        };
+        Observed {
+            items: t(items),
+            workers: t(workers),
+            labels: t(labels),
+            len: items.len(),
+        }
+    }
+}
+
+/// What a crowd model's forward pass returns.
+#[derive(Debug, Clone)]
+pub struct CrowdOutput {
+    /// Classifier logits z, `[batch, K]`.
+    pub class_logits: Tensor<2>,
+    /// Logits of each observed worker label, `[M, K]`.
+    pub worker_logits: Tensor<2>,
+    /// Mixing weight ω per observed label, `[M]` (absent for models without one).
+    pub omega: Option<Tensor<1>>,
+}
+
+/// Configuration of the CoNAL layers (the classifier has its own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConalConfig {
+    /// Width of the auxiliary network's input (the flattened instance features).
+    pub n_input: usize,
+    /// Workers R.
+    pub n_worker: usize,
+    /// Classes K.
+    pub n_class: usize,
+    /// Embedding size E (the seed's `--emb-dim`): Music 80, LabelMe 20.
+    pub emb_dim: usize,
+    /// Hidden width of the instance embedding (128 in the authors' code).
+    pub aux_hidden: usize,
+    /// L2-normalise the instance embedding v (LabelMe yes, Music no).
+    pub normalize_instance: bool,
+    /// L2-normalise the worker embedding u (both data sets).
+    pub normalize_worker: bool,
+    /// W_g and every W_r start as this multiple of the identity (2 in the authors' code).
+    pub confusion_init: f32,
+    /// Weight initialisation of the auxiliary network.
+    #[serde(default)]
+    pub init: Init,
+}
+
+impl ConalConfig {
+    /// The authors' Music settings (E = 80, only u normalised).
+    pub fn music(n_input: usize, n_worker: usize, n_class: usize) -> Self {
+        ConalConfig {
+            n_input,
+            n_worker,
+            n_class,
+            emb_dim: 80,
+            aux_hidden: 128,
+            normalize_instance: false,
+            normalize_worker: true,
+            confusion_init: 2.0,
+            init: Init::Torch,
+        }
+    }
+
+    /// The authors' LabelMe settings (E = 20, v and u normalised).
+    pub fn labelme(n_input: usize, n_worker: usize, n_class: usize) -> Self {
+        ConalConfig {
+            emb_dim: 20,
+            normalize_instance: true,
+            ..Self::music(n_input, n_worker, n_class)
+        }
+    }
+
+    /// Builds CoNAL around `classifier`, drawing weights from `rng` (classifier first).
+    pub fn init<C>(&self, classifier: C, rng: &mut ChaCha8Rng, device: &Device) -> Conal<C::Model>
+    where
+        C: BackboneConfig,
+    {
+        let classifier = classifier.init_backbone(rng, device);
+        let k = self.n_class;
+        Conal {
+            classifier,
+            instance_hidden: linear(self.n_input, self.aux_hidden, self.init, rng, device),
+            instance_out: linear(self.aux_hidden, self.emb_dim, self.init, rng, device),
+            worker: linear(self.n_worker, self.emb_dim, self.init, rng, device),
+            common: Param::from_tensor(
+                scaled_identities(1, k, self.confusion_init, device).reshape([k, k]),
+            ),
+            individual: Param::from_tensor(scaled_identities(
+                self.n_worker,
+                k,
+                self.confusion_init,
+                device,
+            )),
+            normalize_instance: self.normalize_instance,
+            normalize_worker: self.normalize_worker,
+        }
+    }
+}
+
+/// Something that builds a backbone from the run's RNG.
+pub trait BackboneConfig {
+    /// The backbone module.
+    type Model: Module;
+    /// Builds it.
+    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Self::Model;
+}
+
+impl BackboneConfig for MlpConfig {
+    type Model = Mlp;
+    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Mlp {
+        self.init(rng, device)
+    }
+}
+
+/// CoNAL: a backbone, the auxiliary network that gives ω, and the confusion matrices.
+#[derive(Module, Debug)]
+pub struct Conal<C> {
+    /// The classifier.
+    pub classifier: C,
+    /// Instance embedding, first layer (D → 128), on the raw features.
+    pub instance_hidden: Linear,
+    /// Instance embedding, second layer (128 → E); no activation in between.
+    pub instance_out: Linear,
+    /// Worker embedding: Linear(R → E) on a one-hot worker, i.e. row r of the weight + bias.
+    pub worker: Linear,
+    /// Common confusion W_g, `[K, K]`, initialised to 2·I.
+    pub common: Param<Tensor<2>>,
+    /// Individual confusions W_r, `[R, K, K]`, initialised to 2·I.
+    pub individual: Param<Tensor<3>>,
+    /// L2-normalise v.
+    #[module(skip)]
+    pub normalize_instance: bool,
+    /// L2-normalise u.
+    #[module(skip)]
+    pub normalize_worker: bool,
+}
+
+/// Row-wise L2 normalisation, ‖·‖ clamped at 1e-12 (`F.normalize`).
+fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
+    x / norm
+}
+
+/// Contracts `p` `[M, K]` with per-label matrices `w` `[M, K, K]`: row m is `p_m W_m`.
+pub(crate) fn rowwise_matmul(p: Tensor<2>, w: Tensor<3>) -> Tensor<2> {
+    let [m, k] = p.dims();
+    p.reshape([m, 1, k]).matmul(w).reshape([m, k])
+}
+
+impl<C> Conal<C> {
+    /// Number of workers R.
+    pub fn n_worker(&self) -> usize {
+        self.individual.dims()[0]
+    }
+
+    /// Number of classes K.
+    pub fn n_class(&self) -> usize {
+        self.common.dims()[0]
+    }
+
+    /// Mixing weights ω for the observed pairs, from the instance features `x` `[batch, D]`.
+    ///
+    /// # Shapes
+    /// - x: `[batch, D]`; output: `[M]`
+    pub fn omega(&self, x: Tensor<2>, obs: &Observed) -> Tensor<1> {
+        let mut v = self.instance_out.forward(self.instance_hidden.forward(x));
+        if self.normalize_instance {
+            v = l2_normalize(v);
+        }
+        let mut u = self.worker.weight.val();
+        if let Some(b) = &self.worker.bias {
+            u = u + b.val().unsqueeze_dim(0);
+        }
+        if self.normalize_worker {
+            u = l2_normalize(u);
+        }
+        let v = v.select(0, obs.items.clone());
+        let u = u.select(0, obs.workers.clone());
+        sigmoid((v * u).sum_dim(1)).reshape([obs.len])
+    }
+
+    /// Worker logits `h` for the observed pairs given class probabilities `p` `[batch, K]`.
+    ///
+    /// # Shapes
+    /// - p: `[batch, K]`, omega: `[M]`; output: `[M, K]`
+    pub fn worker_logits(&self, p: Tensor<2>, omega: Tensor<1>, obs: &Observed) -> Tensor<2> {
+        let p = p.select(0, obs.items.clone());
+        let common = p.clone().matmul(self.common.val());
+        let individual = rowwise_matmul(p, self.individual.val().select(0, obs.workers.clone()));
+        let omega = omega.unsqueeze_dim(1);
+        omega.clone() * common + (omega.neg().add_scalar(1.0)) * individual
+    }
+
+    /// The full forward pass on a batch.
+    ///
+    /// # Shapes
+    /// - output: class logits `[batch, K]`, worker logits `[M, K]`, ω `[M]`
+    pub fn forward<I>(&self, input: &I, obs: &Observed, mode: &mut Mode) -> CrowdOutput
+    where
+        I: FlatInput,
+        C: Backbone<I>,
+    {
+        let class_logits = self.classifier.logits(input, mode);
+        let p = softmax(class_logits.clone(), 1);
+        let omega = self.omega(input.flat(), obs);
+        let worker_logits = self.worker_logits(p, omega.clone(), obs);
+        CrowdOutput {
+            class_logits,
+            worker_logits,
+            omega: Some(omega),
+        }
+    }
+}

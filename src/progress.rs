@@ -1,0 +1,38 @@
+//! Progress reporting, behind a trait so that the library never prints: the binary shows bars
+//! for people or JSON lines for pipelines; tests stay silent.
+
+use crate::train::EpochMetrics;
+
+/// Receives progress events from long-running work.
+pub trait Progress {
+    /// A phase of work starts: `total` units (epochs, runs, iterations) labelled `label`.
+    fn start(&mut self, label: &str, total: u64) {
+        let _ = (label, total);
+    }
+
+    /// Step `done` of `total` within the current unit finished (batches within an epoch).
+    fn step(&mut self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
+
+    /// An epoch finished.
+    fn epoch(&mut self, metrics: &EpochMetrics) {
+        let _ = metrics;
+    }
+
+    /// One unit of a non-epoch phase finished, with a short status message.
+    fn advance(&mut self, message: &str) {
+        let _ = message;
+    }
+
+    /// The phase ended.
+    fn finish(&mut self, message: &str) {
+        let _ = message;
+    }
+}
+
+/// Reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Progress for Silent {}

@@ -1,0 +1,151 @@
+//! Turning items into batches: the input side ([`Inputs`]) and the observed labels of a batch.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::data::{Annotation, Matrix};
+use crate::model::Observed;
+
+/// A collection of items the trainer can batch: the data side of a task.
+///
+/// Implemented for feature matrices. Implement it for your own item type (images, token
+/// sequences, …) together with a [`Backbone`](crate::model::Backbone) that reads `Batch`.
+pub trait Inputs {
+    /// A batch of items, as the backbone reads it.
+    type Batch;
+
+    /// Number of items.
+    fn len(&self) -> usize;
+
+    /// Whether there are no items.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch made of items `rows`, in that order, on `device`.
+    fn batch(&self, rows: &[usize], device: &Device) -> Self::Batch;
+}
+
+impl Inputs for Matrix {
+    type Batch = Tensor<2>;
+
+    fn len(&self) -> usize {
+        self.rows()
+    }
+
+    fn batch(&self, rows: &[usize], device: &Device) -> Tensor<2> {
+        let d = self.cols();
+        let data = if rows.len() == self.rows() && rows.iter().enumerate().all(|(i, &r)| i == r) {
+            self.as_slice().to_vec()
+        } else {
+            let mut data = Vec::with_capacity(rows.len() * d);
+            for &r in rows {
+                data.extend_from_slice(self.row(r));
+            }
+            data
+        };
+        Tensor::from_data(TensorData::new(data, [rows.len(), d]), device)
+    }
+}
+
+/// The crowd labels grouped by item, for fast batch assembly.
+#[derive(Debug, Clone)]
+pub struct LabelIndex {
+    offsets: Vec<usize>,
+    labels: Vec<Annotation>,
+}
+
+impl LabelIndex {
+    /// Groups `annotations` of `n_items` items.
+    pub fn new(n_items: usize, annotations: &[Annotation]) -> Self {
+        let mut labels = annotations.to_vec();
+        labels.sort_unstable();
+        let mut offsets = vec![0usize; n_items + 1];
+        for a in &labels {
+            offsets[a.item as usize + 1] += 1;
+        }
+        for i in 0..n_items {
+            offsets[i + 1] += offsets[i];
+        }
+        LabelIndex { offsets, labels }
+    }
+
+    /// The labels of `item`.
+    pub fn of(&self, item: usize) -> &[Annotation] {
+        &self.labels[self.offsets[item]..self.offsets[item + 1]]
+    }
+
+    /// Items with at least one label, ascending.
+    pub fn labelled_items(&self) -> Vec<usize> {
+        (0..self.offsets.len() - 1)
+            .filter(|&i| self.offsets[i + 1] > self.offsets[i])
+            .collect()
+    }
+
+    /// The (batch row, label) pairs of a batch made of `rows`.
+    pub fn pairs(&self, rows: &[usize]) -> Vec<(usize, u32)> {
+        rows.iter()
+            .enumerate()
+            .flat_map(|(local, &r)| self.of(r).iter().map(move |a| (local, a.label)))
+            .collect()
+    }
+
+    /// The observed labels of a batch made of `rows` (batch-local item indices).
+    pub fn observed(&self, rows: &[usize], device: &Device) -> Observed {
+        let n: usize = rows.iter().map(|&r| self.of(r).len()).sum();
+        let (mut items, mut workers, mut labels) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (local, &r) in rows.iter().enumerate() {
+            for a in self.of(r) {
+                items.push(local as u32);
+                workers.push(a.worker);
+                labels.push(a.label);
+            }
+        }
+        Observed::new(&items, &workers, &labels, device)
+    }
+}
+
+/// Splits `order` into batches of `batch_size`; a last batch of a single item is merged into
+/// the previous one (batch norm cannot normalise one item).
+pub fn batches(order: &[usize], batch_size: usize) -> Vec<&[usize]> {
+    let mut out: Vec<&[usize]> = order.chunks(batch_size.max(1)).collect();
+    if out.len() > 1 && out.last().is_some_and(|b| b.len() == 1) {
+        out.pop();
+        let n = out.len();
+        let start = (n - 1) * batch_size;
+        out[n - 1] = &order[start..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_merge_a_trailing_singleton() {
+        let order: Vec<usize> = (0..9).collect();
+        let b = batches(&order, 4);
+        assert_eq!(b.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 5]);
+        let b = batches(&order, 3);
+        assert_eq!(b.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![3, 3, 3]);
+        let b = batches(&order, 100);
+        assert_eq!(b.len(), 1);
+    }
+
+    #[test]
+    fn label_index_groups_by_item() {
+        let a = |item, worker, label| Annotation {
+            item,
+            worker,
+            label,
+        };
+        let idx = LabelIndex::new(4, &[a(2, 0, 1), a(0, 1, 0), a(2, 1, 1)]);
+        assert_eq!(idx.of(2).len(), 2);
+        assert_eq!(idx.of(1).len(), 0);
+        assert_eq!(idx.labelled_items(), vec![0, 2]);
+    }
+}

@@ -1,0 +1,11 @@
+//! Training: configuration, batching, the epoch loop with model selection, evaluation.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod eval;
+pub mod trainer;
+
+pub use batch::{Inputs, LabelIndex};
+pub use config::{AdamReset, AdamSettings, Selection, TrainConfig};
+pub use trainer::{EpochMetrics, Fitted, Labeled, TrainData, Trainer};

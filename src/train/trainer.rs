@@ -1,0 +1,484 @@
+//! The training loop, one epoch at a time, with model selection.
+//!
+//! [`Trainer`] owns the model, the optimiser and the selection state; [`Trainer::run_epoch`]
+//! does one pass and returns its metrics, so that the caller decides what to do between
+//! epochs (report progress, write a checkpoint, stop).
+
+use std::time::Instant;
+
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::loss::crowd_nll;
+use crate::model::{CrowdModel, Mode, Observed};
+use crate::progress::Progress;
+use crate::train::batch::{Inputs, LabelIndex, batches};
+use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
+use crate::train::eval::{accuracy, argmax_rows, probabilities};
+
+/// RNG streams, so that each random choice has its own reproducible sequence.
+pub mod stream {
+    /// Initial weights.
+    pub const INIT: u64 = 0;
+    /// The crowd holdout split.
+    pub const HOLDOUT: u64 = 1;
+    /// Epoch `e` draws its batch order and dropout masks from stream `EPOCH + e`.
+    pub const EPOCH: u64 = 1 << 32;
+}
+
+/// A ChaCha8 generator for `seed` on `stream`.
+pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// What one epoch measured. Written as one line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps (crowd NLL plus penalty).
+    pub train_loss: f64,
+    /// Mean crowd NLL over the epoch's steps.
+    pub train_nll: f64,
+    /// The selection metric's value (see `selection_metric_name`).
+    pub selection_metric: f64,
+    /// Which metric `selection_metric` is.
+    pub selection_metric_name: String,
+    /// NLL of the held-out items' crowd labels (crowd-holdout selection of a model with a
+    /// noise model).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub holdout_nll: Option<f64>,
+    /// Agreement of the predicted class with the held-out items' target labels (crowd-holdout
+    /// selection of a plain classifier trained on aggregated labels).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub holdout_agreement: Option<f64>,
+    /// Accuracy on the validation split.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub valid_accuracy: Option<f64>,
+    /// Accuracy on the test split, when the trainer was given one (for curves; it selects
+    /// nothing unless the selection is `test-peek`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub test_accuracy: Option<f64>,
+    /// Mean ω over the epoch's observed labels (CoNAL only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mean_omega: Option<f64>,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Whether this epoch's model is the best so far.
+    pub best: bool,
+    /// Wall time of the epoch, milliseconds.
+    pub wall_ms: f64,
+}
+
+/// A split with true labels, pre-batched for evaluation.
+struct EvalSet<B> {
+    chunks: Vec<B>,
+    truth: Vec<u32>,
+}
+
+/// Held-out crowd-labelled items, pre-batched with their observed labels (also kept on the
+/// host as (batch row, label) pairs).
+struct Holdout<B> {
+    chunks: Vec<HoldoutChunk<B>>,
+}
+
+/// A batch, its observed labels, and the same labels as (batch row, label) pairs.
+type HoldoutChunk<B> = (B, Observed, Vec<(usize, u32)>);
+
+const EVAL_CHUNK: usize = 4096;
+
+fn eval_set<I: Inputs>(inputs: &I, truth: &[u32], device: &Device) -> EvalSet<I::Batch> {
+    let rows: Vec<usize> = (0..inputs.len()).collect();
+    EvalSet {
+        chunks: rows
+            .chunks(EVAL_CHUNK)
+            .map(|c| inputs.batch(c, device))
+            .collect(),
+        truth: truth.to_vec(),
+    }
+}
+
+/// A labelled split given to the trainer for evaluation.
+pub struct Labeled<'a, I> {
+    /// The items.
+    pub inputs: &'a I,
+    /// True class per item.
+    pub truth: &'a [u32],
+}
+
+/// The data a trainer learns from.
+pub struct TrainData<'a, I> {
+    /// Training items (only those with crowd labels are used).
+    pub inputs: &'a I,
+    /// Crowd labels, item indices into `inputs`.
+    pub annotations: &'a [crate::data::Annotation],
+    /// Validation split (required for `Selection::Valid`).
+    pub valid: Option<Labeled<'a, I>>,
+    /// Test split (required for `Selection::TestPeek`; otherwise only reported).
+    pub test: Option<Labeled<'a, I>>,
+}
+
+/// The kept model and how it was chosen.
+pub struct Fitted<M> {
+    /// The selected model, in evaluation form (no autodiff).
+    pub model: M,
+    /// The epoch it comes from.
+    pub best_epoch: usize,
+    /// Metrics of every epoch.
+    pub history: Vec<EpochMetrics>,
+}
+
+/// Trains a crowd model epoch by epoch.
+pub struct Trainer<M, I: Inputs> {
+    config: TrainConfig,
+    device: Device,
+    model: M,
+    optim: ModuleOptimizer,
+    labels: LabelIndex,
+    train_items: Vec<usize>,
+    full_batch: Option<(I::Batch, Observed)>,
+    holdout: Option<Holdout<I::Batch>>,
+    valid: Option<EvalSet<I::Batch>>,
+    test: Option<EvalSet<I::Batch>>,
+    epoch: usize,
+    best: Option<(usize, f64, M)>,
+    history: Vec<EpochMetrics>,
+}
+
+impl<M, I> Trainer<M, I>
+where
+    I: Inputs,
+    I::Batch: Clone,
+    M: CrowdModel<I::Batch>,
+{
+    /// Prepares training of `model` (already on `device`, which must have autodiff) on `data`.
+    ///
+    /// Holds out `config.holdout` of the labelled items when selecting on crowd holdout.
+    pub fn new(
+        model: M,
+        data: &TrainData<'_, I>,
+        config: TrainConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        config.check()?;
+        if !device.is_autodiff() {
+            return Err(Error::Config("training needs an autodiff device".into()));
+        }
+        let labels = LabelIndex::new(data.inputs.len(), data.annotations);
+
+        let mut train_items = labels.labelled_items();
+        if train_items.is_empty() {
+            return Err(Error::Config("no training item has a crowd label".into()));
+        }
+        let eval_device = device.clone().inner();
+        let holdout = if config.select == Selection::CrowdHoldout {
+            let mut shuffled = train_items.clone();
+            shuffled.shuffle(&mut rng(config.seed, stream::HOLDOUT));
+            let n_hold = ((shuffled.len() as f64) * config.holdout).round() as usize;
+            if n_hold == 0 || n_hold >= shuffled.len() {
+                return Err(Error::Config(format!(
+                    "--holdout {} of {} labelled items leaves nothing to hold out or to train on",
+                    config.holdout,
+                    shuffled.len()
+                )));
+            }
+            let mut held: Vec<usize> = shuffled[..n_hold].to_vec();
+            held.sort_unstable();
+            train_items = shuffled[n_hold..].to_vec();
+            train_items.sort_unstable();
+            Some(Holdout {
+                chunks: held
+                    .chunks(EVAL_CHUNK)
+                    .map(|c| {
+                        (
+                            data.inputs.batch(c, &eval_device),
+                            labels.observed(c, &eval_device),
+                            labels.pairs(c),
+                        )
+                    })
+                    .collect(),
+            })
+        } else {
+            None
+        };
+        let valid = data
+            .valid
+            .as_ref()
+            .map(|v| eval_set(v.inputs, v.truth, &eval_device));
+        let test = data
+            .test
+            .as_ref()
+            .map(|t| eval_set(t.inputs, t.truth, &eval_device));
+        if config.select == Selection::Valid && valid.is_none() {
+            return Err(Error::Config(
+                "--select valid needs a validation split (--valid-data)".into(),
+            ));
+        }
+        if config.select == Selection::TestPeek && test.is_none() {
+            return Err(Error::Config(
+                "--select test-peek needs the test split (--test-data)".into(),
+            ));
+        }
+        let full_batch = (config.batch_size >= train_items.len()).then(|| {
+            (
+                data.inputs.batch(&train_items, device),
+                labels.observed(&train_items, device),
+            )
+        });
+        Ok(Trainer {
+            optim: new_optimizer(&config.adam),
+            config,
+            device: device.clone(),
+            model,
+            labels,
+            train_items,
+            full_batch,
+            holdout,
+            valid,
+            test,
+            epoch: 0,
+            best: None,
+            history: Vec::new(),
+        })
+    }
+
+    /// Epochs done so far.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Whether all configured epochs are done.
+    pub fn is_done(&self) -> bool {
+        self.epoch >= self.config.epochs
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The items trained on (labelled items minus the holdout).
+    pub fn train_items(&self) -> &[usize] {
+        &self.train_items
+    }
+
+    /// Metrics so far.
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.history
+    }
+
+    /// The model being trained.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// One pass over the training items, then evaluation and selection.
+    pub fn run_epoch(&mut self, inputs: &I, progress: &mut dyn Progress) -> Result<EpochMetrics> {
+        let start = Instant::now();
+        self.epoch += 1;
+        let epoch = self.epoch;
+        let mut rng = rng(self.config.seed, stream::EPOCH + epoch as u64);
+        let mut order = self.train_items.clone();
+        if self.full_batch.is_none() {
+            order.shuffle(&mut rng);
+        }
+        let steps: Vec<Vec<usize>> = batches(&order, self.config.batch_size)
+            .into_iter()
+            .map(<[usize]>::to_vec)
+            .collect();
+        let (mut loss_sum, mut nll_sum, mut omega_sum, mut omega_n) = (0.0, 0.0, 0.0, 0usize);
+        for (step, rows) in steps.iter().enumerate() {
+            let (x, obs) = match &self.full_batch {
+                Some((x, obs)) => (x.clone(), obs.clone()),
+                None => (
+                    inputs.batch(rows, &self.device),
+                    self.labels.observed(rows, &self.device),
+                ),
+            };
+            if obs.len == 0 {
+                continue;
+            }
+            let out = self.model.forward(&x, &obs, &mut Mode::train(&mut rng));
+            let nll = crowd_nll(out.worker_logits, obs.labels.clone());
+            let loss = match self.model.penalty(self.config.scale) {
+                Some(p) => nll.clone() + p,
+                None => nll.clone(),
+            };
+            let loss_value: f64 = loss.clone().into_scalar::<f32>() as f64;
+            if !loss_value.is_finite() {
+                return Err(Error::Diverged(format!(
+                    "loss is {loss_value} at epoch {epoch}, batch {} of {}",
+                    step + 1,
+                    steps.len()
+                )));
+            }
+            loss_sum += loss_value;
+            nll_sum += nll.into_scalar::<f32>() as f64;
+            if let Some(omega) = out.omega {
+                omega_sum += omega.sum().into_scalar::<f32>() as f64;
+                omega_n += obs.len;
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
+            if steps.len() > 1 {
+                progress.step(step as u64 + 1, steps.len() as u64);
+            }
+        }
+        let n_steps = steps.len().max(1) as f64;
+        if self.config.adam.reset == AdamReset::Epoch {
+            self.optim = new_optimizer(&self.config.adam);
+        }
+
+        let eval_model = self.model.valid();
+        let noise_model = eval_model.has_noise_model();
+        let holdout_nll = match &self.holdout {
+            Some(h) if noise_model => Some(holdout_nll(&eval_model, h)),
+            _ => None,
+        };
+        let holdout_agreement = match &self.holdout {
+            Some(h) if !noise_model => Some(holdout_agreement(&eval_model, h)),
+            _ => None,
+        };
+        let valid_accuracy = self.valid.as_ref().map(|v| set_accuracy(&eval_model, v));
+        let test_accuracy = self.test.as_ref().map(|t| set_accuracy(&eval_model, t));
+        // Selection: a metric where higher is better.
+        let (metric, score) = match self.config.select {
+            Selection::CrowdHoldout => match holdout_agreement {
+                Some(a) => (a, a),
+                None => {
+                    let v = holdout_nll.unwrap_or(f64::INFINITY);
+                    (v, -v)
+                }
+            },
+            Selection::Valid => {
+                let v = valid_accuracy.unwrap_or(0.0);
+                (v, v)
+            }
+            Selection::TestPeek => {
+                let v = test_accuracy.unwrap_or(0.0);
+                (v, v)
+            }
+            Selection::Last => (epoch as f64, epoch as f64),
+        };
+        let best = match &self.best {
+            None => true,
+            Some((_, best_score, _)) => score > *best_score,
+        };
+        if best {
+            self.best = Some((epoch, score, eval_model));
+        }
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / n_steps,
+            train_nll: nll_sum / n_steps,
+            selection_metric: metric,
+            selection_metric_name: if holdout_agreement.is_some() {
+                "holdout_agreement".into()
+            } else {
+                self.config.select.metric_name().into()
+            },
+            holdout_nll,
+            holdout_agreement,
+            valid_accuracy,
+            test_accuracy,
+            mean_omega: (omega_n > 0).then(|| omega_sum / omega_n as f64),
+            lr: self.config.lr,
+            best,
+            wall_ms: start.elapsed().as_secs_f64() * 1e3,
+        };
+        self.history.push(metrics.clone());
+        Ok(metrics)
+    }
+
+    /// Runs the remaining epochs, reporting each to `progress`, and returns the selected model.
+    pub fn fit(mut self, inputs: &I, progress: &mut dyn Progress) -> Result<Fitted<M>> {
+        progress.start("epochs", self.config.epochs as u64);
+        while !self.is_done() {
+            let m = self.run_epoch(inputs, progress)?;
+            progress.epoch(&m);
+        }
+        progress.finish("");
+        Ok(self.finish())
+    }
+
+    /// The selected model (the last one if no epoch ran).
+    pub fn finish(self) -> Fitted<M> {
+        match self.best {
+            Some((best_epoch, _, model)) => Fitted {
+                model,
+                best_epoch,
+                history: self.history,
+            },
+            None => Fitted {
+                model: self.model.valid(),
+                best_epoch: self.epoch,
+                history: self.history,
+            },
+        }
+    }
+
+    /// The best model so far and its epoch.
+    pub fn best(&self) -> Option<(usize, &M)> {
+        self.best.as_ref().map(|(e, _, m)| (*e, m))
+    }
+}
+
+/// A fresh Adam with these settings.
+fn new_optimizer(settings: &AdamSettings) -> ModuleOptimizer {
+    let mut adam = AdamConfig::new()
+        .with_beta_1(settings.beta_1)
+        .with_beta_2(settings.beta_2)
+        .with_epsilon(settings.epsilon);
+    if settings.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(WeightDecayConfig::new(settings.weight_decay)));
+    }
+    adam.init()
+}
+
+fn set_accuracy<M: CrowdModel<B>, B>(model: &M, set: &EvalSet<B>) -> f64 {
+    let mut predictions = Vec::with_capacity(set.truth.len());
+    for chunk in &set.chunks {
+        let probs = probabilities(model.class_logits(chunk, &mut Mode::eval()));
+        predictions.extend(argmax_rows(&probs.0, probs.1));
+    }
+    accuracy(&predictions, &set.truth)
+}
+
+fn holdout_agreement<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f64 {
+    let (mut right, mut n) = (0usize, 0usize);
+    for (x, _, pairs) in &holdout.chunks {
+        let probs = probabilities(model.class_logits(x, &mut Mode::eval()));
+        let predicted = argmax_rows(&probs.0, probs.1);
+        for &(row, label) in pairs {
+            right += usize::from(predicted[row] == label);
+            n += 1;
+        }
+    }
+    if n == 0 { 0.0 } else { right as f64 / n as f64 }
+}
+
+fn holdout_nll<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f64 {
+    let (mut total, mut n) = (0.0, 0usize);
+    for (x, obs, _) in &holdout.chunks {
+        if obs.len == 0 {
+            continue;
+        }
+        let out = model.forward(x, obs, &mut Mode::eval());
+        let nll: f32 = crowd_nll(out.worker_logits, obs.labels.clone()).into_scalar();
+        total += nll as f64 * obs.len as f64;
+        n += obs.len;
+    }
+    if n == 0 {
+        f64::INFINITY
+    } else {
+        total / n as f64
+    }
+}

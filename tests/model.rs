@@ -1,0 +1,350 @@
+//! The CoNAL model and loss against hand computations: a finite-difference gradient check, the
+//! sparse (observed-only) loss against an independent dense B × R × K computation, and the
+//! regulariser at its starting point.
+
+use burn::module::Param;
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
+use conal::loss::{confusion_regulariser, crowd_nll};
+use conal::model::{Conal, ConalConfig, CrowdModel, Mlp, MlpConfig, Mode, Observed};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const B: usize = 4;
+const D: usize = 3;
+const R: usize = 3;
+const K: usize = 3;
+
+fn values<const N: usize>(t: Tensor<N>) -> Vec<f64> {
+    t.into_data()
+        .try_into_vec::<f32>()
+        .expect("f32 tensor")
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+fn tensor<const N: usize>(v: &[f64], shape: [usize; N], device: &Device) -> Tensor<N> {
+    let data: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// A tiny CoNAL whose confusion matrices are random (not 2·I), so that every parameter has a
+/// non-zero gradient and the regulariser is differentiable.
+fn tiny_model(device: &Device, normalize_instance: bool) -> Conal<Mlp> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut classifier = MlpConfig::labelme(D, K);
+    classifier.n_units = 5;
+    let mut conal = ConalConfig::labelme(D, R, K);
+    conal.emb_dim = 2;
+    conal.aux_hidden = 4;
+    conal.normalize_instance = normalize_instance;
+    let mut model = conal.init(classifier, &mut rng, device);
+    let mut random =
+        |n: usize| -> Vec<f64> { (0..n).map(|_| rng.random::<f64>() * 2.0 - 0.5).collect() };
+    model.common = Param::from_tensor(tensor(&random(K * K), [K, K], device));
+    model.individual = Param::from_tensor(tensor(&random(R * K * K), [R, K, K], device));
+    model
+}
+
+fn batch(device: &Device) -> (Tensor<2>, Observed) {
+    let x: Vec<f64> = (0..B * D)
+        .map(|i| ((i * 7) % 5) as f64 * 0.4 - 0.7)
+        .collect();
+    // Items 0..3 with 1–3 labels each; item 3 has none.
+    let obs = Observed::new(
+        &[0, 0, 1, 1, 1, 2],
+        &[0, 2, 0, 1, 2, 1],
+        &[1, 2, 0, 0, 2, 1],
+        device,
+    );
+    (tensor(&x, [B, D], device), obs)
+}
+
+fn loss(model: &Conal<Mlp>, x: &Tensor<2>, obs: &Observed, lambda: f64) -> Tensor<1> {
+    let out = model.forward(x, obs, &mut Mode::eval());
+    let nll = crowd_nll(out.worker_logits, obs.labels.clone());
+    match CrowdModel::<Tensor<2>>::penalty(model, lambda) {
+        Some(p) => nll + p,
+        None => nll,
+    }
+}
+
+type Setter = fn(&mut Conal<Mlp>, Vec<f64>, &Device);
+
+/// Reads a parameter's values, or its gradient when `grads` is given.
+type Getter = fn(&Conal<Mlp>, Option<&Gradients>) -> Vec<f64>;
+
+fn read<const N: usize>(t: Tensor<N>, grads: Option<&Gradients>) -> Vec<f64> {
+    match grads {
+        None => values(t),
+        Some(g) => values(t.grad(g).expect("parameter has a gradient")),
+    }
+}
+
+fn check_gradient(name: &str, get: Getter, set: Setter, normalize: bool) {
+    let device = Device::flex().autodiff();
+    let model = tiny_model(&device, normalize);
+    let (x, obs) = batch(&device);
+    let lambda = 0.05;
+    let grads = loss(&model, &x, &obs, lambda).backward();
+    let analytic = get(&model, Some(&grads));
+    let base = get(&model, None);
+    let eps = 1e-2;
+    let mut checked = 0;
+    for i in 0..base.len() {
+        let eval = |delta: f64| -> f64 {
+            let mut m = model.clone();
+            let mut v = base.clone();
+            v[i] += delta;
+            set(&mut m, v, &device);
+            values(loss(&m, &x, &obs, lambda))[0]
+        };
+        let numeric = (eval(eps) - eval(-eps)) / (2.0 * eps);
+        let tol = 1e-3 + 1e-2 * analytic[i].abs();
+        assert!(
+            (numeric - analytic[i]).abs() <= tol,
+            "{name}[{i}]: finite difference {numeric:.6} vs autodiff {:.6}",
+            analytic[i]
+        );
+        checked += 1;
+    }
+    assert!(checked > 0);
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-4),
+        "{name}: all gradients are ~0, the check would prove nothing"
+    );
+}
+
+#[test]
+fn gradient_of_common_matrix_matches_finite_differences() {
+    check_gradient(
+        "common",
+        |m, g| read(m.common.val(), g),
+        |m, v, d| m.common = Param::from_tensor(tensor(&v, [K, K], d)),
+        false,
+    );
+}
+
+#[test]
+fn gradient_of_individual_matrices_matches_finite_differences() {
+    check_gradient(
+        "individual",
+        |m, g| read(m.individual.val(), g),
+        |m, v, d| m.individual = Param::from_tensor(tensor(&v, [R, K, K], d)),
+        false,
+    );
+}
+
+#[test]
+fn gradient_of_classifier_weights_matches_finite_differences() {
+    check_gradient(
+        "classifier.hidden",
+        |m, g| read(m.classifier.hidden.weight.val(), g),
+        |m, v, d| m.classifier.hidden.weight = Param::from_tensor(tensor(&v, [D, 5], d)),
+        false,
+    );
+}
+
+#[test]
+fn gradient_of_auxiliary_network_matches_finite_differences() {
+    check_gradient(
+        "instance_hidden",
+        |m, g| read(m.instance_hidden.weight.val(), g),
+        |m, v, d| m.instance_hidden.weight = Param::from_tensor(tensor(&v, [D, 4], d)),
+        true,
+    );
+    check_gradient(
+        "worker",
+        |m, g| read(m.worker.weight.val(), g),
+        |m, v, d| m.worker.weight = Param::from_tensor(tensor(&v, [R, 2], d)),
+        true,
+    );
+}
+
+fn linear_forward(
+    x: &[f64],
+    n: usize,
+    w: &[f64],
+    b: &[f64],
+    d_in: usize,
+    d_out: usize,
+) -> Vec<f64> {
+    let mut out = vec![0.0; n * d_out];
+    for i in 0..n {
+        for o in 0..d_out {
+            let mut s = b[o];
+            for j in 0..d_in {
+                s += x[i * d_in + j] * w[j * d_out + o];
+            }
+            out[i * d_out + o] = s;
+        }
+    }
+    out
+}
+
+fn normalize_rows(v: &mut [f64], width: usize) {
+    for row in v.chunks_mut(width) {
+        let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+        row.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// The loss computed the dense way, as the authors' code does: h for every (item, worker)
+/// pair of the batch (B × R × K), then the cross-entropy averaged over the observed pairs only.
+fn dense_reference_loss(model: &Conal<Mlp>, x: &[f64], obs: &[(usize, usize, usize)]) -> f64 {
+    let lin = |l: &burn::nn::Linear| {
+        (
+            values(l.weight.val()),
+            values(l.bias.as_ref().expect("bias").val()),
+        )
+    };
+    let (w1, b1) = lin(&model.classifier.hidden);
+    let (w2, b2) = lin(&model.classifier.output);
+    let h = model.classifier.hidden.weight.dims()[1];
+    let mut hidden = linear_forward(x, B, &w1, &b1, D, h);
+    hidden.iter_mut().for_each(|v| *v = v.max(0.0));
+    let z = linear_forward(&hidden, B, &w2, &b2, h, K);
+    let mut p = z.clone();
+    for row in p.chunks_mut(K) {
+        let m = row.iter().cloned().fold(f64::MIN, f64::max);
+        let s: f64 = row.iter().map(|v| (v - m).exp()).sum();
+        row.iter_mut().for_each(|v| *v = (*v - m).exp() / s);
+    }
+    let (a1, c1) = lin(&model.instance_hidden);
+    let (a2, c2) = lin(&model.instance_out);
+    let (hidden_aux, e) = (
+        model.instance_hidden.weight.dims()[1],
+        model.instance_out.weight.dims()[1],
+    );
+    let mut v = linear_forward(
+        &linear_forward(x, B, &a1, &c1, D, hidden_aux),
+        B,
+        &a2,
+        &c2,
+        hidden_aux,
+        e,
+    );
+    if model.normalize_instance {
+        normalize_rows(&mut v, e);
+    }
+    let (uw, ub) = lin(&model.worker);
+    let mut u: Vec<f64> = (0..R * e).map(|i| uw[i] + ub[i % e]).collect();
+    normalize_rows(&mut u, e);
+    let wg = values(model.common.val());
+    let wr = values(model.individual.val());
+    // Dense h[b][r][l].
+    let mut dense = vec![0.0; B * R * K];
+    for b in 0..B {
+        for r in 0..R {
+            let dot: f64 = (0..e).map(|j| v[b * e + j] * u[r * e + j]).sum();
+            let omega = 1.0 / (1.0 + (-dot).exp());
+            for l in 0..K {
+                let common: f64 = (0..K).map(|k| p[b * K + k] * wg[k * K + l]).sum();
+                let indiv: f64 = (0..K)
+                    .map(|k| p[b * K + k] * wr[r * K * K + k * K + l])
+                    .sum();
+                dense[(b * R + r) * K + l] = omega * common + (1.0 - omega) * indiv;
+            }
+        }
+    }
+    let mut total = 0.0;
+    for &(b, r, y) in obs {
+        let row = &dense[(b * R + r) * K..(b * R + r + 1) * K];
+        let m = row.iter().cloned().fold(f64::MIN, f64::max);
+        let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        total += lse - row[y];
+    }
+    total / obs.len() as f64
+}
+
+#[test]
+fn sparse_loss_equals_dense_computation() {
+    for normalize in [false, true] {
+        let device = Device::flex();
+        let model = tiny_model(&device, normalize);
+        let (x, obs) = batch(&device);
+        let sparse = values(loss(&model, &x, &obs, 0.0))[0];
+        let triples = [
+            (0, 0, 1),
+            (0, 2, 2),
+            (1, 0, 0),
+            (1, 1, 0),
+            (1, 2, 2),
+            (2, 1, 1),
+        ];
+        let dense = dense_reference_loss(&model, &values(x), &triples);
+        assert!(
+            (sparse - dense).abs() < 1e-5,
+            "normalize_instance={normalize}: sparse {sparse} vs dense {dense}"
+        );
+    }
+}
+
+#[test]
+fn loss_is_ln_k_for_uniform_logits_and_grows_with_wrong_confidence() {
+    let device = Device::flex();
+    let labels = |v: Vec<i64>| {
+        Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(v.clone(), [v.len()]), &device)
+    };
+    let uniform = Tensor::<2>::zeros([3, 4], &device);
+    let l = values(crowd_nll(uniform, labels(vec![0, 1, 3])))[0];
+    assert!((l - 4f64.ln()).abs() < 1e-6);
+    // One label, logits (2, 0): -log softmax = log(1 + e^-2) if right, 2 + log(1 + e^-2) if wrong.
+    let h = tensor(&[2.0, 0.0], [1, 2], &device);
+    let right = values(crowd_nll(h.clone(), labels(vec![0])))[0];
+    let wrong = values(crowd_nll(h, labels(vec![1])))[0];
+    assert!((right - (1.0 + (-2f64).exp()).ln()).abs() < 1e-6);
+    assert!((wrong - right - 2.0).abs() < 1e-6);
+}
+
+#[test]
+fn regulariser_is_finite_with_zero_gradient_at_initialisation() {
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let model = ConalConfig::music(D, R, K).init(MlpConfig::music(D, K), &mut rng, &device);
+    // Both matrices start at 2·I.
+    let common = values(model.common.val());
+    assert_eq!(common, vec![2.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 2.0]);
+    let reg = confusion_regulariser(model.common.val(), model.individual.val(), 1e-5);
+    let grads = reg.clone().backward();
+    let value = values(reg)[0];
+    assert!(
+        value.is_finite() && value.abs() < 1e-12,
+        "regulariser at init = {value}"
+    );
+    for g in values(model.individual.val().grad(&grads).expect("gradient"))
+        .into_iter()
+        .chain(values(model.common.val().grad(&grads).expect("gradient")))
+    {
+        assert_eq!(g, 0.0, "gradient at W_r = W_g must be exactly 0, got {g}");
+    }
+}
+
+#[test]
+fn regulariser_rewards_individual_matrices_that_differ_from_the_common_one() {
+    let device = Device::flex();
+    let common = Tensor::<2>::zeros([2, 2], &device);
+    // ‖W_1 − W_g‖ = 5 (entries 3, 4), ‖W_2 − W_g‖ = 0.
+    let individual = tensor(
+        &[3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [2, 2, 2],
+        &device,
+    );
+    let v = values(confusion_regulariser(common, individual, 0.1))[0];
+    assert!((v - (-0.5)).abs() < 1e-6, "expected −λ·5 = −0.5, got {v}");
+}
+
+#[test]
+fn forward_has_the_documented_shapes() {
+    let device = Device::flex();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let model = ConalConfig::music(124, 44, 10).init(MlpConfig::music(124, 10), &mut rng, &device);
+    let x = Tensor::<2>::ones([6, 124], &device);
+    let obs = Observed::new(&[0, 1, 1, 5], &[0, 3, 43, 7], &[1, 2, 3, 9], &device);
+    let out = model.forward(&x, &obs, &mut Mode::eval());
+    assert_eq!(out.class_logits.dims(), [6, 10]);
+    assert_eq!(out.worker_logits.dims(), [4, 10]);
+    assert_eq!(out.omega.expect("CoNAL has ω").dims(), [4]);
+    assert_eq!(model.common.dims(), [10, 10]);
+    assert_eq!(model.individual.dims(), [44, 10, 10]);
+}
