@@ -1,0 +1,218 @@
+//! The `conal` command line: parse → call the library → print.
+
+mod demo;
+mod experiment;
+mod progress;
+mod test;
+mod train;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use conal::task::TaskKind;
+use tracing_subscriber::EnvFilter;
+
+use crate::progress::{LogWriter, ProgressKind};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Learning from crowds: train a classifier from the noisy labels of many annotators with
+/// CoNAL (common + individual confusions), and compare it with the usual baselines.
+#[derive(Parser, Debug)]
+#[command(name = "conal", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Threads for tensor math (default: all cores).
+    #[arg(long, global = true, value_name = "N", help_heading = "Global options")]
+    threads: Option<usize>,
+
+    /// Progress output on stderr: bars (hidden when stderr is not a terminal), json (one
+    /// object per epoch) or none.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "bars",
+        help_heading = "Global options"
+    )]
+    progress: ProgressKind,
+
+    /// More log output (-v: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
+    verbose: u8,
+
+    /// Only warnings and errors.
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a model on crowd labels and save a checkpoint directory.
+    #[command(after_help = "Defaults marked [per task] depend on --task: \
+        `conal train --task music --help` shows them.\n\n\
+        Example:\n  conal train --task music --train-data ../shared/data/music_genre \
+        --test-data ../shared/data/music_genre --save-dir runs/music")]
+    Train(train::TrainArgs),
+    /// Score a saved checkpoint on labelled test data (accuracy and macro-F1).
+    Test(test::TestArgs),
+    /// Compare methods over seeds and selection protocols; writes results.json and results.md.
+    #[command(after_help = "Example:\n  conal experiment --task music \
+        --train-data ../shared/data/music_genre --test-data ../shared/data/music_genre \
+        --methods conal,mv,gold --seeds 5 --protocols honest,test-peek --out runs/music-exp")]
+    Experiment(experiment::ExperimentArgs),
+    /// Generate a demo crowd with known confusions, train CoNAL on it and compare it with a
+    /// classifier trained on majority-vote labels (about 10 seconds).
+    Demo(demo::DemoArgs),
+}
+
+/// The value of `--task` in raw arguments, if any, so that per-task defaults can be set on the
+/// command before parsing.
+fn task_in(args: &[OsString]) -> Option<TaskKind> {
+    let mut it = args.iter().map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        let value = if a == "--task" {
+            it.next().map(|v| v.into_owned())
+        } else {
+            a.strip_prefix("--task=").map(str::to_string)
+        };
+        if let Some(v) = value {
+            return clap::ValueEnum::from_str(&v, true).ok();
+        }
+    }
+    None
+}
+
+fn parse() -> Cli {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let mut cmd = Cli::command();
+    if let Some(task) = task_in(&args) {
+        cmd = cmd
+            .mut_subcommand("train", |sc| train::with_task_defaults(sc, task))
+            .mut_subcommand("experiment", |sc| train::with_task_defaults(sc, task));
+    }
+    let matches = cmd.get_matches_from(&args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.quiet {
+        "warn"
+    } else {
+        match cli.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("CONAL_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,conal={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(LogWriter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(n) = cli.threads {
+        anyhow::ensure!(n >= 1, "--threads must be at least 1");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting the thread count")?;
+    }
+    match &cli.command {
+        Command::Train(args) => train_command(args, cli.progress),
+        Command::Test(args) => test::run(args),
+        Command::Experiment(args) => experiment::run(args, cli.progress),
+        Command::Demo(args) => demo::run(args, cli.progress),
+    }
+}
+
+fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Result<()> {
+    let (data_spec, train_config) = args.resolve()?;
+    let data = data_spec.load().context("loading the data")?;
+    let crowd = &data.train;
+    tracing::info!(
+        "{}: {} items, {} workers, {} labels, {} classes, {} features",
+        args.data.task.name(),
+        crowd.n_items(),
+        crowd.n_workers(),
+        crowd.annotations.len(),
+        crowd.n_classes(),
+        crowd.n_features()
+    );
+    let config = args.run_config(data_spec, train_config, crowd)?;
+    if config.train.select == conal::train::Selection::TestPeek {
+        tracing::warn!(
+            "--select test-peek chooses the epoch on the test set (the paper's Music protocol); \
+             its accuracy is optimistic"
+        );
+    }
+    let mut reporter = progress::reporter(progress, args.log_interval);
+    let outcome = conal::run::train(&config, &data, args.save_dir.as_deref(), reporter.as_mut())?;
+    let result = outcome
+        .config
+        .result
+        .as_ref()
+        .context("training returned no result")?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": outcome.config.model.method(),
+                "task": args.data.task.name(),
+                "seed": outcome.config.train.seed,
+                "select": outcome.config.train.select.name(),
+                "best_epoch": result.best_epoch,
+                "epochs": result.epochs_run,
+                "test_accuracy": result.test_accuracy,
+                "test_macro_f1": result.test_macro_f1,
+                "train_seconds": result.train_seconds,
+                "save_dir": args.save_dir,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} on {}: kept epoch {} of {} ({} selection), trained in {:.1} s",
+        outcome.config.model.method(),
+        args.data.task.name(),
+        result.best_epoch,
+        result.epochs_run,
+        outcome.config.train.select.name(),
+        result.train_seconds
+    );
+    if let (Some(acc), Some(f1)) = (result.test_accuracy, result.test_macro_f1) {
+        let label = if outcome.config.train.select == conal::train::Selection::TestPeek {
+            "  [test-peeked (paper protocol)]"
+        } else {
+            ""
+        };
+        println!("test accuracy {acc:.4}, macro-F1 {f1:.4}{label}");
+    }
+    if let Some(dir) = &args.save_dir {
+        println!("saved to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = parse();
+    init_logging(&cli);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! `conal train` and `conal experiment` flags, per-task defaults, and their resolution.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use conal::data::labelme;
+use conal::data::synthetic::SyntheticConfig;
+use conal::model::Init;
+use conal::run::{Method, ModelOptions, ModelSpec, RunConfig};
+use conal::task::{DataSpec, TaskKind};
+use conal::train::{AdamReset, AdamSettings, Selection, TrainConfig};
+
+/// Where the data comes from.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// The task (data set layout and the authors' settings for it).
+    #[arg(long, value_enum)]
+    pub task: TaskKind,
+
+    /// The data folder: a Music folder (music_genre_gold.csv, music_genre_mturk.csv) or a
+    /// LabelMe folder (answers.txt, labels_*.txt and features). Not used by --task synthetic.
+    #[arg(
+        long = "train-data",
+        visible_alias = "data",
+        alias = "train_data",
+        value_name = "DIR"
+    )]
+    pub train_data: Option<PathBuf>,
+
+    /// Validation data with true labels, for --select valid: a LabelMe folder (its valid
+    /// split) or a Music songs CSV.
+    #[arg(long = "valid-data", alias = "valid_data", value_name = "PATH")]
+    pub valid_data: Option<PathBuf>,
+
+    /// Test data with true labels: its accuracy is reported per epoch and for the kept model,
+    /// and --select test-peek selects on it. A LabelMe folder, a Music folder or songs CSV.
+    #[arg(long = "test-data", alias = "test_data", value_name = "PATH")]
+    pub test_data: Option<PathBuf>,
+
+    /// LabelMe features: vgg (the paper's 4x4x512 maps when prepared/ has them, else the
+    /// 512-d pooled ones) or bow (bag of visual words).
+    #[arg(long, value_enum)]
+    pub features: Option<labelme::Features>,
+}
+
+impl DataArgs {
+    /// Checks the combination and builds the data spec (`seed` seeds a synthetic crowd).
+    pub fn spec(&self, seed: u64) -> anyhow::Result<DataSpec> {
+        if self.features.is_some() && self.task != TaskKind::Labelme {
+            bail!("--features applies to --task labelme only");
+        }
+        if self.task == TaskKind::Synthetic
+            && (self.train_data.is_some() || self.valid_data.is_some() || self.test_data.is_some())
+        {
+            bail!(
+                "--task synthetic generates its data; drop --train-data/--valid-data/--test-data"
+            );
+        }
+        if self.task != TaskKind::Synthetic && self.train_data.is_none() {
+            bail!(
+                "--task {} needs --train-data DIR (the data folder)",
+                self.task.name()
+            );
+        }
+        Ok(DataSpec {
+            task: self.task,
+            train_data: self.train_data.clone(),
+            valid_data: self.valid_data.clone(),
+            test_data: self.test_data.clone(),
+            features: match self.task {
+                TaskKind::Labelme => Some(self.features.unwrap_or(labelme::Features::Vgg)),
+                _ => None,
+            },
+            synthetic: (self.task == TaskKind::Synthetic)
+                .then(|| SyntheticConfig::default().with_seed(seed)),
+        })
+    }
+}
+
+/// Model and optimisation settings. Defaults marked [per task] come from `--task`.
+#[derive(Args, Debug, Clone)]
+pub struct HyperArgs {
+    /// Passes over the training items [per task].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+
+    /// Items per optimisation step [per task].
+    #[arg(long = "batch-size", alias = "batch_size")]
+    pub batch_size: Option<usize>,
+
+    /// Adam learning rate [per task].
+    #[arg(long)]
+    pub lr: Option<f64>,
+
+    /// λ of the regulariser −λ Σ_r ‖W_r − W_g‖_F [per task].
+    #[arg(long)]
+    pub scale: Option<f64>,
+
+    /// Embedding size of the auxiliary network [per task].
+    #[arg(long = "emb-dim", alias = "emb_dim")]
+    pub emb_dim: Option<usize>,
+
+    /// Dropout after the classifier's hidden layer.
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f64,
+
+    /// Hidden units of the classifier.
+    #[arg(long = "n-units", alias = "n_units", default_value_t = 128)]
+    pub n_units: usize,
+
+    /// Weight initialisation of the networks.
+    #[arg(long, value_enum, default_value = "torch")]
+    pub init: Init,
+
+    /// Fraction of crowd-labelled items held out for crowd-holdout selection.
+    #[arg(long, default_value_t = 0.15)]
+    pub holdout: f64,
+
+    /// When Adam's moments restart: never, or every epoch as the authors' code does
+    /// [per task].
+    #[arg(long = "adam-reset", value_enum)]
+    pub adam_reset: Option<AdamReset>,
+
+    /// Adam's ε.
+    #[arg(long = "adam-eps", default_value_t = 1e-8)]
+    pub adam_eps: f32,
+
+    /// L2 weight decay.
+    #[arg(long = "weight-decay", default_value_t = 0.0)]
+    pub weight_decay: f32,
+
+    /// Device: cpu, or cuda / cuda:N / wgpu when built with that feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl HyperArgs {
+    /// Training settings for `task` with `seed` and `select`.
+    pub fn train_config(
+        &self,
+        task: TaskKind,
+        seed: u64,
+        select: Selection,
+    ) -> anyhow::Result<TrainConfig> {
+        let d = task.defaults();
+        let train = TrainConfig {
+            seed,
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch_size.unwrap_or(d.batch_size),
+            lr: self.lr.unwrap_or(d.lr),
+            scale: self.scale.unwrap_or(d.scale),
+            select,
+            holdout: self.holdout,
+            adam: AdamSettings {
+                epsilon: self.adam_eps,
+                weight_decay: self.weight_decay,
+                reset: self.adam_reset.unwrap_or(d.adam_reset),
+                ..AdamSettings::default()
+            },
+        };
+        train.check().context("checking the training flags")?;
+        Ok(train)
+    }
+
+    /// Architecture settings.
+    pub fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            n_units: self.n_units,
+            dropout: self.dropout,
+            emb_dim: self.emb_dim,
+            init: self.init,
+        }
+    }
+}
+
+/// Flags of `conal train`.
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// What to train.
+    #[arg(long, value_enum, default_value = "conal")]
+    pub method: Method,
+
+    /// Seed of every random choice: initial weights, holdout split, batch order, dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Model selection: valid (best accuracy on --valid-data), crowd-holdout (lowest NLL of
+    /// held-out items' crowd labels; honest, no true label), last, or test-peek (best test
+    /// accuracy: the paper's Music protocol, reported as such) [per task].
+    #[arg(long, value_enum)]
+    pub select: Option<Selection>,
+
+    #[command(flatten)]
+    pub hyper: HyperArgs,
+
+    /// Checkpoint directory: model.bpk, args.json, metrics.jsonl.
+    #[arg(long = "save-dir", alias = "save_dir", value_name = "DIR")]
+    pub save_dir: Option<PathBuf>,
+
+    /// Print a summary line every N epochs (0: never).
+    #[arg(long = "log-interval", alias = "log_interval", default_value_t = 10)]
+    pub log_interval: usize,
+
+    /// Input width; read from the data, an error if given and different (seed compatibility).
+    #[arg(long = "input-dim", alias = "input_dim")]
+    pub input_dim: Option<usize>,
+
+    /// Number of classes; read from the data, an error if given and different.
+    #[arg(long = "n-class", alias = "n_class")]
+    pub n_class: Option<usize>,
+
+    /// Number of workers; read from the data, an error if given and different.
+    #[arg(long = "n-annotator", alias = "n_annotator")]
+    pub n_annotator: Option<usize>,
+
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The command-line spelling of an enum value.
+fn value_name<T: clap::ValueEnum>(v: &T) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Sets the per-task defaults on a command that flattens [`DataArgs`] and [`HyperArgs`], so
+/// that `--help` shows the task's own values.
+pub fn with_task_defaults(cmd: clap::Command, task: TaskKind) -> clap::Command {
+    let d = task.defaults();
+    let reset = value_name(&d.adam_reset);
+    let mut cmd = cmd
+        .mut_arg("epochs", |a| a.default_value(d.epochs.to_string()))
+        .mut_arg("batch_size", |a| a.default_value(d.batch_size.to_string()))
+        .mut_arg("lr", |a| a.default_value(d.lr.to_string()))
+        .mut_arg("scale", |a| a.default_value(d.scale.to_string()))
+        .mut_arg("emb_dim", |a| a.default_value(d.emb_dim.to_string()))
+        .mut_arg("adam_reset", |a| a.default_value(reset));
+    if cmd.get_arguments().any(|a| a.get_id() == "select") {
+        let select = value_name(&d.select);
+        cmd = cmd.mut_arg("select", |a| a.default_value(select));
+    }
+    match task {
+        TaskKind::Labelme => {
+            cmd = cmd.mut_arg("features", |a| a.default_value("vgg"));
+        }
+        TaskKind::Music | TaskKind::Synthetic => {
+            cmd = cmd.mut_arg("features", |a| a.hide(true));
+        }
+    }
+    if task == TaskKind::Synthetic {
+        for id in ["train_data", "valid_data", "test_data"] {
+            cmd = cmd.mut_arg(id, |a| a.hide(true));
+        }
+    }
+    cmd
+}
+
+impl TrainArgs {
+    /// Resolves the flags into the data spec and training settings (the model comes once the
+    /// data is read).
+    pub fn resolve(&self) -> anyhow::Result<(DataSpec, TrainConfig)> {
+        let data = self.data.spec(self.seed)?;
+        let d = self.data.task.defaults();
+        let mut select = self.select.unwrap_or(d.select);
+        // LabelMe's default is its validation split, which needs one; else crowd holdout.
+        if self.select.is_none() && select == Selection::Valid && self.data.valid_data.is_none() {
+            select = Selection::CrowdHoldout;
+        }
+        let train = self.hyper.train_config(self.data.task, self.seed, select)?;
+        Ok((data, train))
+    }
+
+    /// The model for data with `n_features` features, `n_worker` workers, `n_class` classes,
+    /// checking the seed's explicit shape flags against the data.
+    pub fn model(
+        &self,
+        n_features: usize,
+        n_worker: usize,
+        n_class: usize,
+    ) -> anyhow::Result<ModelSpec> {
+        for (flag, given, actual, what) in [
+            ("--input-dim", self.input_dim, n_features, "features"),
+            ("--n-class", self.n_class, n_class, "classes"),
+            ("--n-annotator", self.n_annotator, n_worker, "workers"),
+        ] {
+            if let Some(g) = given
+                && g != actual
+            {
+                bail!("{flag} {g} contradicts the data, which has {actual} {what}");
+            }
+        }
+        Ok(ModelSpec::build(
+            self.method,
+            self.data.task,
+            n_features,
+            n_worker,
+            n_class,
+            &self.hyper.model_options(),
+        ))
+    }
+
+    /// Builds the run configuration for loaded training data.
+    pub fn run_config(
+        &self,
+        data: DataSpec,
+        train: TrainConfig,
+        crowd: &conal::data::CrowdData,
+    ) -> anyhow::Result<RunConfig> {
+        Ok(RunConfig {
+            conal_version: env!("CARGO_PKG_VERSION").into(),
+            model: self.model(crowd.n_features(), crowd.n_workers(), crowd.n_classes())?,
+            data,
+            train,
+            device: self.hyper.device.clone(),
+            classes: crowd.classes.clone(),
+            workers: crowd.workers.clone(),
+            n_features: crowd.n_features(),
+            result: None,
+        })
+    }
+}

@@ -1,0 +1,569 @@
+//! A whole run, as the command line does it: build the model a configuration describes, train
+//! it with selection, save the checkpoint directory, and evaluate a saved checkpoint.
+//!
+//! A checkpoint directory holds
+//! - `args.json`: the full resolved [`RunConfig`] (data, model, training, classes, workers and
+//!   the outcome) — enough to rebuild the model;
+//! - `model.bpk`: the selected model's parameters (burnpack);
+//! - `metrics.jsonl`: one [`EpochMetrics`] line per epoch.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::MajorityVote;
+use crate::data::{Annotation, CrowdData, Matrix, TaskData};
+use crate::error::{Error, Result};
+use crate::model::Init;
+use crate::model::{ConalConfig, CrowdModel, MlpConfig, Plain};
+use crate::progress::Progress;
+use crate::task::{DataSpec, Split, TaskKind};
+use crate::train::checkpoint::{load_model, save_model, write_atomic};
+use crate::train::eval::{accuracy, argmax_rows, macro_f1, predict};
+use crate::train::trainer::{rng, stream};
+use crate::train::{EpochMetrics, Labeled, TrainConfig, TrainData, Trainer};
+
+/// File names inside a checkpoint directory.
+pub mod files {
+    /// The resolved configuration.
+    pub const ARGS: &str = "args.json";
+    /// The selected model's parameters.
+    pub const MODEL: &str = "model.bpk";
+    /// Per-epoch metrics.
+    pub const METRICS: &str = "metrics.jsonl";
+}
+
+/// What to train (`--method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// CoNAL: common + individual confusions mixed by ω.
+    Conal,
+    /// The classifier alone, trained on majority-vote labels (ties broken at random).
+    Mv,
+    /// The classifier alone, trained on the true labels (upper bound; needs true labels).
+    Gold,
+}
+
+impl Method {
+    /// Name as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Conal => "conal",
+            Method::Mv => "mv",
+            Method::Gold => "gold",
+        }
+    }
+
+    /// A longer description for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Conal => "CoNAL",
+            Method::Mv => "MLP on majority-vote labels",
+            Method::Gold => "MLP on true labels (bound)",
+        }
+    }
+}
+
+/// Architecture settings shared by all methods (the rest comes from the task).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelOptions {
+    /// Hidden units of the classifier (`--n-units`).
+    pub n_units: usize,
+    /// Dropout after the classifier's hidden layer (`--dropout`).
+    pub dropout: f64,
+    /// Embedding size of CoNAL's auxiliary network (`--emb-dim`); the task's when `None`.
+    pub emb_dim: Option<usize>,
+    /// Weight initialisation (`--init`).
+    pub init: Init,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            n_units: 128,
+            dropout: 0.5,
+            emb_dim: None,
+            init: Init::Torch,
+        }
+    }
+}
+
+/// The model a run trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum ModelSpec {
+    /// CoNAL with an MLP classifier head.
+    Conal {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// The auxiliary network and confusion matrices.
+        conal: ConalConfig,
+    },
+    /// The classifier alone, trained on one label per item.
+    Classifier {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// Where the labels come from.
+        labels: LabelSource,
+    },
+}
+
+/// The single label per item a plain classifier is trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelSource {
+    /// Majority vote of the crowd labels, ties broken at random from the seed.
+    MajorityVote,
+    /// The true labels (an upper bound; needs a data set that has them).
+    Gold,
+}
+
+impl LabelSource {
+    /// The labels, as annotations of one pseudo-worker.
+    pub fn annotations(self, data: &CrowdData, seed: u64) -> Result<Vec<Annotation>> {
+        match self {
+            LabelSource::MajorityVote => {
+                Ok(MajorityVote::new().seed(seed).fit(data)?.as_annotations())
+            }
+            LabelSource::Gold => {
+                let truth = data.truth.as_ref().ok_or_else(|| {
+                    Error::Config("--method gold needs true labels for the training items".into())
+                })?;
+                let labelled = data.labelled_items();
+                Ok(labelled
+                    .into_iter()
+                    .map(|i| Annotation {
+                        item: i as u32,
+                        worker: 0,
+                        label: truth[i],
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+impl ModelSpec {
+    /// The model `method` trains on `task` for data of this shape, with the task's head.
+    pub fn build(
+        method: Method,
+        task: TaskKind,
+        n_features: usize,
+        n_worker: usize,
+        n_class: usize,
+        options: &ModelOptions,
+    ) -> ModelSpec {
+        let d = task.defaults();
+        let mut classifier = if d.batch_norm {
+            MlpConfig::music(n_features, n_class)
+        } else {
+            MlpConfig::labelme(n_features, n_class)
+        };
+        classifier.n_units = options.n_units;
+        classifier.dropout = options.dropout;
+        classifier.init = options.init;
+        match method {
+            Method::Conal => {
+                let mut conal = if d.normalize_instance {
+                    ConalConfig::labelme(n_features, n_worker, n_class)
+                } else {
+                    ConalConfig::music(n_features, n_worker, n_class)
+                };
+                conal.emb_dim = options.emb_dim.unwrap_or(d.emb_dim);
+                conal.init = options.init;
+                ModelSpec::Conal { classifier, conal }
+            }
+            Method::Mv => ModelSpec::Classifier {
+                classifier,
+                labels: LabelSource::MajorityVote,
+            },
+            Method::Gold => ModelSpec::Classifier {
+                classifier,
+                labels: LabelSource::Gold,
+            },
+        }
+    }
+
+    /// Short name of the method.
+    pub fn method(&self) -> &'static str {
+        match self {
+            ModelSpec::Conal { .. } => "conal",
+            ModelSpec::Classifier {
+                labels: LabelSource::MajorityVote,
+                ..
+            } => "mv",
+            ModelSpec::Classifier {
+                labels: LabelSource::Gold,
+                ..
+            } => "gold",
+        }
+    }
+
+    /// The classifier head.
+    pub fn classifier(&self) -> &MlpConfig {
+        match self {
+            ModelSpec::Conal { classifier, .. } | ModelSpec::Classifier { classifier, .. } => {
+                classifier
+            }
+        }
+    }
+
+    /// Checks the model against the data it is trained on.
+    pub fn check(&self, data: &CrowdData) -> Result<()> {
+        let expect = |what: &str, flag: &str, got: usize, data_value: usize| {
+            if got == data_value {
+                Ok(())
+            } else {
+                Err(Error::Config(format!(
+                    "{flag} {got} contradicts the data, which has {data_value} {what}"
+                )))
+            }
+        };
+        let classifier = self.classifier();
+        expect(
+            "features",
+            "--input-dim",
+            classifier.n_input,
+            data.n_features(),
+        )?;
+        expect("classes", "--n-class", classifier.n_class, data.n_classes())?;
+        if classifier.n_units == 0 {
+            return Err(Error::Config("--n-units must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&classifier.dropout) {
+            return Err(Error::Config(format!(
+                "--dropout must lie in [0, 1), got {}",
+                classifier.dropout
+            )));
+        }
+        if let ModelSpec::Conal { conal, .. } = self {
+            expect("features", "--input-dim", conal.n_input, data.n_features())?;
+            expect("classes", "--n-class", conal.n_class, data.n_classes())?;
+            expect("workers", "--n-annotator", conal.n_worker, data.n_workers())?;
+            if conal.emb_dim == 0 {
+                return Err(Error::Config("--emb-dim must be at least 1".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a finished run selected and measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Epoch of the kept model.
+    pub best_epoch: usize,
+    /// Epochs run.
+    pub epochs_run: usize,
+    /// Test accuracy of the kept model, when test data was given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub test_accuracy: Option<f64>,
+    /// Test macro-F1 of the kept model, when test data was given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub test_macro_f1: Option<f64>,
+    /// Wall time of training, seconds.
+    pub train_seconds: f64,
+}
+
+/// Everything that defines a run; saved as `args.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Version of conal that wrote the file.
+    pub conal_version: String,
+    /// Where the data comes from.
+    pub data: DataSpec,
+    /// The model.
+    pub model: ModelSpec,
+    /// How it is trained.
+    pub train: TrainConfig,
+    /// Device name (`cpu`, or a GPU backend when built with one).
+    pub device: String,
+    /// Class names, in label order.
+    pub classes: Vec<String>,
+    /// Worker ids, in worker-index order.
+    pub workers: Vec<String>,
+    /// Feature width of an item.
+    pub n_features: usize,
+    /// The outcome, once trained.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub result: Option<RunResult>,
+}
+
+impl RunConfig {
+    /// Reads `args.json` from a checkpoint directory.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(files::ARGS);
+        let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::checkpoint(
+                &path,
+                "not found; --ckpt-dir must be a directory written by `conal train --save-dir`",
+            ),
+            _ => Error::io(&path, e),
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::checkpoint(&path, format!("line {}: {e}", e.line())))
+    }
+
+    /// Writes `args.json` into `dir` atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Config(format!("cannot serialise args.json: {e}")))?;
+        write_atomic(&dir.join(files::ARGS), text.as_bytes())
+    }
+}
+
+/// Resolves a device name: `cpu` (burn's flex backend) or, when built with the feature, `cuda`,
+/// `cuda:N`, `wgpu`.
+pub fn device_from_name(name: &str) -> Result<Device> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "cpu" | "flex" => Ok(Device::flex()),
+        #[cfg(feature = "cuda")]
+        s if s == "cuda" || s.starts_with("cuda:") => {
+            let index = s.strip_prefix("cuda:").unwrap_or("0");
+            let index: usize = index
+                .parse()
+                .map_err(|_| Error::Config(format!("--device {name}: expected cuda:<index>")))?;
+            Ok(Device::cuda(index))
+        }
+        #[cfg(feature = "wgpu")]
+        "wgpu" | "gpu" => Ok(Device::wgpu(Default::default())),
+        s if s.starts_with("cuda") || s == "wgpu" || s == "gpu" => Err(Error::Config(format!(
+            "--device {name}: this build has no GPU backend; rebuild with \
+             `cargo build --release --features cuda` (or `--features wgpu`)"
+        ))),
+        _ => Err(Error::Config(format!(
+            "--device {name}: expected cpu{}{}",
+            if cfg!(feature = "cuda") {
+                ", cuda or cuda:N"
+            } else {
+                ""
+            },
+            if cfg!(feature = "wgpu") { ", wgpu" } else { "" },
+        ))),
+    }
+}
+
+/// The outcome of [`train`].
+pub struct TrainOutcome {
+    /// The configuration with its `result` filled in.
+    pub config: RunConfig,
+    /// Metrics of every epoch.
+    pub history: Vec<EpochMetrics>,
+}
+
+/// Appends metrics lines to `metrics.jsonl`.
+struct MetricsFile {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl MetricsFile {
+    fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join(files::METRICS);
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(MetricsFile { path, file })
+    }
+
+    fn write(&mut self, m: &EpochMetrics) -> Result<()> {
+        let line = serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?;
+        writeln!(self.file, "{line}").map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Trains the run `config` describes on `data`, saving the checkpoint into `save_dir` when
+/// given, and reports progress.
+pub fn train(
+    config: &RunConfig,
+    data: &TaskData,
+    save_dir: Option<&Path>,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    config.model.check(&data.train)?;
+    let device = device_from_name(&config.device)?;
+    let train_device = device.clone().autodiff();
+    let mut init_rng = rng(config.train.seed, stream::INIT);
+    match &config.model {
+        ModelSpec::Conal { classifier, conal } => {
+            let model = conal.init(classifier.clone(), &mut init_rng, &train_device);
+            train_model(
+                config,
+                model,
+                data,
+                &data.train.annotations,
+                &train_device,
+                save_dir,
+                progress,
+            )
+        }
+        ModelSpec::Classifier { classifier, labels } => {
+            let annotations = labels.annotations(&data.train, config.train.seed)?;
+            let model = Plain {
+                classifier: classifier.init(&mut init_rng, &train_device),
+            };
+            train_model(
+                config,
+                model,
+                data,
+                &annotations,
+                &train_device,
+                save_dir,
+                progress,
+            )
+        }
+    }
+}
+
+fn train_model<M: CrowdModel<burn::tensor::Tensor<2>>>(
+    config: &RunConfig,
+    model: M,
+    data: &TaskData,
+    annotations: &[Annotation],
+    device: &Device,
+    save_dir: Option<&Path>,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    let train = &data.train;
+    fn labeled(s: &Option<crate::data::LabeledSet>) -> Option<Labeled<'_, Matrix>> {
+        s.as_ref().map(|s| Labeled {
+            inputs: &s.features,
+            truth: &s.truth,
+        })
+    }
+    let train_data = TrainData {
+        inputs: &train.features,
+        annotations,
+        valid: labeled(&data.valid),
+        test: labeled(&data.test),
+    };
+    let start = std::time::Instant::now();
+    let mut trainer = Trainer::new(model, &train_data, config.train.clone(), device)?;
+    let mut metrics = match save_dir {
+        Some(dir) => Some(MetricsFile::create(dir)?),
+        None => None,
+    };
+    progress.start("epochs", config.train.epochs as u64);
+    while !trainer.is_done() {
+        let m = trainer.run_epoch(&train.features, progress)?;
+        if let Some(f) = &mut metrics {
+            f.write(&m)?;
+        }
+        progress.epoch(&m);
+    }
+    let train_seconds = start.elapsed().as_secs_f64();
+    let fitted = trainer.finish();
+    let (test_accuracy, test_macro_f1) = match &data.test {
+        Some(test) => {
+            let eval_device = device.clone().inner();
+            let (p, k) = predict(&fitted.model, &test.features, 4096, &eval_device);
+            let predicted = argmax_rows(&p, k);
+            (
+                Some(accuracy(&predicted, &test.truth)),
+                Some(macro_f1(&predicted, &test.truth, k)),
+            )
+        }
+        None => (None, None),
+    };
+    let mut config = config.clone();
+    config.result = Some(RunResult {
+        best_epoch: fitted.best_epoch,
+        epochs_run: fitted.history.len(),
+        test_accuracy,
+        test_macro_f1,
+        train_seconds,
+    });
+    progress.finish(&format!(
+        "kept epoch {} ({} selection)",
+        fitted.best_epoch,
+        config.train.select.name()
+    ));
+    if let Some(dir) = save_dir {
+        save_model(&dir.join(files::MODEL), &fitted.model)?;
+        config.save(dir)?;
+    }
+    Ok(TrainOutcome {
+        config,
+        history: fitted.history,
+    })
+}
+
+/// Scores of a model on a labelled split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Fraction of items classified right.
+    pub accuracy: f64,
+    /// Macro-averaged F1.
+    pub macro_f1: f64,
+    /// Number of items.
+    pub n: usize,
+    /// The file or folder the items came from.
+    pub test_data: PathBuf,
+    /// Predicted class index per item.
+    #[serde(skip)]
+    pub predictions: Vec<u32>,
+}
+
+/// Loads the checkpoint in `ckpt_dir` and scores it on the labelled data at `test_data`.
+pub fn evaluate(ckpt_dir: &Path, test_data: &Path, batch_size: usize) -> Result<Evaluation> {
+    let config = RunConfig::load(ckpt_dir)?;
+    let set =
+        config
+            .data
+            .load_labeled_for(test_data, Split::Test, &config.classes, config.n_features)?;
+    let (p, k) = predict_with(ckpt_dir, &config, &set.features, batch_size)?;
+    let predictions = argmax_rows(&p, k);
+    Ok(Evaluation {
+        accuracy: accuracy(&predictions, &set.truth),
+        macro_f1: macro_f1(&predictions, &set.truth, k),
+        n: set.len(),
+        test_data: test_data.to_path_buf(),
+        predictions,
+    })
+}
+
+/// Class probabilities of a saved model for the rows of `features`.
+pub fn predict_checkpoint(
+    ckpt_dir: &Path,
+    features: &Matrix,
+    batch_size: usize,
+) -> Result<(Vec<f32>, usize)> {
+    let config = RunConfig::load(ckpt_dir)?;
+    if features.cols() != config.n_features {
+        return Err(Error::Config(format!(
+            "items have {} features, the model in {} was trained on {}",
+            features.cols(),
+            ckpt_dir.display(),
+            config.n_features
+        )));
+    }
+    predict_with(ckpt_dir, &config, features, batch_size)
+}
+
+/// Loads the model of the checkpoint `ckpt_dir` (described by `config`) and predicts.
+fn predict_with(
+    ckpt_dir: &Path,
+    config: &RunConfig,
+    features: &Matrix,
+    batch_size: usize,
+) -> Result<(Vec<f32>, usize)> {
+    let device = device_from_name(&config.device)?;
+    let path = ckpt_dir.join(files::MODEL);
+    // The skeleton's random weights are all replaced by the saved ones.
+    let mut skeleton_rng = rng(0, stream::INIT);
+    Ok(match &config.model {
+        ModelSpec::Conal { classifier, conal } => {
+            let skeleton = conal.init(classifier.clone(), &mut skeleton_rng, &device);
+            predict(&load_model(&path, skeleton)?, features, batch_size, &device)
+        }
+        ModelSpec::Classifier { classifier, .. } => {
+            let skeleton = Plain {
+                classifier: classifier.init(&mut skeleton_rng, &device),
+            };
+            predict(&load_model(&path, skeleton)?, features, batch_size, &device)
+        }
+    })
+}

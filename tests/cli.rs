@@ -1,0 +1,279 @@
+//! End-to-end runs of the `conal` binary.
+
+mod common;
+
+use common::{conal, output};
+
+fn json(text: &str) -> serde_json::Value {
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
+}
+
+#[test]
+fn music_train_then_test_end_to_end() {
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let ckpt = tempfile::tempdir().unwrap();
+    let (ok, out, err) = output(
+        conal()
+            .args(["train", "--task", "music", "--json", "--train-data"])
+            .arg(&dir)
+            .arg("--test-data")
+            .arg(&dir)
+            .arg("--save-dir")
+            .arg(ckpt.path()),
+    );
+    assert!(ok, "train failed: {err}");
+    let trained = json(&out);
+    let acc = trained["test_accuracy"].as_f64().unwrap();
+    // The peers reach 68–69 % on average over seeds; a broken model stays below 40 %.
+    assert!(acc >= 0.62, "Music test accuracy {acc} (seed 0)");
+    assert_eq!(trained["select"], "crowd-holdout");
+    assert_eq!(trained["epochs"], 200);
+    for f in ["model.bpk", "args.json", "metrics.jsonl"] {
+        assert!(ckpt.path().join(f).is_file(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(ckpt.path().join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 200);
+    for (i, m) in lines.iter().enumerate() {
+        assert_eq!(m["epoch"], i + 1);
+        assert!(m["train_loss"].as_f64().unwrap().is_finite());
+        assert!(m["holdout_nll"].as_f64().unwrap().is_finite());
+        assert!(m["wall_ms"].as_f64().unwrap() > 0.0);
+    }
+    // The loss goes down.
+    let first = lines[0]["train_loss"].as_f64().unwrap();
+    let last = lines[199]["train_loss"].as_f64().unwrap();
+    assert!(last < first * 0.6, "train loss {first} → {last}");
+    // The kept epoch is the one with the lowest holdout NLL.
+    let best = trained["best_epoch"].as_u64().unwrap() as usize;
+    let min = lines
+        .iter()
+        .min_by(|a, b| {
+            a["holdout_nll"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["holdout_nll"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(min["epoch"], best);
+
+    // `conal test` on the saved checkpoint gives the same accuracy.
+    let (ok, out, err) = output(
+        conal()
+            .args(["test", "--json", "--ckpt-dir"])
+            .arg(ckpt.path())
+            .arg("--test-data")
+            .arg(dir.join("music_genre_test.csv")),
+    );
+    assert!(ok, "test failed: {err}");
+    assert_eq!(out.lines().count(), 1, "exactly one JSON object: {out}");
+    let tested = json(&out);
+    assert_eq!(tested["n"], 300);
+    assert!((tested["accuracy"].as_f64().unwrap() - acc).abs() < 1e-12);
+    let args: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.path().join("args.json")).unwrap())
+            .unwrap();
+    assert_eq!(args["model"]["method"], "conal");
+    assert_eq!(args["model"]["conal"]["n_worker"], 44);
+    assert_eq!(args["workers"].as_array().unwrap().len(), 44);
+    assert_eq!(args["result"]["best_epoch"], best);
+}
+
+#[test]
+fn labelme_train_with_validation_selection() {
+    let Some(dir) = common::shared_data("labelme") else {
+        return;
+    };
+    let (ok, out, err) = output(
+        conal()
+            .args([
+                "train",
+                "--task",
+                "labelme",
+                "--json",
+                "--epochs",
+                "60",
+                "--train-data",
+            ])
+            .arg(&dir)
+            .arg("--valid-data")
+            .arg(&dir)
+            .arg("--test-data")
+            .arg(&dir),
+    );
+    assert!(ok, "train failed: {err}");
+    let r = json(&out);
+    assert_eq!(r["select"], "valid");
+    let acc = r["test_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.84, "LabelMe test accuracy {acc}");
+}
+
+#[test]
+fn same_seed_gives_the_same_result() {
+    let run = || {
+        let (ok, out, err) = output(conal().args([
+            "train",
+            "--task",
+            "synthetic",
+            "--epochs",
+            "5",
+            "--seed",
+            "3",
+            "--json",
+        ]));
+        assert!(ok, "{err}");
+        let mut v = json(&out);
+        v["train_seconds"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn demo_shows_conal_beating_majority_vote() {
+    let (ok, out, err) = output(conal().arg("demo"));
+    assert!(ok, "demo failed: {err}");
+    let acc_of = |name: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("{out}"));
+        line.split_whitespace()
+            .find_map(|w| w.parse::<f64>().ok().filter(|v| *v <= 1.0))
+            .unwrap()
+    };
+    let conal_acc = acc_of("CoNAL");
+    let mv_acc = acc_of("MLP on majority-vote labels");
+    assert!(
+        conal_acc > mv_acc + 0.05,
+        "CoNAL {conal_acc} vs MV {mv_acc}\n{out}"
+    );
+    assert!(out.contains("majority vote on the training items"));
+}
+
+#[test]
+fn per_task_help_shows_the_task_defaults() {
+    let (ok, out, _) = output(conal().args(["train", "--task", "labelme", "--help"]));
+    assert!(ok);
+    assert!(out.contains("--features"), "{out}");
+    let epochs = out.split("--epochs").nth(1).unwrap();
+    assert!(
+        epochs
+            .split("--")
+            .next()
+            .unwrap()
+            .contains("[default: 500]"),
+        "{epochs}"
+    );
+    let (ok, out, _) = output(conal().args(["train", "--task", "music", "--help"]));
+    assert!(ok);
+    assert!(!out.contains("--features"), "{out}");
+    let epochs = out.split("--epochs").nth(1).unwrap();
+    assert!(
+        epochs
+            .split("--")
+            .next()
+            .unwrap()
+            .contains("[default: 200]"),
+        "{epochs}"
+    );
+}
+
+#[test]
+fn bad_input_fails_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A missing data folder.
+    let (ok, _, err) = output(
+        conal()
+            .args(["train", "--task", "music", "--train-data"])
+            .arg(dir.path().join("nope")),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("nope: not a directory (expected the Music data folder)"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // A label outside the classes in the test file.
+    std::fs::write(
+        dir.path().join("music_genre_gold.csv"),
+        "id,f0,class\na,1,rock\nb,2,pop\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("music_genre_mturk.csv"),
+        "id,annotator,f0,class\na,w,1,rock\nb,w,2,pop\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bad.csv"), "id,f0,class\nc,1,polka\n").unwrap();
+    let (ok, _, err) = output(
+        conal()
+            .args([
+                "train",
+                "--task",
+                "music",
+                "--epochs",
+                "2",
+                "--select",
+                "last",
+                "--train-data",
+            ])
+            .arg(dir.path())
+            .arg("--test-data")
+            .arg(dir.path().join("bad.csv")),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("bad.csv:2: class \"polka\" is not one of"),
+        "{err}"
+    );
+    // A shape flag that contradicts the data.
+    let (ok, _, err) = output(
+        conal()
+            .args(["train", "--task", "music", "--n-class", "5", "--train-data"])
+            .arg(dir.path()),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("--n-class 5 contradicts the data, which has 2 classes"),
+        "{err}"
+    );
+    // A checkpoint directory that is not one.
+    let (ok, _, err) = output(
+        conal()
+            .args(["test", "--ckpt-dir"])
+            .arg(dir.path())
+            .arg("--test-data")
+            .arg(dir.path()),
+    );
+    assert!(!ok);
+    assert!(err.contains("args.json: not found"), "{err}");
+}
+
+#[test]
+fn seed_spellings_are_accepted() {
+    let (ok, out, err) = output(conal().args([
+        "train",
+        "--task",
+        "synthetic",
+        "--epochs",
+        "2",
+        "--batch_size",
+        "512",
+        "--emb_dim",
+        "8",
+        "--n_units",
+        "16",
+        "--log_interval",
+        "1",
+        "--json",
+    ]));
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["epochs"], 2);
+}
