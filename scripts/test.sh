@@ -8,6 +8,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# TensorBoard interoperability: install the `tensorboard` Python package into a throwaway venv
+# so that a test can read our event files back with TensorBoard's own reader. Without Python
+# or network the test says SKIPPED (CI sets CONAL_REQUIRE_TENSORBOARD=1, which fails it).
+if [ -z "${CONAL_TENSORBOARD_PYTHON:-}" ] && command -v python3 >/dev/null 2>&1; then
+    venv="$(mktemp -d)/tb-venv"
+    trap 'rm -rf "$(dirname "$venv")"' EXIT
+    if python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check tensorboard; then
+        export CONAL_TENSORBOARD_PYTHON="$venv/bin/python"
+    else
+        echo "could not install tensorboard into a venv; its interoperability test will be skipped" >&2
+    fi
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --all-targets --no-fail-fast "$@"
 else

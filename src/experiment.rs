@@ -196,7 +196,12 @@ pub fn run(
                     result: None,
                 };
                 let t = Instant::now();
-                let outcome = crate::run::train(&config, data, None, &mut crate::progress::Silent)?;
+                let outcome = crate::run::train(
+                    &config,
+                    data,
+                    Default::default(),
+                    &mut crate::progress::Silent,
+                )?;
                 let result = outcome
                     .config
                     .result

@@ -45,6 +45,7 @@ pub mod experiment;
 pub mod loss;
 pub mod model;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod task;
 pub mod train;

@@ -5,7 +5,8 @@
 //! - `args.json`: the full resolved [`RunConfig`] (data, model, training, classes, workers and
 //!   the outcome) — enough to rebuild the model;
 //! - `model.bpk`: the selected model's parameters (burnpack);
-//! - `metrics.jsonl`: one [`EpochMetrics`] line per epoch.
+//! - `metrics.jsonl`: one [`EpochMetrics`] line per epoch;
+//! - `workers.json`: per-worker statistics of a CoNAL model ([`WorkerStats`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,13 +18,16 @@ use crate::aggregate::MajorityVote;
 use crate::data::{Annotation, CrowdData, Matrix, TaskData};
 use crate::error::{Error, Result};
 use crate::model::Init;
+use crate::model::Mode;
 use crate::model::{ConalConfig, CrowdModel, MlpConfig, Plain};
 use crate::progress::Progress;
+use crate::report::tensorboard::EventWriter;
 use crate::task::{DataSpec, Split, TaskKind};
 use crate::train::checkpoint::{load_model, save_model, write_atomic};
-use crate::train::eval::{accuracy, argmax_rows, macro_f1, predict};
+use crate::train::eval::{accuracy, argmax_rows, macro_f1, predict, probabilities};
 use crate::train::trainer::{rng, stream};
 use crate::train::{EpochMetrics, Labeled, TrainConfig, TrainData, Trainer};
+use crate::train::{Inputs, LabelIndex};
 
 /// File names inside a checkpoint directory.
 pub mod files {
@@ -33,6 +37,8 @@ pub mod files {
     pub const MODEL: &str = "model.bpk";
     /// Per-epoch metrics.
     pub const METRICS: &str = "metrics.jsonl";
+    /// Per-worker statistics of a CoNAL model.
+    pub const WORKERS: &str = "workers.json";
 }
 
 /// What to train (`--method`).
@@ -355,32 +361,183 @@ pub struct TrainOutcome {
     pub history: Vec<EpochMetrics>,
 }
 
-/// Appends metrics lines to `metrics.jsonl`.
-struct MetricsFile {
-    path: PathBuf,
-    file: std::fs::File,
+/// Where a run writes: the checkpoint directory and the TensorBoard log directory.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outputs<'a> {
+    /// Checkpoint directory (`--save-dir`): model, args.json, metrics.jsonl, workers.json.
+    pub save_dir: Option<&'a Path>,
+    /// TensorBoard log directory (`--log-dir`): event files and a copy of metrics.jsonl.
+    pub log_dir: Option<&'a Path>,
 }
 
-impl MetricsFile {
-    fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join(files::METRICS);
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(MetricsFile { path, file })
+/// Receives each epoch's metrics: `metrics.jsonl` lines and TensorBoard scalars.
+struct EpochSink {
+    jsonl: Vec<(PathBuf, std::fs::File)>,
+    events: Option<EventWriter>,
+}
+
+impl EpochSink {
+    fn create(outputs: Outputs<'_>) -> Result<Self> {
+        let mut jsonl = Vec::new();
+        for dir in [outputs.save_dir, outputs.log_dir].into_iter().flatten() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let path = dir.join(files::METRICS);
+            if jsonl.iter().any(|(p, _)| *p == path) {
+                continue;
+            }
+            let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            jsonl.push((path, file));
+        }
+        let events = match outputs.log_dir {
+            Some(dir) => Some(EventWriter::create(dir)?),
+            None => None,
+        };
+        Ok(EpochSink { jsonl, events })
     }
 
     fn write(&mut self, m: &EpochMetrics) -> Result<()> {
         let line = serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?;
-        writeln!(self.file, "{line}").map_err(|e| Error::io(&self.path, e))
+        for (path, file) in &mut self.jsonl {
+            writeln!(file, "{line}").map_err(|e| Error::io(path, e))?;
+        }
+        if let Some(ev) = &mut self.events {
+            let step = m.epoch as i64;
+            let mut scalars = vec![
+                ("train/loss", Some(m.train_loss)),
+                ("train/nll", Some(m.train_nll)),
+                ("train/lr", Some(m.lr)),
+                ("train/mean_omega", m.mean_omega),
+                ("holdout/nll", m.holdout_nll),
+                ("holdout/agreement", m.holdout_agreement),
+                ("valid/accuracy", m.valid_accuracy),
+                ("test/accuracy", m.test_accuracy),
+                ("time/epoch_ms", Some(m.wall_ms)),
+            ];
+            let select_tag = format!("select/{}", m.selection_metric_name);
+            scalars.push((select_tag.as_str(), Some(m.selection_metric)));
+            for (tag, value) in scalars {
+                if let Some(v) = value {
+                    ev.scalar(tag, step, v as f32)?;
+                }
+            }
+            ev.flush()?;
+        }
+        Ok(())
     }
 }
 
-/// Trains the run `config` describes on `data`, saving the checkpoint into `save_dir` when
-/// given, and reports progress.
+/// Per-worker statistics saved beside a CoNAL checkpoint (`workers.json`), for `conal inspect`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStats {
+    /// Class names.
+    pub classes: Vec<String>,
+    /// The model's mean predicted class distribution over the training items.
+    pub class_prior: Vec<f64>,
+    /// One entry per worker, in worker-index order.
+    pub workers: Vec<WorkerStat>,
+}
+
+/// One worker's statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerStat {
+    /// Worker id as in the input.
+    pub id: String,
+    /// Labels the worker gave.
+    pub labels: usize,
+    /// Mean ω over the worker's labels (weight of the common confusion), if the model has ω.
+    pub omega_mean: Option<f64>,
+    /// Smallest ω.
+    pub omega_min: Option<f64>,
+    /// Largest ω.
+    pub omega_max: Option<f64>,
+}
+
+impl WorkerStats {
+    /// Computes the statistics of `model` on the training crowd.
+    fn compute<M: CrowdModel<burn::tensor::Tensor<2>>>(
+        model: &M,
+        crowd: &CrowdData,
+        device: &Device,
+    ) -> Self {
+        let index = LabelIndex::new(crowd.n_items(), &crowd.annotations);
+        let k = crowd.n_classes();
+        let mut prior = vec![0.0f64; k];
+        let mut omegas: Vec<Vec<f64>> = vec![Vec::new(); crowd.n_workers()];
+        let rows: Vec<usize> = (0..crowd.n_items()).collect();
+        for chunk in rows.chunks(4096) {
+            let x = crowd.features.batch(chunk, device);
+            let obs = index.observed(chunk, device);
+            let out = model.forward(&x, &obs, &mut Mode::eval());
+            let (p, _) = probabilities(out.class_logits);
+            for row in p.chunks_exact(k) {
+                for (acc, v) in prior.iter_mut().zip(row) {
+                    *acc += *v as f64;
+                }
+            }
+            if let Some(omega) = out.omega {
+                let omega: Vec<f32> = omega.into_data().try_into_vec().unwrap_or_default();
+                let workers = chunk
+                    .iter()
+                    .flat_map(|&i| index.of(i).iter().map(|a| a.worker));
+                for (w, o) in workers.zip(omega) {
+                    omegas[w as usize].push(o as f64);
+                }
+            }
+        }
+        prior
+            .iter_mut()
+            .for_each(|v| *v /= crowd.n_items().max(1) as f64);
+        let counts = crowd.labels_per_worker();
+        let workers = crowd
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(r, id)| {
+                let o = &omegas[r];
+                let (mean, min, max) = if o.is_empty() {
+                    (None, None, None)
+                } else {
+                    (
+                        Some(o.iter().sum::<f64>() / o.len() as f64),
+                        Some(o.iter().cloned().fold(f64::INFINITY, f64::min)),
+                        Some(o.iter().cloned().fold(f64::NEG_INFINITY, f64::max)),
+                    )
+                };
+                WorkerStat {
+                    id: id.clone(),
+                    labels: counts[r],
+                    omega_mean: mean,
+                    omega_min: min,
+                    omega_max: max,
+                }
+            })
+            .collect();
+        WorkerStats {
+            classes: crowd.classes.clone(),
+            class_prior: prior,
+            workers,
+        }
+    }
+
+    /// Reads `workers.json` from a checkpoint directory, if there is one.
+    pub fn load(dir: &Path) -> Result<Option<Self>> {
+        let path = dir.join(files::WORKERS);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| Error::checkpoint(&path, format!("line {}: {e}", e.line()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+}
+
+/// Trains the run `config` describes on `data`, writing the checkpoint and logs to `outputs`,
+/// and reports progress.
 pub fn train(
     config: &RunConfig,
     data: &TaskData,
-    save_dir: Option<&Path>,
+    outputs: Outputs<'_>,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
     config.model.check(&data.train)?;
@@ -390,13 +547,14 @@ pub fn train(
     match &config.model {
         ModelSpec::Conal { classifier, conal } => {
             let model = conal.init(classifier.clone(), &mut init_rng, &train_device);
+            let annotations = &data.train.annotations;
             train_model(
                 config,
                 model,
                 data,
-                &data.train.annotations,
+                annotations,
                 &train_device,
-                save_dir,
+                outputs,
                 progress,
             )
         }
@@ -411,7 +569,7 @@ pub fn train(
                 data,
                 &annotations,
                 &train_device,
-                save_dir,
+                outputs,
                 progress,
             )
         }
@@ -424,7 +582,7 @@ fn train_model<M: CrowdModel<burn::tensor::Tensor<2>>>(
     data: &TaskData,
     annotations: &[Annotation],
     device: &Device,
-    save_dir: Option<&Path>,
+    outputs: Outputs<'_>,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
     let train = &data.train;
@@ -442,23 +600,18 @@ fn train_model<M: CrowdModel<burn::tensor::Tensor<2>>>(
     };
     let start = std::time::Instant::now();
     let mut trainer = Trainer::new(model, &train_data, config.train.clone(), device)?;
-    let mut metrics = match save_dir {
-        Some(dir) => Some(MetricsFile::create(dir)?),
-        None => None,
-    };
+    let mut sink = EpochSink::create(outputs)?;
     progress.start("epochs", config.train.epochs as u64);
     while !trainer.is_done() {
         let m = trainer.run_epoch(&train.features, progress)?;
-        if let Some(f) = &mut metrics {
-            f.write(&m)?;
-        }
+        sink.write(&m)?;
         progress.epoch(&m);
     }
     let train_seconds = start.elapsed().as_secs_f64();
     let fitted = trainer.finish();
+    let eval_device = device.clone().inner();
     let (test_accuracy, test_macro_f1) = match &data.test {
         Some(test) => {
-            let eval_device = device.clone().inner();
             let (p, k) = predict(&fitted.model, &test.features, 4096, &eval_device);
             let predicted = argmax_rows(&p, k);
             (
@@ -481,8 +634,14 @@ fn train_model<M: CrowdModel<burn::tensor::Tensor<2>>>(
         fitted.best_epoch,
         config.train.select.name()
     ));
-    if let Some(dir) = save_dir {
+    if let Some(dir) = outputs.save_dir {
         save_model(&dir.join(files::MODEL), &fitted.model)?;
+        if fitted.model.has_noise_model() {
+            let stats = WorkerStats::compute(&fitted.model, train, &eval_device);
+            let text = serde_json::to_string_pretty(&stats)
+                .map_err(|e| Error::Config(format!("cannot serialise workers.json: {e}")))?;
+            write_atomic(&dir.join(files::WORKERS), text.as_bytes())?;
+        }
         config.save(dir)?;
     }
     Ok(TrainOutcome {

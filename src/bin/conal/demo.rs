@@ -106,7 +106,11 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
             result: None,
         };
         let mut reporter = progress::reporter(progress_kind, 0);
-        let outcome = conal::run::train(&config, &data, save, reporter.as_mut())?;
+        let outputs = conal::run::Outputs {
+            save_dir: save,
+            log_dir: None,
+        };
+        let outcome = conal::run::train(&config, &data, outputs, reporter.as_mut())?;
         let result = outcome
             .config
             .result

@@ -2,6 +2,7 @@
 
 mod demo;
 mod experiment;
+mod inspect;
 mod progress;
 mod test;
 mod train;
@@ -61,6 +62,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Score a saved checkpoint on labelled test data (accuracy and macro-F1).
     Test(test::TestArgs),
+    /// Show the confusion matrices and worker statistics a CoNAL checkpoint learned.
+    Inspect(inspect::InspectArgs),
     /// Compare methods over seeds and selection protocols; writes results.json and results.md.
     #[command(after_help = "Example:\n  conal experiment --task music \
         --train-data ../shared/data/music_genre --test-data ../shared/data/music_genre \
@@ -132,6 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Train(args) => train_command(args, cli.progress),
         Command::Test(args) => test::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Experiment(args) => experiment::run(args, cli.progress),
         Command::Demo(args) => demo::run(args, cli.progress),
     }
@@ -158,7 +162,11 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
         );
     }
     let mut reporter = progress::reporter(progress, args.log_interval);
-    let outcome = conal::run::train(&config, &data, args.save_dir.as_deref(), reporter.as_mut())?;
+    let outputs = conal::run::Outputs {
+        save_dir: args.save_dir.as_deref(),
+        log_dir: args.log_dir.as_deref(),
+    };
+    let outcome = conal::run::train(&config, &data, outputs, reporter.as_mut())?;
     let result = outcome
         .config
         .result
@@ -201,6 +209,13 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     }
     if let Some(dir) = &args.save_dir {
         println!("saved to {}", dir.display());
+    }
+    if let Some(dir) = &args.log_dir {
+        println!(
+            "TensorBoard logs in {} (tensorboard --logdir {})",
+            dir.display(),
+            dir.display()
+        );
     }
     Ok(())
 }

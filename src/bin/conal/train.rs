@@ -201,6 +201,11 @@ pub struct TrainArgs {
     #[arg(long = "save-dir", alias = "save_dir", value_name = "DIR")]
     pub save_dir: Option<PathBuf>,
 
+    /// TensorBoard log directory: event files with the loss, selection metric, accuracies,
+    /// learning rate and mean ω per epoch, and a copy of metrics.jsonl.
+    #[arg(long = "log-dir", alias = "log_dir", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
     /// Print a summary line every N epochs (0: never).
     #[arg(long = "log-interval", alias = "log_interval", default_value_t = 10)]
     pub log_interval: usize,
