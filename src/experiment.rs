@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::run::{Method, ModelOptions, ModelSpec, RunConfig};
 use crate::task::{DataSpec, TaskKind};
-use crate::train::{Selection, TrainConfig};
+use crate::train::{AdamReset, AdamSettings, Selection, TrainConfig};
 
 /// How the kept epoch is chosen in an experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -71,8 +71,11 @@ pub struct ExperimentSpec {
     pub seeds: Vec<u64>,
     /// Protocols.
     pub protocols: Vec<Protocol>,
-    /// Training settings; `seed` and `select` are set per run.
+    /// Training settings; `seed`, `select` and (unless `adam_reset` is given) the Adam reset
+    /// are set per run.
     pub train: TrainConfig,
+    /// Adam reset for every method; `None`: each method's own (see `Method::adam_reset`).
+    pub adam_reset: Option<AdamReset>,
     /// Architecture settings.
     pub model: ModelOptions,
     /// Device name.
@@ -187,6 +190,10 @@ pub fn run(
                     train: TrainConfig {
                         seed,
                         select: protocol.selection(data),
+                        adam: AdamSettings {
+                            reset: spec.adam_reset.unwrap_or(method.adam_reset(spec.data.task)),
+                            ..spec.train.adam.clone()
+                        },
                         ..spec.train.clone()
                     },
                     device: spec.device.clone(),

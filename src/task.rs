@@ -95,7 +95,8 @@ pub struct TaskDefaults {
     pub batch_norm: bool,
     /// `--select`.
     pub select: Selection,
-    /// `--adam-reset`.
+    /// `--adam-reset` for CoNAL (other methods use standard Adam, see
+    /// [`Method::adam_reset`](crate::run::Method::adam_reset)).
     pub adam_reset: AdamReset,
 }
 

@@ -277,3 +277,103 @@ fn seed_spellings_are_accepted() {
     assert!(ok, "{err}");
     assert_eq!(json(&out)["epochs"], 2);
 }
+
+#[test]
+fn aggregate_writes_posteriors_and_scores_against_truth() {
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("ds.csv");
+    let workers = out.path().join("ds-workers.json");
+    let (ok, stdout, err) = output(
+        conal()
+            .args([
+                "aggregate",
+                "--task",
+                "music",
+                "--method",
+                "ds",
+                "--json",
+                "--train-data",
+            ])
+            .arg(&dir)
+            .arg("--out")
+            .arg(&csv)
+            .arg("--workers-out")
+            .arg(&workers),
+    );
+    assert!(ok, "{err}");
+    let v = json(&stdout);
+    assert_eq!(v["n"], 700);
+    let acc = v["accuracy"].as_f64().unwrap();
+    assert!((acc - 0.769).abs() < 0.005, "{acc}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "task,label,p_blues,p_classical,p_country,p_disco,p_hiphop,p_jazz,p_metal,p_pop,p_reggae,p_rock"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 700);
+    let first: Vec<&str> = rows[0].split(',').collect();
+    let p: f64 = first[2..].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+    assert!((p - 1.0).abs() < 1e-4);
+    let w: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&workers).unwrap()).unwrap();
+    assert_eq!(w["workers"].as_array().unwrap().len(), 44);
+    assert_eq!(w["workers"][0]["confusion"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn every_method_trains_saves_and_reloads() {
+    let demo = conal::data::synthetic::SyntheticConfig::default()
+        .generate()
+        .unwrap();
+    let test = demo.data.test.unwrap();
+    for (method, tag) in [
+        ("conal", "conal"),
+        ("crowdlayer-mw", "crowd-layer"),
+        ("crowdlayer-vw", "crowd-layer"),
+        ("crowdlayer-vb", "crowd-layer"),
+        ("crowdlayer-vwb", "crowd-layer"),
+        ("mv", "classifier"),
+        ("ds", "classifier"),
+        ("glad", "classifier"),
+        ("gold", "classifier"),
+    ] {
+        let ckpt = tempfile::tempdir().unwrap();
+        let (ok, out, err) = output(
+            conal()
+                .args([
+                    "train",
+                    "--task",
+                    "synthetic",
+                    "--epochs",
+                    "3",
+                    "--json",
+                    "--method",
+                    method,
+                ])
+                .arg("--save-dir")
+                .arg(ckpt.path()),
+        );
+        assert!(ok, "{method}: {err}");
+        let r = json(&out);
+        assert_eq!(r["method"], method);
+        let acc = r["test_accuracy"].as_f64().unwrap();
+        assert!(acc > 0.2, "{method}: {out}");
+        let args: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(ckpt.path().join("args.json")).unwrap())
+                .unwrap();
+        assert_eq!(args["model"]["method"], tag, "{method}");
+        // The saved model predicts exactly what the trained one did.
+        let (p, k) = conal::run::predict_checkpoint(ckpt.path(), &test.features, 512).unwrap();
+        let predicted = conal::train::eval::argmax_rows(&p, k);
+        let reloaded = conal::train::eval::accuracy(&predicted, &test.truth);
+        assert!(
+            (reloaded - acc).abs() < 1e-12,
+            "{method}: {reloaded} vs {acc}"
+        );
+    }
+}

@@ -348,3 +348,40 @@ fn forward_has_the_documented_shapes() {
     assert_eq!(model.common.dims(), [10, 10]);
     assert_eq!(model.individual.dims(), [44, 10, 10]);
 }
+
+#[test]
+fn crowdlayer_variants_start_as_the_identity_on_p() {
+    use burn::tensor::activation::softmax;
+    use conal::model::{CrowdLayerConfig, CrowdLayerKind};
+    let device = Device::flex();
+    let x = tensor(
+        &[0.3, -1.0, 2.0, 0.5, 0.1, -0.2, 1.0, 1.0, 0.0],
+        [3, 3],
+        &device,
+    );
+    let obs = Observed::new(&[0, 2, 2], &[1, 0, 2], &[0, 1, 2], &device);
+    for kind in [
+        CrowdLayerKind::Mw,
+        CrowdLayerKind::Vw,
+        CrowdLayerKind::Vb,
+        CrowdLayerKind::Vwb,
+    ] {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let model = CrowdLayerConfig {
+            kind,
+            n_worker: 3,
+            n_class: K,
+        }
+        .init(MlpConfig::labelme(3, K), &mut rng, &device);
+        let out = CrowdModel::<Tensor<2>>::forward(&model, &x, &obs, &mut Mode::eval());
+        let p = values(softmax(out.class_logits, 1));
+        let h = values(out.worker_logits);
+        // h for the labels of items 0, 2, 2 is p of those items: I, ones and zeros at init.
+        for (m, item) in [0usize, 2, 2].iter().enumerate() {
+            for c in 0..K {
+                assert!((h[m * K + c] - p[item * K + c]).abs() < 1e-6, "{kind:?}");
+            }
+        }
+        assert!(out.omega.is_none());
+    }
+}

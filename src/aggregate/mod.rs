@@ -1,10 +1,69 @@
 //! Label aggregation: inferring one label per item from the crowd's labels, without features.
 
+pub mod dawid_skene;
+pub mod glad;
 pub mod majority_vote;
 
+pub use dawid_skene::DawidSkene;
+pub use glad::Glad;
 pub use majority_vote::MajorityVote;
 
-use crate::data::Annotation;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Annotation, CrowdData};
+use crate::error::{Error, Result};
+
+/// A label aggregation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AggregationMethod {
+    /// Majority vote, ties broken at random from the seed.
+    Mv,
+    /// Dawid-Skene: one confusion matrix per worker, EM from majority vote.
+    Ds,
+    /// GLAD: worker ability × item easiness.
+    Glad,
+}
+
+impl AggregationMethod {
+    /// Name as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregationMethod::Mv => "mv",
+            AggregationMethod::Ds => "ds",
+            AggregationMethod::Glad => "glad",
+        }
+    }
+
+    /// Runs the method with its default parameters (`seed` breaks majority-vote ties).
+    pub fn fit(self, data: &CrowdData, seed: u64) -> Result<Aggregation> {
+        match self {
+            AggregationMethod::Mv => MajorityVote::new().seed(seed).fit(data),
+            AggregationMethod::Ds => DawidSkene::new().fit(data),
+            AggregationMethod::Glad => Glad::new().fit(data),
+        }
+    }
+}
+
+/// Checks that every annotation indexes an existing item, worker and class.
+pub(crate) fn check_annotations(
+    n_items: usize,
+    n_workers: usize,
+    n_class: usize,
+    annotations: &[Annotation],
+) -> Result<()> {
+    if annotations.is_empty() {
+        return Err(Error::Config("no crowd labels to aggregate".into()));
+    }
+    if let Some(a) = annotations.iter().find(|a| {
+        a.item as usize >= n_items || a.worker as usize >= n_workers || a.label as usize >= n_class
+    }) {
+        return Err(Error::Config(format!(
+            "annotation {a:?} out of range ({n_items} items, {n_workers} workers, {n_class} classes)"
+        )));
+    }
+    Ok(())
+}
 
 /// What an aggregation method infers.
 #[derive(Debug, Clone, PartialEq)]

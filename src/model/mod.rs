@@ -2,6 +2,7 @@
 
 pub mod classifier;
 pub mod conal;
+pub mod crowdlayer;
 pub mod init;
 pub mod plain;
 
@@ -10,6 +11,7 @@ use burn::tensor::Tensor;
 
 pub use classifier::{Backbone, BatchNorm, Mlp, MlpConfig, Mode};
 pub use conal::{BackboneConfig, Conal, ConalConfig, CrowdOutput, FlatInput, Observed};
+pub use crowdlayer::{CrowdLayer, CrowdLayerConfig, CrowdLayerKind};
 pub use init::Init;
 pub use plain::Plain;
 

@@ -73,7 +73,7 @@ impl Confusions {
                 &dir.join(files::ARGS),
                 format!(
                     "method {} has no confusion matrices (only conal checkpoints do)",
-                    config.model.method()
+                    config.model.method().name()
                 ),
             ));
         };

@@ -1,5 +1,6 @@
 //! The `conal` command line: parse → call the library → print.
 
+mod aggregate;
 mod demo;
 mod experiment;
 mod inspect;
@@ -60,6 +61,8 @@ enum Command {
         Example:\n  conal train --task music --train-data ../shared/data/music_genre \
         --test-data ../shared/data/music_genre --save-dir runs/music")]
     Train(train::TrainArgs),
+    /// Infer one label per item from the crowd's labels (majority vote, Dawid-Skene, GLAD).
+    Aggregate(aggregate::AggregateArgs),
     /// Score a saved checkpoint on labelled test data (accuracy and macro-F1).
     Test(test::TestArgs),
     /// Show the confusion matrices and worker statistics a CoNAL checkpoint learned.
@@ -97,7 +100,10 @@ fn parse() -> Cli {
     if let Some(task) = task_in(&args) {
         cmd = cmd
             .mut_subcommand("train", |sc| train::with_task_defaults(sc, task))
-            .mut_subcommand("experiment", |sc| train::with_task_defaults(sc, task));
+            .mut_subcommand("experiment", |sc| train::with_task_defaults(sc, task))
+            .mut_subcommand("aggregate", |sc| {
+                train::hide_features_unless_labelme(sc, task)
+            });
     }
     let matches = cmd.get_matches_from(&args);
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
@@ -135,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Train(args) => train_command(args, cli.progress),
         Command::Test(args) => test::run(args),
+        Command::Aggregate(args) => aggregate::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Experiment(args) => experiment::run(args, cli.progress),
         Command::Demo(args) => demo::run(args, cli.progress),
@@ -176,7 +183,7 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
         println!(
             "{}",
             serde_json::json!({
-                "method": outcome.config.model.method(),
+                "method": outcome.config.model.method().name(),
                 "task": args.data.task.name(),
                 "seed": outcome.config.train.seed,
                 "select": outcome.config.train.select.name(),
@@ -192,7 +199,7 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     }
     println!(
         "{} on {}: kept epoch {} of {} ({} selection), trained in {:.1} s",
-        outcome.config.model.method(),
+        outcome.config.model.method().name(),
         args.data.task.name(),
         result.best_epoch,
         result.epochs_run,

@@ -118,7 +118,7 @@ pub struct HyperArgs {
     pub holdout: f64,
 
     /// When Adam's moments restart: never, or every epoch as the authors' code does
-    /// [per task].
+    /// [default: epoch for conal on music and labelme, as the authors' code; never otherwise].
     #[arg(long = "adam-reset", value_enum)]
     pub adam_reset: Option<AdamReset>,
 
@@ -136,10 +136,11 @@ pub struct HyperArgs {
 }
 
 impl HyperArgs {
-    /// Training settings for `task` with `seed` and `select`.
+    /// Training settings of `method` on `task` with `seed` and `select`.
     pub fn train_config(
         &self,
         task: TaskKind,
+        method: Method,
         seed: u64,
         select: Selection,
     ) -> anyhow::Result<TrainConfig> {
@@ -155,7 +156,7 @@ impl HyperArgs {
             adam: AdamSettings {
                 epsilon: self.adam_eps,
                 weight_decay: self.weight_decay,
-                reset: self.adam_reset.unwrap_or(d.adam_reset),
+                reset: self.adam_reset.unwrap_or(method.adam_reset(task)),
                 ..AdamSettings::default()
             },
         };
@@ -238,18 +239,22 @@ fn value_name<T: clap::ValueEnum>(v: &T) -> String {
 /// that `--help` shows the task's own values.
 pub fn with_task_defaults(cmd: clap::Command, task: TaskKind) -> clap::Command {
     let d = task.defaults();
-    let reset = value_name(&d.adam_reset);
     let mut cmd = cmd
         .mut_arg("epochs", |a| a.default_value(d.epochs.to_string()))
         .mut_arg("batch_size", |a| a.default_value(d.batch_size.to_string()))
         .mut_arg("lr", |a| a.default_value(d.lr.to_string()))
         .mut_arg("scale", |a| a.default_value(d.scale.to_string()))
-        .mut_arg("emb_dim", |a| a.default_value(d.emb_dim.to_string()))
-        .mut_arg("adam_reset", |a| a.default_value(reset));
+        .mut_arg("emb_dim", |a| a.default_value(d.emb_dim.to_string()));
     if cmd.get_arguments().any(|a| a.get_id() == "select") {
         let select = value_name(&d.select);
         cmd = cmd.mut_arg("select", |a| a.default_value(select));
     }
+    hide_features_unless_labelme(cmd, task)
+}
+
+/// Shows `--features` (with its default) only for LabelMe, and the data paths only for tasks
+/// that read files.
+pub fn hide_features_unless_labelme(mut cmd: clap::Command, task: TaskKind) -> clap::Command {
     match task {
         TaskKind::Labelme => {
             cmd = cmd.mut_arg("features", |a| a.default_value("vgg"));
@@ -277,7 +282,9 @@ impl TrainArgs {
         if self.select.is_none() && select == Selection::Valid && self.data.valid_data.is_none() {
             select = Selection::CrowdHoldout;
         }
-        let train = self.hyper.train_config(self.data.task, self.seed, select)?;
+        let train = self
+            .hyper
+            .train_config(self.data.task, self.method, self.seed, select)?;
         Ok((data, train))
     }
 

@@ -11,23 +11,24 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::MajorityVote;
 use crate::data::{Annotation, CrowdData, Matrix, TaskData};
 use crate::error::{Error, Result};
-use crate::model::Init;
-use crate::model::Mode;
-use crate::model::{ConalConfig, CrowdModel, MlpConfig, Plain};
+use crate::model::{CrowdModel, Mode};
 use crate::progress::Progress;
 use crate::report::tensorboard::EventWriter;
-use crate::task::{DataSpec, Split, TaskKind};
+use crate::task::{DataSpec, Split};
 use crate::train::checkpoint::{load_model, save_model, write_atomic};
 use crate::train::eval::{accuracy, argmax_rows, macro_f1, predict, probabilities};
 use crate::train::trainer::{rng, stream};
 use crate::train::{EpochMetrics, Labeled, TrainConfig, TrainData, Trainer};
 use crate::train::{Inputs, LabelIndex};
+
+pub mod spec;
+
+pub use spec::{LabelSource, Method, ModelOptions, ModelSpec, ModelTask};
 
 /// File names inside a checkpoint directory.
 pub mod files {
@@ -39,222 +40,6 @@ pub mod files {
     pub const METRICS: &str = "metrics.jsonl";
     /// Per-worker statistics of a CoNAL model.
     pub const WORKERS: &str = "workers.json";
-}
-
-/// What to train (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// CoNAL: common + individual confusions mixed by ω.
-    Conal,
-    /// The classifier alone, trained on majority-vote labels (ties broken at random).
-    Mv,
-    /// The classifier alone, trained on the true labels (upper bound; needs true labels).
-    Gold,
-}
-
-impl Method {
-    /// Name as written on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Conal => "conal",
-            Method::Mv => "mv",
-            Method::Gold => "gold",
-        }
-    }
-
-    /// A longer description for tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            Method::Conal => "CoNAL",
-            Method::Mv => "MLP on majority-vote labels",
-            Method::Gold => "MLP on true labels (bound)",
-        }
-    }
-}
-
-/// Architecture settings shared by all methods (the rest comes from the task).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelOptions {
-    /// Hidden units of the classifier (`--n-units`).
-    pub n_units: usize,
-    /// Dropout after the classifier's hidden layer (`--dropout`).
-    pub dropout: f64,
-    /// Embedding size of CoNAL's auxiliary network (`--emb-dim`); the task's when `None`.
-    pub emb_dim: Option<usize>,
-    /// Weight initialisation (`--init`).
-    pub init: Init,
-}
-
-impl Default for ModelOptions {
-    fn default() -> Self {
-        ModelOptions {
-            n_units: 128,
-            dropout: 0.5,
-            emb_dim: None,
-            init: Init::Torch,
-        }
-    }
-}
-
-/// The model a run trains.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "kebab-case")]
-pub enum ModelSpec {
-    /// CoNAL with an MLP classifier head.
-    Conal {
-        /// The classifier head.
-        classifier: MlpConfig,
-        /// The auxiliary network and confusion matrices.
-        conal: ConalConfig,
-    },
-    /// The classifier alone, trained on one label per item.
-    Classifier {
-        /// The classifier head.
-        classifier: MlpConfig,
-        /// Where the labels come from.
-        labels: LabelSource,
-    },
-}
-
-/// The single label per item a plain classifier is trained on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LabelSource {
-    /// Majority vote of the crowd labels, ties broken at random from the seed.
-    MajorityVote,
-    /// The true labels (an upper bound; needs a data set that has them).
-    Gold,
-}
-
-impl LabelSource {
-    /// The labels, as annotations of one pseudo-worker.
-    pub fn annotations(self, data: &CrowdData, seed: u64) -> Result<Vec<Annotation>> {
-        match self {
-            LabelSource::MajorityVote => {
-                Ok(MajorityVote::new().seed(seed).fit(data)?.as_annotations())
-            }
-            LabelSource::Gold => {
-                let truth = data.truth.as_ref().ok_or_else(|| {
-                    Error::Config("--method gold needs true labels for the training items".into())
-                })?;
-                let labelled = data.labelled_items();
-                Ok(labelled
-                    .into_iter()
-                    .map(|i| Annotation {
-                        item: i as u32,
-                        worker: 0,
-                        label: truth[i],
-                    })
-                    .collect())
-            }
-        }
-    }
-}
-
-impl ModelSpec {
-    /// The model `method` trains on `task` for data of this shape, with the task's head.
-    pub fn build(
-        method: Method,
-        task: TaskKind,
-        n_features: usize,
-        n_worker: usize,
-        n_class: usize,
-        options: &ModelOptions,
-    ) -> ModelSpec {
-        let d = task.defaults();
-        let mut classifier = if d.batch_norm {
-            MlpConfig::music(n_features, n_class)
-        } else {
-            MlpConfig::labelme(n_features, n_class)
-        };
-        classifier.n_units = options.n_units;
-        classifier.dropout = options.dropout;
-        classifier.init = options.init;
-        match method {
-            Method::Conal => {
-                let mut conal = if d.normalize_instance {
-                    ConalConfig::labelme(n_features, n_worker, n_class)
-                } else {
-                    ConalConfig::music(n_features, n_worker, n_class)
-                };
-                conal.emb_dim = options.emb_dim.unwrap_or(d.emb_dim);
-                conal.init = options.init;
-                ModelSpec::Conal { classifier, conal }
-            }
-            Method::Mv => ModelSpec::Classifier {
-                classifier,
-                labels: LabelSource::MajorityVote,
-            },
-            Method::Gold => ModelSpec::Classifier {
-                classifier,
-                labels: LabelSource::Gold,
-            },
-        }
-    }
-
-    /// Short name of the method.
-    pub fn method(&self) -> &'static str {
-        match self {
-            ModelSpec::Conal { .. } => "conal",
-            ModelSpec::Classifier {
-                labels: LabelSource::MajorityVote,
-                ..
-            } => "mv",
-            ModelSpec::Classifier {
-                labels: LabelSource::Gold,
-                ..
-            } => "gold",
-        }
-    }
-
-    /// The classifier head.
-    pub fn classifier(&self) -> &MlpConfig {
-        match self {
-            ModelSpec::Conal { classifier, .. } | ModelSpec::Classifier { classifier, .. } => {
-                classifier
-            }
-        }
-    }
-
-    /// Checks the model against the data it is trained on.
-    pub fn check(&self, data: &CrowdData) -> Result<()> {
-        let expect = |what: &str, flag: &str, got: usize, data_value: usize| {
-            if got == data_value {
-                Ok(())
-            } else {
-                Err(Error::Config(format!(
-                    "{flag} {got} contradicts the data, which has {data_value} {what}"
-                )))
-            }
-        };
-        let classifier = self.classifier();
-        expect(
-            "features",
-            "--input-dim",
-            classifier.n_input,
-            data.n_features(),
-        )?;
-        expect("classes", "--n-class", classifier.n_class, data.n_classes())?;
-        if classifier.n_units == 0 {
-            return Err(Error::Config("--n-units must be at least 1".into()));
-        }
-        if !(0.0..1.0).contains(&classifier.dropout) {
-            return Err(Error::Config(format!(
-                "--dropout must lie in [0, 1), got {}",
-                classifier.dropout
-            )));
-        }
-        if let ModelSpec::Conal { conal, .. } = self {
-            expect("features", "--input-dim", conal.n_input, data.n_features())?;
-            expect("classes", "--n-class", conal.n_class, data.n_classes())?;
-            expect("workers", "--n-annotator", conal.n_worker, data.n_workers())?;
-            if conal.emb_dim == 0 {
-                return Err(Error::Config("--emb-dim must be at least 1".into()));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// What a finished run selected and measured.
@@ -454,11 +239,7 @@ pub struct WorkerStat {
 
 impl WorkerStats {
     /// Computes the statistics of `model` on the training crowd.
-    fn compute<M: CrowdModel<burn::tensor::Tensor<2>>>(
-        model: &M,
-        crowd: &CrowdData,
-        device: &Device,
-    ) -> Self {
+    fn compute<M: CrowdModel<Tensor<2>>>(model: &M, crowd: &CrowdData, device: &Device) -> Self {
         let index = LabelIndex::new(crowd.n_items(), &crowd.annotations);
         let k = crowd.n_classes();
         let mut prior = vec![0.0f64; k];
@@ -541,42 +322,55 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
     config.model.check(&data.train)?;
-    let device = device_from_name(&config.device)?;
-    let train_device = device.clone().autodiff();
-    let mut init_rng = rng(config.train.seed, stream::INIT);
-    match &config.model {
-        ModelSpec::Conal { classifier, conal } => {
-            let model = conal.init(classifier.clone(), &mut init_rng, &train_device);
-            let annotations = &data.train.annotations;
-            train_model(
-                config,
-                model,
-                data,
-                annotations,
-                &train_device,
-                outputs,
-                progress,
-            )
+    let device = device_from_name(&config.device)?.autodiff();
+    // A plain classifier learns from one label per item; the others from the crowd's labels.
+    let aggregated;
+    let annotations = match config.model.label_source() {
+        Some(source) => {
+            aggregated = source.annotations(&data.train, config.train.seed)?;
+            &aggregated
         }
-        ModelSpec::Classifier { classifier, labels } => {
-            let annotations = labels.annotations(&data.train, config.train.seed)?;
-            let model = Plain {
-                classifier: classifier.init(&mut init_rng, &train_device),
-            };
-            train_model(
-                config,
-                model,
-                data,
-                &annotations,
-                &train_device,
-                outputs,
-                progress,
-            )
-        }
+        None => &data.train.annotations,
+    };
+    let task = TrainTask {
+        config,
+        data,
+        annotations,
+        device: &device,
+        outputs,
+        progress,
+    };
+    config
+        .model
+        .with_model(&mut rng(config.train.seed, stream::INIT), &device, task)
+}
+
+/// Training, as a [`ModelTask`] so that it runs on whichever model the spec builds.
+struct TrainTask<'a> {
+    config: &'a RunConfig,
+    data: &'a TaskData,
+    annotations: &'a [Annotation],
+    device: &'a Device,
+    outputs: Outputs<'a>,
+    progress: &'a mut dyn Progress,
+}
+
+impl ModelTask for TrainTask<'_> {
+    type Output = Result<TrainOutcome>;
+    fn run<M: CrowdModel<Tensor<2>>>(self, model: M) -> Self::Output {
+        train_model(
+            self.config,
+            model,
+            self.data,
+            self.annotations,
+            self.device,
+            self.outputs,
+            self.progress,
+        )
     }
 }
 
-fn train_model<M: CrowdModel<burn::tensor::Tensor<2>>>(
+fn train_model<M: CrowdModel<Tensor<2>>>(
     config: &RunConfig,
     model: M,
     data: &TaskData,
@@ -709,20 +503,28 @@ fn predict_with(
     features: &Matrix,
     batch_size: usize,
 ) -> Result<(Vec<f32>, usize)> {
+    struct Predict<'a> {
+        path: PathBuf,
+        features: &'a Matrix,
+        batch_size: usize,
+        device: &'a Device,
+    }
+    impl ModelTask for Predict<'_> {
+        type Output = Result<(Vec<f32>, usize)>;
+        fn run<M: CrowdModel<Tensor<2>>>(self, skeleton: M) -> Self::Output {
+            let model = load_model(&self.path, skeleton)?;
+            Ok(predict(&model, self.features, self.batch_size, self.device))
+        }
+    }
     let device = device_from_name(&config.device)?;
-    let path = ckpt_dir.join(files::MODEL);
+    let task = Predict {
+        path: ckpt_dir.join(files::MODEL),
+        features,
+        batch_size,
+        device: &device,
+    };
     // The skeleton's random weights are all replaced by the saved ones.
-    let mut skeleton_rng = rng(0, stream::INIT);
-    Ok(match &config.model {
-        ModelSpec::Conal { classifier, conal } => {
-            let skeleton = conal.init(classifier.clone(), &mut skeleton_rng, &device);
-            predict(&load_model(&path, skeleton)?, features, batch_size, &device)
-        }
-        ModelSpec::Classifier { classifier, .. } => {
-            let skeleton = Plain {
-                classifier: classifier.init(&mut skeleton_rng, &device),
-            };
-            predict(&load_model(&path, skeleton)?, features, batch_size, &device)
-        }
-    })
+    config
+        .model
+        .with_model(&mut rng(0, stream::INIT), &device, task)
 }

@@ -1,0 +1,372 @@
+//! GLAD (Whitehill et al. 2009), multi-class as in crowd-kit: worker w answers item t right
+//! with probability σ(α_w · e^{β_t}) (α: ability, e^{β}: inverse difficulty), otherwise
+//! uniformly among the K − 1 wrong classes. EM in f64; the M-step maximises the expected
+//! log-likelihood plus standard-normal priors on α − 1 and β − 1 by conjugate gradients.
+//!
+//! It follows crowd-kit's `GLAD` step for step, so that results compare: α = β = 1 and a
+//! uniform class prior to start, 25 conjugate-gradient iterations per M-step (SciPy's initial
+//! step and strong-Wolfe line search), and the same stopping rule — stop as soon as the
+//! expected log-likelihood per (label, class) row fails to grow by `tol`, keeping the
+//! posteriors of the last E-step. That expectation is taken under each round's new
+//! posteriors, so it need not grow, and on both public data sets the rule stops after the
+//! second round (our Music 78.9 % and LabelMe 77.5 % equal crowd-kit's).
+//!
+//! ```
+//! use conal::aggregate::Glad;
+//! use conal::data::Annotation;
+//!
+//! let a = |item, worker, label| Annotation { item, worker, label };
+//! // Two careful workers and one who always answers 2.
+//! let mut labels = Vec::new();
+//! for i in 0..9 {
+//!     let y = i % 3;
+//!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, 2)]);
+//! }
+//! let fitted = Glad::new().fit_annotations(9, 3, 3, &labels).unwrap();
+//! assert_eq!(fitted.labels, (0..9).map(|i| i % 3).collect::<Vec<_>>());
+//! let ability = fitted.worker_abilities.unwrap();
+//! assert!(ability[0] > ability[2] && ability[1] > ability[2]);
+//! ```
+
+use crate::aggregate::dawid_skene::argmax;
+use crate::aggregate::{Aggregation, check_annotations};
+use crate::data::{Annotation, CrowdData};
+use crate::error::{Error, Result};
+
+/// GLAD parameters (crowd-kit's defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Glad {
+    max_iter: usize,
+    tol: f64,
+    m_step_max_iter: usize,
+    m_step_tol: f64,
+}
+
+impl Default for Glad {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// log σ(x), stable.
+fn log_sigmoid(x: f64) -> f64 {
+    -softplus(-x)
+}
+
+/// log(1 + e^x), stable.
+fn softplus(x: f64) -> f64 {
+    if x > 30.0 {
+        x
+    } else if x < -30.0 {
+        x.exp()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The state the M-step optimises over: α (workers) then β (items), one vector.
+struct Problem<'a> {
+    annotations: &'a [Annotation],
+    /// Posterior of the observed label of each annotation.
+    post_label: Vec<f64>,
+    n_workers: usize,
+    log_k1: f64,
+}
+
+impl Problem<'_> {
+    /// Q (to maximise) and its gradient at `x = [α; β]`.
+    fn q_and_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let (alpha, beta) = x.split_at(self.n_workers);
+        let (ga, gb) = grad.split_at_mut(self.n_workers);
+        let mut q = 0.0;
+        for (v, g) in alpha.iter().zip(ga.iter_mut()) {
+            q -= 0.5 * (v - 1.0).powi(2);
+            *g = -(v - 1.0);
+        }
+        for (v, g) in beta.iter().zip(gb.iter_mut()) {
+            q -= 0.5 * (v - 1.0).powi(2);
+            *g = -(v - 1.0);
+        }
+        for (a, &p) in self.annotations.iter().zip(&self.post_label) {
+            let (w, t) = (a.worker as usize, a.item as usize);
+            let eb = beta[t].exp();
+            let z = alpha[w] * eb;
+            q += p * log_sigmoid(z) + (1.0 - p) * (log_sigmoid(-z) - self.log_k1);
+            let d = p - sigmoid(z);
+            ga[w] += d * eb;
+            gb[t] += d * z;
+        }
+        q
+    }
+}
+
+impl Glad {
+    /// GLAD with crowd-kit's defaults.
+    pub fn new() -> Self {
+        Glad {
+            max_iter: 100,
+            tol: 1e-5,
+            m_step_max_iter: 25,
+            m_step_tol: 1e-2,
+        }
+    }
+
+    /// Maximum EM iterations. Defaults to 100.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.max_iter = n;
+        self
+    }
+
+    /// Stop when the objective per (label, class) improves by less than this. Defaults to
+    /// 1e-5.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Conjugate-gradient iterations per M-step. Defaults to 25.
+    pub fn m_step_max_iter(mut self, n: usize) -> Self {
+        self.m_step_max_iter = n;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.max_iter == 0 || self.m_step_max_iter == 0 {
+            return Err(Error::Config(
+                "GLAD needs at least one EM and one M-step iteration".into(),
+            ));
+        }
+        if self.tol.is_nan() || self.tol < 0.0 {
+            return Err(Error::Config(format!(
+                "--tol must be non-negative, got {}",
+                self.tol
+            )));
+        }
+        Ok(())
+    }
+
+    /// Aggregates the crowd labels of `data`.
+    pub fn fit(&self, data: &CrowdData) -> Result<Aggregation> {
+        self.fit_annotations(
+            data.n_items(),
+            data.n_workers(),
+            data.n_classes(),
+            &data.annotations,
+        )
+    }
+
+    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
+    pub fn fit_annotations(
+        &self,
+        n_items: usize,
+        n_workers: usize,
+        n_class: usize,
+        annotations: &[Annotation],
+    ) -> Result<Aggregation> {
+        self.check()?;
+        check_annotations(n_items, n_workers, n_class, annotations)?;
+        if n_class < 2 {
+            return Err(Error::Config("GLAD needs at least 2 classes".into()));
+        }
+        let k = n_class;
+        let log_k1 = ((k - 1) as f64).ln();
+        let log_prior = (1.0 / k as f64).ln();
+        let mut has_labels = vec![false; n_items];
+        for a in annotations {
+            has_labels[a.item as usize] = true;
+        }
+        // x = [α (workers); β (items)], all starting at 1.
+        let mut x = vec![1.0; n_workers + n_items];
+        let e_step = |x: &[f64]| -> Vec<Vec<f64>> {
+            let (alpha, beta) = x.split_at(n_workers);
+            let mut log_post = vec![vec![log_prior; k]; n_items];
+            for a in annotations {
+                let (w, t, l) = (a.worker as usize, a.item as usize, a.label as usize);
+                let z = alpha[w] * beta[t].exp();
+                let (right, wrong) = (log_sigmoid(z), log_sigmoid(-z) - log_k1);
+                for (c, lp) in log_post[t].iter_mut().enumerate() {
+                    *lp += if c == l { right } else { wrong };
+                }
+            }
+            log_post
+                .into_iter()
+                .map(|row| {
+                    let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
+                    let s: f64 = e.iter().sum();
+                    e.into_iter().map(|v| v / s).collect()
+                })
+                .collect()
+        };
+        let problem = |post: &[Vec<f64>]| Problem {
+            annotations,
+            post_label: annotations
+                .iter()
+                .map(|a| post[a.item as usize][a.label as usize])
+                .collect(),
+            n_workers,
+            log_k1,
+        };
+        let n_rows = (annotations.len() * k) as f64;
+        let mut grad = vec![0.0; x.len()];
+        let mut post = e_step(&x);
+        // crowd-kit compares the first per-row objective with the unnormalised initial one,
+        // so at least two EM rounds run; we do the same.
+        let mut q = problem(&post).q_and_grad(&x, &mut grad);
+        for iter in 0..self.max_iter {
+            let last = q;
+            post = e_step(&x);
+            let p = problem(&post);
+            conjugate_gradient(&p, &mut x, self.m_step_max_iter, self.m_step_tol);
+            q = p.q_and_grad(&x, &mut grad) / n_rows;
+            tracing::debug!("GLAD iteration {}: Q per row {q:.6}", iter + 1);
+
+            if q - last < self.tol {
+                break;
+            }
+        }
+        // As in crowd-kit, the posteriors are those of the last E-step, computed before the
+        // final M-step.
+        let labels = post.iter().map(|row| argmax(row) as u32).collect();
+        Ok(Aggregation {
+            labels,
+            posteriors: post,
+            worker_confusions: None,
+            worker_abilities: Some(x[..n_workers].to_vec()),
+            has_labels,
+        })
+    }
+}
+
+/// Minimises `f = −Q` from `x` by Polak–Ribière+ conjugate gradients with a strong-Wolfe
+/// line search (c1 = 1e-4, c2 = 0.4) and the initial step guess of SciPy's `minimize(method=
+/// "CG")`, which crowd-kit uses; stops when the largest gradient entry is below `gtol`.
+fn conjugate_gradient(p: &Problem<'_>, x: &mut [f64], max_iter: usize, gtol: f64) {
+    let n = x.len();
+    let eval = |x: &[f64], g: &mut [f64]| -> f64 {
+        let q = p.q_and_grad(x, g);
+        g.iter_mut().for_each(|v| *v = -*v);
+        -q
+    };
+    let mut g = vec![0.0; n];
+    let mut f = eval(x, &mut g);
+    let norm2 = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>();
+    let mut old_old_f = f + norm2(&g).sqrt() / 2.0;
+    let mut d: Vec<f64> = g.iter().map(|v| -v).collect();
+    for _ in 0..max_iter {
+        if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) <= gtol {
+            break;
+        }
+        let dphi0: f64 = g.iter().zip(&d).map(|(a, b)| a * b).sum();
+        if dphi0 >= 0.0 {
+            break;
+        }
+        let guess = (1.01 * 2.0 * (f - old_old_f) / dphi0).min(1.0);
+        let alpha0 = if guess > 0.0 && guess.is_finite() {
+            guess
+        } else {
+            1.0
+        };
+        let Some((alpha, f_new, g_new)) = wolfe_line_search(&eval, x, &d, f, dphi0, alpha0) else {
+            break;
+        };
+        for i in 0..n {
+            x[i] += alpha * d[i];
+        }
+        old_old_f = f;
+        f = f_new;
+        let num: f64 = g_new.iter().zip(&g).map(|(a, b)| a * (a - b)).sum();
+        let beta = (num / norm2(&g)).max(0.0);
+        for i in 0..n {
+            d[i] = -g_new[i] + beta * d[i];
+        }
+        g = g_new;
+    }
+}
+
+/// A point on the search line: step, f, directional derivative, gradient.
+type LinePoint = (f64, f64, f64, Vec<f64>);
+
+/// A step along `d` from `x` meeting the strong Wolfe conditions (Nocedal & Wright,
+/// algorithms 3.5 and 3.6, with cubic interpolation in the zoom). Returns (step, f, gradient).
+fn wolfe_line_search(
+    eval: &dyn Fn(&[f64], &mut [f64]) -> f64,
+    x: &[f64],
+    d: &[f64],
+    f0: f64,
+    dphi0: f64,
+    alpha1: f64,
+) -> Option<(f64, f64, Vec<f64>)> {
+    const C1: f64 = 1e-4;
+    const C2: f64 = 0.4;
+    let phi = |a: f64| -> LinePoint {
+        let trial: Vec<f64> = x.iter().zip(d).map(|(x, d)| x + a * d).collect();
+        let mut g = vec![0.0; x.len()];
+        let f = eval(&trial, &mut g);
+        let dphi = g.iter().zip(d).map(|(a, b)| a * b).sum();
+        (a, f, dphi, g)
+    };
+    let sufficient = |p: &LinePoint| p.1 <= f0 + C1 * p.0 * dphi0;
+    let curvature = |p: &LinePoint| p.2.abs() <= -C2 * dphi0;
+    let zoom = |mut lo: LinePoint, mut hi: LinePoint| -> Option<(f64, f64, Vec<f64>)> {
+        for _ in 0..30 {
+            let a = cubic_min(lo.0, lo.1, lo.2, hi.0, hi.1, hi.2).unwrap_or(0.5 * (lo.0 + hi.0));
+            let p = phi(a);
+            if !p.1.is_finite() || !sufficient(&p) || p.1 >= lo.1 {
+                hi = p;
+            } else {
+                if curvature(&p) {
+                    return Some((p.0, p.1, p.3));
+                }
+                if p.2 * (hi.0 - lo.0) >= 0.0 {
+                    hi = lo;
+                }
+                lo = p;
+            }
+            if (hi.0 - lo.0).abs() < 1e-14 * lo.0.abs().max(1.0) {
+                break;
+            }
+        }
+        // No point met both conditions: take the best sufficient-decrease point if any.
+        (lo.0 > 0.0).then_some((lo.0, lo.1, lo.3))
+    };
+    let mut prev: LinePoint = (0.0, f0, dphi0, Vec::new());
+    let mut a = alpha1;
+    for i in 0..30 {
+        let p = phi(a);
+        if !p.1.is_finite() {
+            a = 0.5 * (prev.0 + a);
+            continue;
+        }
+        if !sufficient(&p) || (i > 0 && p.1 >= prev.1) {
+            return zoom(prev, p);
+        }
+        if curvature(&p) {
+            return Some((p.0, p.1, p.3));
+        }
+        if p.2 >= 0.0 {
+            return zoom(p, prev);
+        }
+        a *= 2.0;
+        prev = p;
+    }
+    None
+}
+
+/// Minimiser of the cubic through (a, fa, da) and (b, fb, db), if it lies well inside.
+fn cubic_min(a: f64, fa: f64, da: f64, b: f64, fb: f64, db: f64) -> Option<f64> {
+    let d1 = da + db - 3.0 * (fa - fb) / (a - b);
+    let disc = d1 * d1 - da * db;
+    if disc < 0.0 {
+        return None;
+    }
+    let d2 = (b - a).signum() * disc.sqrt();
+    let t = b - (b - a) * (db + d2 - d1) / (db - da + 2.0 * d2);
+    let (lo, hi) = (a.min(b), a.max(b));
+    let margin = 0.1 * (hi - lo);
+    (t.is_finite() && t > lo + margin && t < hi - margin).then_some(t)
+}

@@ -1,0 +1,134 @@
+//! `conal aggregate`: one label per item from the crowd's labels, without features.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use conal::aggregate::{AggregationMethod, DawidSkene, Glad, MajorityVote};
+use conal::train::checkpoint::write_atomic;
+use conal::train::eval::accuracy;
+
+use crate::train::DataArgs;
+
+/// Flags of `conal aggregate`.
+#[derive(Args, Debug, Clone)]
+pub struct AggregateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad.
+    #[arg(long, value_enum, default_value = "ds")]
+    pub method: AggregationMethod,
+
+    /// Seed for majority-vote tie breaking.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Maximum EM iterations (ds, glad).
+    #[arg(long = "max-iter", default_value_t = 100)]
+    pub max_iter: usize,
+
+    /// Convergence tolerance on the objective per label (ds, glad).
+    #[arg(long, default_value_t = 1e-5)]
+    pub tol: f64,
+
+    /// Output CSV: task,label,p_<class>… (the item id, its inferred class, the posterior).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Also write what the method learned about each worker as JSON: Dawid-Skene's confusion
+    /// matrices ([true class][label given]) or GLAD's abilities.
+    #[arg(long = "workers-out", value_name = "FILE")]
+    pub workers_out: Option<PathBuf>,
+
+    /// Print one JSON object on stdout (accuracy when the data has true labels).
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
+    let spec = args.data.spec(args.seed)?;
+    let crowd = spec.load_train().context("loading the data")?;
+    let result = match args.method {
+        AggregationMethod::Mv => MajorityVote::new().seed(args.seed).fit(&crowd)?,
+        AggregationMethod::Ds => DawidSkene::new()
+            .max_iter(args.max_iter)
+            .tol(args.tol)
+            .fit(&crowd)?,
+        AggregationMethod::Glad => Glad::new()
+            .max_iter(args.max_iter)
+            .tol(args.tol)
+            .fit(&crowd)?,
+    };
+    let labelled: Vec<usize> = (0..crowd.n_items())
+        .filter(|&i| result.has_labels[i])
+        .collect();
+    let accuracy = crowd.truth.as_ref().map(|truth| {
+        let predicted: Vec<u32> = labelled.iter().map(|&i| result.labels[i]).collect();
+        let truth: Vec<u32> = labelled.iter().map(|&i| truth[i]).collect();
+        accuracy(&predicted, &truth)
+    });
+    if let Some(path) = &args.out {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["task".to_string(), "label".to_string()];
+        header.extend(crowd.classes.iter().map(|c| format!("p_{c}")));
+        w.write_record(&header)?;
+        for &i in &labelled {
+            let mut row = vec![
+                crowd.items[i].clone(),
+                crowd.classes[result.labels[i] as usize].clone(),
+            ];
+            row.extend(result.posteriors[i].iter().map(|p| format!("{p:.6}")));
+            w.write_record(&row)?;
+        }
+        write_atomic(path, &w.into_inner()?)?;
+    }
+    if let Some(path) = &args.workers_out {
+        let workers: Vec<serde_json::Value> = crowd
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(r, id)| {
+                serde_json::json!({
+                    "worker": id,
+                    "confusion": result.worker_confusions.as_ref().map(|c| &c[r]),
+                    "ability": result.worker_abilities.as_ref().map(|a| a[r]),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "method": args.method.name(),
+            "classes": crowd.classes,
+            "workers": workers,
+        }))?;
+        write_atomic(path, text.as_bytes())?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": args.method.name(),
+                "accuracy": accuracy,
+                "n": labelled.len(),
+                "out": args.out,
+            })
+        );
+    } else {
+        match accuracy {
+            Some(a) => println!(
+                "{}: accuracy {a:.4} against the true labels of {} items",
+                args.method.name(),
+                labelled.len()
+            ),
+            None => println!(
+                "{}: {} items labelled (no true labels to score)",
+                args.method.name(),
+                labelled.len()
+            ),
+        }
+        if let Some(p) = &args.out {
+            println!("written to {}", p.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! CrowdLayer (Rodrigues & Pereira, AAAI 2018): one small layer per worker on top of the
+//! classifier's probabilities `p`, trained end to end on the workers' labels. CoNAL without
+//! the common matrix and ω. The variants:
+//!
+//! | variant | worker logits | initialised to |
+//! |---|---|---|
+//! | MW (matrix) | `p W_r` | `W_r = I` |
+//! | VW (vector) | `w_r ⊙ p` | `w_r = 1` |
+//! | VB (bias) | `p + b_r` | `b_r = 0` |
+//! | VW+B | `w_r ⊙ p + b_r` | `1`, `0` |
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use conal::model::{CrowdLayerConfig, CrowdLayerKind, CrowdModel, MlpConfig, Mode, Observed};
+//! use rand::SeedableRng;
+//!
+//! let device = Device::flex();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let model = CrowdLayerConfig { kind: CrowdLayerKind::Mw, n_worker: 5, n_class: 3 }
+//!     .init(MlpConfig::labelme(4, 3), &mut rng, &device);
+//! let obs = Observed::new(&[0, 1], &[4, 2], &[2, 0], &device);
+//! let out = model.forward(&Tensor::<2>::ones([2, 4], &device), &obs, &mut Mode::eval());
+//! assert_eq!(out.worker_logits.dims(), [2, 3]);
+//! ```
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::model::CrowdModel;
+use crate::model::classifier::{Backbone, Mode};
+use crate::model::conal::{BackboneConfig, CrowdOutput, Observed, rowwise_matmul};
+use crate::model::init::scaled_identities;
+
+/// Which CrowdLayer variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrowdLayerKind {
+    /// A K × K matrix per worker.
+    Mw,
+    /// A per-class scale per worker.
+    Vw,
+    /// A per-class bias per worker.
+    Vb,
+    /// Scale and bias.
+    Vwb,
+}
+
+/// CrowdLayer configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrowdLayerConfig {
+    /// Variant.
+    pub kind: CrowdLayerKind,
+    /// Workers R.
+    pub n_worker: usize,
+    /// Classes K.
+    pub n_class: usize,
+}
+
+impl CrowdLayerConfig {
+    /// Builds the model around the classifier `classifier` describes.
+    pub fn init<C: BackboneConfig>(
+        &self,
+        classifier: C,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> CrowdLayer<C::Model> {
+        let (r, k) = (self.n_worker, self.n_class);
+        let classifier = classifier.init_backbone(rng, device);
+        let kind = self.kind;
+        CrowdLayer {
+            classifier,
+            matrices: (kind == CrowdLayerKind::Mw)
+                .then(|| Param::from_tensor(scaled_identities(r, k, 1.0, device))),
+            scales: matches!(kind, CrowdLayerKind::Vw | CrowdLayerKind::Vwb)
+                .then(|| Param::from_tensor(Tensor::ones([r, k], device))),
+            biases: matches!(kind, CrowdLayerKind::Vb | CrowdLayerKind::Vwb)
+                .then(|| Param::from_tensor(Tensor::zeros([r, k], device))),
+        }
+    }
+}
+
+/// A classifier with a CrowdLayer on top.
+#[derive(Module, Debug)]
+pub struct CrowdLayer<C> {
+    /// The classifier.
+    pub classifier: C,
+    /// MW: `[R, K, K]`.
+    pub matrices: Option<Param<Tensor<3>>>,
+    /// VW: `[R, K]`.
+    pub scales: Option<Param<Tensor<2>>>,
+    /// VB: `[R, K]`.
+    pub biases: Option<Param<Tensor<2>>>,
+}
+
+impl<I, C: Backbone<I>> CrowdModel<I> for CrowdLayer<C> {
+    fn forward(&self, input: &I, obs: &Observed, mode: &mut Mode) -> CrowdOutput {
+        let class_logits = self.classifier.logits(input, mode);
+        let p = softmax(class_logits.clone(), 1).select(0, obs.items.clone());
+        let mut h = match &self.matrices {
+            Some(w) => rowwise_matmul(p, w.val().select(0, obs.workers.clone())),
+            None => p,
+        };
+        if let Some(s) = &self.scales {
+            h = h * s.val().select(0, obs.workers.clone());
+        }
+        if let Some(b) = &self.biases {
+            h = h + b.val().select(0, obs.workers.clone());
+        }
+        CrowdOutput {
+            class_logits,
+            worker_logits: h,
+            omega: None,
+        }
+    }
+
+    fn class_logits(&self, input: &I, mode: &mut Mode) -> Tensor<2> {
+        self.classifier.logits(input, mode)
+    }
+
+    fn penalty(&self, _lambda: f64) -> Option<Tensor<1>> {
+        None
+    }
+}

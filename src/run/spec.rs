@@ -1,0 +1,365 @@
+//! What a run trains: the method, its model configuration (saved in `args.json`), and the one
+//! place that turns that configuration into a burn module.
+
+use burn::tensor::{Device, Tensor};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::AggregationMethod;
+use crate::data::{Annotation, CrowdData};
+use crate::error::{Error, Result};
+use crate::model::{
+    ConalConfig, CrowdLayerConfig, CrowdLayerKind, CrowdModel, Init, MlpConfig, Plain,
+};
+use crate::task::TaskKind;
+use crate::train::AdamReset;
+
+/// What to train (`--method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// CoNAL: common + individual confusions mixed by ω.
+    Conal,
+    /// CrowdLayer with a K × K matrix per worker (initialised to I).
+    CrowdlayerMw,
+    /// CrowdLayer with a per-class scale per worker.
+    CrowdlayerVw,
+    /// CrowdLayer with a per-class bias per worker.
+    CrowdlayerVb,
+    /// CrowdLayer with a per-class scale and bias per worker.
+    CrowdlayerVwb,
+    /// The classifier alone, trained on majority-vote labels (ties broken at random).
+    Mv,
+    /// The classifier alone, trained on Dawid-Skene labels.
+    Ds,
+    /// The classifier alone, trained on GLAD labels.
+    Glad,
+    /// The classifier alone, trained on the true labels (upper bound; needs true labels).
+    Gold,
+}
+
+impl Method {
+    /// Every method, in table order.
+    pub const ALL: [Method; 9] = [
+        Method::Conal,
+        Method::CrowdlayerMw,
+        Method::CrowdlayerVw,
+        Method::CrowdlayerVb,
+        Method::CrowdlayerVwb,
+        Method::Ds,
+        Method::Glad,
+        Method::Mv,
+        Method::Gold,
+    ];
+
+    /// Name as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Conal => "conal",
+            Method::CrowdlayerMw => "crowdlayer-mw",
+            Method::CrowdlayerVw => "crowdlayer-vw",
+            Method::CrowdlayerVb => "crowdlayer-vb",
+            Method::CrowdlayerVwb => "crowdlayer-vwb",
+            Method::Mv => "mv",
+            Method::Ds => "ds",
+            Method::Glad => "glad",
+            Method::Gold => "gold",
+        }
+    }
+
+    /// When Adam restarts for this method on `task` unless `--adam-reset` says otherwise:
+    /// CoNAL keeps the authors' per-epoch re-creation where the task's defaults do (their
+    /// code trains it that way); the baselines use standard Adam.
+    pub fn adam_reset(self, task: TaskKind) -> AdamReset {
+        match self {
+            Method::Conal => task.defaults().adam_reset,
+            _ => AdamReset::Never,
+        }
+    }
+
+    /// A longer description for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Conal => "CoNAL",
+            Method::CrowdlayerMw => "CrowdLayer MW",
+            Method::CrowdlayerVw => "CrowdLayer VW",
+            Method::CrowdlayerVb => "CrowdLayer VB",
+            Method::CrowdlayerVwb => "CrowdLayer VW+B",
+            Method::Mv => "MLP on majority-vote labels",
+            Method::Ds => "MLP on Dawid-Skene labels",
+            Method::Glad => "MLP on GLAD labels",
+            Method::Gold => "MLP on true labels (bound)",
+        }
+    }
+}
+
+/// Architecture settings shared by all methods (the rest comes from the task).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelOptions {
+    /// Hidden units of the classifier (`--n-units`).
+    pub n_units: usize,
+    /// Dropout after the classifier's hidden layer (`--dropout`).
+    pub dropout: f64,
+    /// Embedding size of CoNAL's auxiliary network (`--emb-dim`); the task's when `None`.
+    pub emb_dim: Option<usize>,
+    /// Weight initialisation (`--init`).
+    pub init: Init,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            n_units: 128,
+            dropout: 0.5,
+            emb_dim: None,
+            init: Init::Torch,
+        }
+    }
+}
+
+/// The single label per item a plain classifier is trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelSource {
+    /// Majority vote of the crowd labels, ties broken at random from the seed.
+    MajorityVote,
+    /// Dawid-Skene's most probable labels.
+    DawidSkene,
+    /// GLAD's most probable labels.
+    Glad,
+    /// The true labels (an upper bound; needs a data set that has them).
+    Gold,
+}
+
+impl LabelSource {
+    /// The labels of the crowd-labelled items, as annotations of one pseudo-worker.
+    pub fn annotations(self, data: &CrowdData, seed: u64) -> Result<Vec<Annotation>> {
+        let aggregate = |m: AggregationMethod| -> Result<Vec<Annotation>> {
+            Ok(m.fit(data, seed)?.as_annotations())
+        };
+        match self {
+            LabelSource::MajorityVote => aggregate(AggregationMethod::Mv),
+            LabelSource::DawidSkene => aggregate(AggregationMethod::Ds),
+            LabelSource::Glad => aggregate(AggregationMethod::Glad),
+            LabelSource::Gold => {
+                let truth = data.truth.as_ref().ok_or_else(|| {
+                    Error::Config("--method gold needs true labels for the training items".into())
+                })?;
+                Ok(data
+                    .labelled_items()
+                    .into_iter()
+                    .map(|i| Annotation {
+                        item: i as u32,
+                        worker: 0,
+                        label: truth[i],
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// The model a run trains. Saved in `args.json`; enough to rebuild the module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum ModelSpec {
+    /// CoNAL with an MLP classifier head.
+    Conal {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// The auxiliary network and confusion matrices.
+        conal: ConalConfig,
+    },
+    /// A CrowdLayer on an MLP classifier head.
+    CrowdLayer {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// The per-worker layers.
+        crowd_layer: CrowdLayerConfig,
+    },
+    /// The classifier alone, trained on one label per item.
+    Classifier {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// Where the labels come from.
+        labels: LabelSource,
+    },
+}
+
+/// Something to do with a freshly built model, whatever its type (see [`ModelSpec::with_model`]).
+pub trait ModelTask {
+    /// The result.
+    type Output;
+    /// Does it.
+    fn run<M: CrowdModel<Tensor<2>>>(self, model: M) -> Self::Output;
+}
+
+impl ModelSpec {
+    /// The model `method` trains on `task` for data of this shape, with the task's head.
+    pub fn build(
+        method: Method,
+        task: TaskKind,
+        n_features: usize,
+        n_worker: usize,
+        n_class: usize,
+        options: &ModelOptions,
+    ) -> ModelSpec {
+        let d = task.defaults();
+        let mut classifier = if d.batch_norm {
+            MlpConfig::music(n_features, n_class)
+        } else {
+            MlpConfig::labelme(n_features, n_class)
+        };
+        classifier.n_units = options.n_units;
+        classifier.dropout = options.dropout;
+        classifier.init = options.init;
+        let crowd_layer = |kind| ModelSpec::CrowdLayer {
+            classifier: classifier.clone(),
+            crowd_layer: CrowdLayerConfig {
+                kind,
+                n_worker,
+                n_class,
+            },
+        };
+        let plain = |labels| ModelSpec::Classifier {
+            classifier: classifier.clone(),
+            labels,
+        };
+        match method {
+            Method::Conal => {
+                let mut conal = if d.normalize_instance {
+                    ConalConfig::labelme(n_features, n_worker, n_class)
+                } else {
+                    ConalConfig::music(n_features, n_worker, n_class)
+                };
+                conal.emb_dim = options.emb_dim.unwrap_or(d.emb_dim);
+                conal.init = options.init;
+                ModelSpec::Conal {
+                    classifier: classifier.clone(),
+                    conal,
+                }
+            }
+            Method::CrowdlayerMw => crowd_layer(CrowdLayerKind::Mw),
+            Method::CrowdlayerVw => crowd_layer(CrowdLayerKind::Vw),
+            Method::CrowdlayerVb => crowd_layer(CrowdLayerKind::Vb),
+            Method::CrowdlayerVwb => crowd_layer(CrowdLayerKind::Vwb),
+            Method::Mv => plain(LabelSource::MajorityVote),
+            Method::Ds => plain(LabelSource::DawidSkene),
+            Method::Glad => plain(LabelSource::Glad),
+            Method::Gold => plain(LabelSource::Gold),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        match self {
+            ModelSpec::Conal { .. } => Method::Conal,
+            ModelSpec::CrowdLayer { crowd_layer, .. } => match crowd_layer.kind {
+                CrowdLayerKind::Mw => Method::CrowdlayerMw,
+                CrowdLayerKind::Vw => Method::CrowdlayerVw,
+                CrowdLayerKind::Vb => Method::CrowdlayerVb,
+                CrowdLayerKind::Vwb => Method::CrowdlayerVwb,
+            },
+            ModelSpec::Classifier { labels, .. } => match labels {
+                LabelSource::MajorityVote => Method::Mv,
+                LabelSource::DawidSkene => Method::Ds,
+                LabelSource::Glad => Method::Glad,
+                LabelSource::Gold => Method::Gold,
+            },
+        }
+    }
+
+    /// The classifier head.
+    pub fn classifier(&self) -> &MlpConfig {
+        match self {
+            ModelSpec::Conal { classifier, .. }
+            | ModelSpec::CrowdLayer { classifier, .. }
+            | ModelSpec::Classifier { classifier, .. } => classifier,
+        }
+    }
+
+    /// The single-label source of a plain classifier.
+    pub fn label_source(&self) -> Option<LabelSource> {
+        match self {
+            ModelSpec::Classifier { labels, .. } => Some(*labels),
+            _ => None,
+        }
+    }
+
+    /// Builds the module (weights from `rng`) on `device` and hands it to `task`.
+    pub fn with_model<T: ModelTask>(
+        &self,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+        task: T,
+    ) -> T::Output {
+        match self {
+            ModelSpec::Conal { classifier, conal } => {
+                task.run(conal.init(classifier.clone(), rng, device))
+            }
+            ModelSpec::CrowdLayer {
+                classifier,
+                crowd_layer,
+            } => task.run(crowd_layer.init(classifier.clone(), rng, device)),
+            ModelSpec::Classifier { classifier, .. } => task.run(Plain {
+                classifier: classifier.init(rng, device),
+            }),
+        }
+    }
+
+    /// Checks the model against the data it is trained on.
+    pub fn check(&self, data: &CrowdData) -> Result<()> {
+        let expect = |what: &str, flag: &str, got: usize, data_value: usize| {
+            if got == data_value {
+                Ok(())
+            } else {
+                Err(Error::Config(format!(
+                    "{flag} {got} contradicts the data, which has {data_value} {what}"
+                )))
+            }
+        };
+        let classifier = self.classifier();
+        expect(
+            "features",
+            "--input-dim",
+            classifier.n_input,
+            data.n_features(),
+        )?;
+        expect("classes", "--n-class", classifier.n_class, data.n_classes())?;
+        if classifier.n_units == 0 {
+            return Err(Error::Config("--n-units must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&classifier.dropout) {
+            return Err(Error::Config(format!(
+                "--dropout must lie in [0, 1), got {}",
+                classifier.dropout
+            )));
+        }
+        match self {
+            ModelSpec::Conal { conal, .. } => {
+                expect("features", "--input-dim", conal.n_input, data.n_features())?;
+                expect("classes", "--n-class", conal.n_class, data.n_classes())?;
+                expect("workers", "--n-annotator", conal.n_worker, data.n_workers())?;
+                if conal.emb_dim == 0 {
+                    return Err(Error::Config("--emb-dim must be at least 1".into()));
+                }
+            }
+            ModelSpec::CrowdLayer { crowd_layer, .. } => {
+                expect(
+                    "classes",
+                    "--n-class",
+                    crowd_layer.n_class,
+                    data.n_classes(),
+                )?;
+                expect(
+                    "workers",
+                    "--n-annotator",
+                    crowd_layer.n_worker,
+                    data.n_workers(),
+                )?;
+            }
+            ModelSpec::Classifier { .. } => {}
+        }
+        Ok(())
+    }
+}

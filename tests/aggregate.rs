@@ -1,0 +1,63 @@
+//! Label aggregation against crowd-kit's accuracy on the real data sets, and on known cases.
+
+mod common;
+
+use conal::aggregate::{DawidSkene, Glad, MajorityVote};
+use conal::data::{CrowdData, labelme, music};
+use conal::train::eval::accuracy;
+
+fn accuracy_of(labels: &[u32], data: &CrowdData) -> f64 {
+    100.0 * accuracy(labels, data.truth.as_ref().unwrap())
+}
+
+fn check(name: &str, got: f64, crowd_kit: f64) {
+    assert!(
+        (got - crowd_kit).abs() <= 0.5,
+        "{name}: {got:.2} % vs crowd-kit's {crowd_kit} % (must be within 0.5 points)"
+    );
+}
+
+#[test]
+fn music_aggregation_matches_crowd_kit() {
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let data = music::load(&dir).unwrap();
+    let t = std::time::Instant::now();
+    let ds = DawidSkene::new().fit(&data).unwrap();
+    let glad = Glad::new().fit(&data).unwrap();
+    eprintln!("DS + GLAD on Music in {:?}", t.elapsed());
+    check("Dawid-Skene on Music", accuracy_of(&ds.labels, &data), 76.9);
+    check("GLAD on Music", accuracy_of(&glad.labels, &data), 78.9);
+    // Majority vote with random tie breaking: 188 of 700 songs have tied votes.
+    let mv: Vec<f64> = (0..5)
+        .map(|seed| {
+            accuracy_of(
+                &MajorityVote::new().seed(seed).fit(&data).unwrap().labels,
+                &data,
+            )
+        })
+        .collect();
+    let mean = mv.iter().sum::<f64>() / 5.0;
+    assert!((70.0..=72.5).contains(&mean), "majority vote {mv:?}");
+    assert!(
+        mv.iter().any(|&a| a != mv[0]),
+        "ties must depend on the seed: {mv:?}"
+    );
+}
+
+#[test]
+fn labelme_aggregation_matches_crowd_kit() {
+    let Some(dir) = common::shared_data("labelme") else {
+        return;
+    };
+    let data = labelme::load(&dir, labelme::Features::Vgg).unwrap();
+    let ds = DawidSkene::new().fit(&data).unwrap();
+    let glad = Glad::new().fit(&data).unwrap();
+    check(
+        "Dawid-Skene on LabelMe",
+        accuracy_of(&ds.labels, &data),
+        79.2,
+    );
+    check("GLAD on LabelMe", accuracy_of(&glad.labels, &data), 77.5);
+}
