@@ -13,12 +13,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating-system error.
-        source: std::io::Error,
+        /// The operating-system error (part of the message, so not also a `source`).
+        cause: std::io::Error,
     },
     /// A file's content is malformed at a given line.
     #[error("{}:{line}: {message}", path.display())]
@@ -45,10 +45,10 @@ pub enum DataError {
 
 impl DataError {
     /// An I/O error on `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         DataError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 
@@ -91,21 +91,21 @@ pub enum Error {
     #[error("training diverged: {0}")]
     Diverged(String),
     /// An I/O error while writing outputs.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating-system error.
-        source: std::io::Error,
+        /// The operating-system error (part of the message, so not also a `source`).
+        cause: std::io::Error,
     },
 }
 
 impl Error {
     /// An I/O error on `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         }
     }
 

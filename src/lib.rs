@@ -39,6 +39,7 @@
 //! ```
 
 pub mod aggregate;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod experiment;

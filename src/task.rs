@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::data::synthetic::SyntheticConfig;
+use crate::data::table::TableSpec;
 use crate::data::{CrowdData, LabeledSet, TaskData, labelme, music};
 use crate::error::{DataError, Error, Result};
 use crate::train::{AdamReset, Selection};
@@ -19,6 +20,9 @@ pub enum TaskKind {
     Labelme,
     /// A generated crowd with known confusions (`conal demo`).
     Synthetic,
+    /// Your own data from files: crowd labels (long CSV/TSV, matrix or peerannot JSON) and
+    /// features (CSV or .npy); see `conal::data::table`.
+    Table,
 }
 
 impl TaskKind {
@@ -28,6 +32,7 @@ impl TaskKind {
             TaskKind::Music => "music",
             TaskKind::Labelme => "labelme",
             TaskKind::Synthetic => "synthetic",
+            TaskKind::Table => "table",
         }
     }
 
@@ -61,6 +66,9 @@ impl TaskKind {
                 select: Selection::Valid,
                 adam_reset: AdamReset::Epoch,
             },
+            // Your own data: the Music settings, whose input batch norm copes with unscaled
+            // features.
+            TaskKind::Table => TaskKind::Music.defaults(),
             TaskKind::Synthetic => TaskDefaults {
                 epochs: 100,
                 batch_size: 256,
@@ -118,9 +126,64 @@ pub struct DataSpec {
     pub features: Option<labelme::Features>,
     /// The generated crowd's parameters.
     pub synthetic: Option<SyntheticConfig>,
+    /// Your own data's files (`--task table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableSpec>,
+    /// A validation split of your own data (`--valid-features`, `--valid-gold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_valid: Option<TableSplit>,
+    /// A test split of your own data (`--test-features`, `--test-gold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_test: Option<TableSplit>,
+}
+
+/// A labelled split of your own data: features (CSV or .npy with task ids) and `task,label`
+/// true labels for some or all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableSplit {
+    /// Item features.
+    pub features: PathBuf,
+    /// Task ids of .npy feature rows.
+    pub tasks: Option<PathBuf>,
+    /// True labels, `task,label`.
+    pub gold: PathBuf,
+}
+
+/// Where a labelled split comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabeledSource {
+    /// A built-in task's file or folder.
+    Path(PathBuf),
+    /// Your own data's features and true labels.
+    Table(TableSplit),
+}
+
+impl LabeledSource {
+    /// For messages.
+    pub fn describe(&self) -> String {
+        match self {
+            LabeledSource::Path(p) => p.display().to_string(),
+            LabeledSource::Table(t) => format!("{} + {}", t.features.display(), t.gold.display()),
+        }
+    }
 }
 
 impl DataSpec {
+    /// A generated crowd.
+    pub fn synthetic(config: SyntheticConfig) -> Self {
+        DataSpec {
+            task: TaskKind::Synthetic,
+            train_data: None,
+            valid_data: None,
+            test_data: None,
+            features: None,
+            synthetic: Some(config),
+            table: None,
+            table_valid: None,
+            table_test: None,
+        }
+    }
+
     fn train_dir(&self) -> Result<&Path> {
         self.train_data.as_deref().ok_or_else(|| {
             Error::Config(format!(
@@ -135,14 +198,14 @@ impl DataSpec {
         match self.task {
             // The generated test split is part of the generated task.
             TaskKind::Synthetic => Ok(self.synthetic.clone().unwrap_or_default().generate()?.data),
-            TaskKind::Music | TaskKind::Labelme => {
+            TaskKind::Music | TaskKind::Labelme | TaskKind::Table => {
                 let train = self.load_train()?;
-                let valid = match &self.valid_data {
-                    Some(p) => Some(self.load_labeled(p, Split::Valid, &train)?),
+                let valid = match self.source(Split::Valid) {
+                    Some(src) => Some(self.load_labeled(&src, Split::Valid, &train)?),
                     None => None,
                 };
-                let test = match &self.test_data {
-                    Some(p) => Some(self.load_labeled(p, Split::Test, &train)?),
+                let test = match self.source(Split::Test) {
+                    Some(src) => Some(self.load_labeled(&src, Split::Test, &train)?),
                     None => None,
                 };
                 Ok(TaskData { train, valid, test })
@@ -150,9 +213,26 @@ impl DataSpec {
         }
     }
 
+    /// Where the validation or test split given at training comes from, if one was.
+    pub fn source(&self, split: Split) -> Option<LabeledSource> {
+        match (self.task, split) {
+            (TaskKind::Table, Split::Valid) => self.table_valid.clone().map(LabeledSource::Table),
+            (TaskKind::Table, Split::Test) => self.table_test.clone().map(LabeledSource::Table),
+            (_, Split::Valid) => self.valid_data.clone().map(LabeledSource::Path),
+            (_, Split::Test) => self.test_data.clone().map(LabeledSource::Path),
+        }
+    }
+
+    fn table(&self) -> Result<&TableSpec> {
+        self.table.as_ref().ok_or_else(|| {
+            Error::Config("--task table needs --answers FILE and --features FILE".into())
+        })
+    }
+
     /// Loads only the training crowd.
     pub fn load_train(&self) -> Result<CrowdData> {
         Ok(match self.task {
+            TaskKind::Table => self.table()?.load()?,
             TaskKind::Music => music::load(self.train_dir()?)?,
             TaskKind::Labelme => labelme::load(self.train_dir()?, self.labelme_features())?,
             TaskKind::Synthetic => {
@@ -170,25 +250,36 @@ impl DataSpec {
         self.features.unwrap_or(labelme::Features::Vgg)
     }
 
-    /// Loads a labelled split from `path` for a model trained on `train`'s classes and
-    /// feature width.
-    pub fn load_labeled(&self, path: &Path, split: Split, train: &CrowdData) -> Result<LabeledSet> {
-        self.load_labeled_for(path, split, &train.classes, train.n_features())
+    /// Loads a labelled split for a model trained on `train`'s classes and feature width.
+    pub fn load_labeled(
+        &self,
+        src: &LabeledSource,
+        split: Split,
+        train: &CrowdData,
+    ) -> Result<LabeledSet> {
+        self.load_labeled_for(src, split, &train.classes, train.n_features())
     }
 
-    /// Loads a labelled split from `path` for a model with these classes and feature width.
+    /// Loads a labelled split for a model with these classes and feature width.
     pub fn load_labeled_for(
         &self,
-        path: &Path,
+        src: &LabeledSource,
         split: Split,
         classes: &[String],
         n_features: usize,
     ) -> Result<LabeledSet> {
-        let set = match self.task {
-            TaskKind::Music => {
+        let set = match (src, self.task) {
+            (LabeledSource::Table(t), TaskKind::Table) => self.table()?.load_labeled(
+                &t.features,
+                t.tasks.as_deref(),
+                &t.gold,
+                classes,
+                n_features,
+            )?,
+            (LabeledSource::Path(path), TaskKind::Music) => {
                 music::load_labeled(&music::labeled_path(path), classes, n_features)?
             }
-            TaskKind::Labelme => {
+            (LabeledSource::Path(path), TaskKind::Labelme) => {
                 let features = self.labelme_features();
                 let bow_dim = (features == labelme::Features::Bow).then_some(n_features);
                 let split = match split {
@@ -197,7 +288,18 @@ impl DataSpec {
                 };
                 labelme::load_labeled(path, split, features, bow_dim)?
             }
-            TaskKind::Synthetic => {
+            (LabeledSource::Path(_), TaskKind::Table) => {
+                return Err(Error::Config(
+                    "--task table reads labelled data from --test-features and --test-gold".into(),
+                ));
+            }
+            (LabeledSource::Table(_), task) => {
+                return Err(Error::Config(format!(
+                    "--test-features/--test-gold are for --task table; --task {} reads --test-data",
+                    task.name()
+                )));
+            }
+            (LabeledSource::Path(_), TaskKind::Synthetic) => {
                 return Err(Error::Config(
                     "the synthetic task generates its own test split; it reads no test file".into(),
                 ));
@@ -206,7 +308,7 @@ impl DataSpec {
         if set.features.cols() != n_features {
             return Err(DataError::Invalid(format!(
                 "{}: items have {} features, the model was trained on {n_features}",
-                path.display(),
+                src.describe(),
                 set.features.cols()
             ))
             .into());

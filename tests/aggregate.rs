@@ -4,10 +4,9 @@ mod common;
 
 use conal::aggregate::{DawidSkene, Glad, MajorityVote};
 use conal::data::{CrowdData, labelme, music};
-use conal::train::eval::accuracy;
 
 fn accuracy_of(labels: &[u32], data: &CrowdData) -> f64 {
-    100.0 * accuracy(labels, data.truth.as_ref().unwrap())
+    100.0 * data.truth_accuracy(labels).unwrap().0
 }
 
 fn check(name: &str, got: f64, crowd_kit: f64) {

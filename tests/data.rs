@@ -39,7 +39,7 @@ fn music_loader_counts() {
     assert!(train.items[0].ends_with(".mp3"));
     let truth = train.truth.as_ref().unwrap();
     let metal = train.classes.iter().position(|c| c == "metal").unwrap() as u32;
-    assert_eq!(truth.iter().filter(|&&y| y == metal).count(), 75);
+    assert_eq!(truth.iter().filter(|&&y| y == Some(metal)).count(), 75);
     let test = music::load_labeled(&dir.join(music::TEST), &train.classes, 124).unwrap();
     assert_eq!(test.len(), 300);
 }
@@ -152,7 +152,7 @@ fn tiny_music_folder_loads() {
     );
     assert_eq!(d.classes, ["pop", "rock"]);
     assert_eq!(d.workers, ["w1", "w2"]);
-    assert_eq!(d.truth, Some(vec![1, 0, 1]));
+    assert_eq!(d.truth, Some(vec![Some(1), Some(0), Some(1)]));
 }
 
 /// Each case: a mutation of the tiny Music folder and a fragment the error must contain.
@@ -167,7 +167,7 @@ fn bad_music_input_names_file_and_line() {
         (
             music::GOLD,
             "id,f0,f1,class\na.mp3,1,2,rock\nb.mp3,3,pop\n",
-            "music_genre_gold.csv:3: expected 4 fields like the header, found 3",
+            "music_genre_gold.csv:3: expected 4 fields, as in the first row, found 3",
         ),
         (
             music::GOLD,

@@ -253,7 +253,7 @@ pub fn load(dir: &Path, features: Features) -> Result<CrowdData, DataError> {
                 format!("{} labels for {n} training images", t.len()),
             ));
         }
-        Some(t)
+        Some(t.into_iter().map(Some).collect())
     } else {
         None
     };

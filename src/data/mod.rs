@@ -30,6 +30,7 @@ pub mod labelme;
 pub mod music;
 pub mod npy;
 pub mod synthetic;
+pub mod table;
 pub(crate) mod text;
 
 use std::collections::HashSet;
@@ -104,10 +105,20 @@ impl Matrix {
 
     /// The first (row, column) holding a NaN or infinite value, if any.
     pub fn first_non_finite(&self) -> Option<(usize, usize)> {
-        self.data
-            .iter()
-            .position(|v| !v.is_finite())
-            .map(|i| (i / self.cols.max(1), i % self.cols.max(1)))
+        // Blocks without an early exit vectorise; only a block with a bad value is searched.
+        const BLOCK: usize = 4096;
+        let at = self.data.chunks(BLOCK).enumerate().find_map(|(b, chunk)| {
+            let all_finite = chunk.iter().fold(true, |ok, v| ok & v.is_finite());
+            if all_finite {
+                None
+            } else {
+                chunk
+                    .iter()
+                    .position(|v| !v.is_finite())
+                    .map(|i| b * BLOCK + i)
+            }
+        });
+        at.map(|i| (i / self.cols.max(1), i % self.cols.max(1)))
     }
 }
 
@@ -135,8 +146,9 @@ pub struct CrowdData {
     pub workers: Vec<String>,
     /// Item ids as in the input.
     pub items: Vec<String>,
-    /// True labels, when the data set has them (evaluation only, never used for training).
-    pub truth: Option<Vec<u32>>,
+    /// True labels, when the data set has them, per item (`None` for an item without one):
+    /// for evaluation only, never used to train a crowd model.
+    pub truth: Option<Vec<Option<u32>>>,
 }
 
 impl CrowdData {
@@ -150,7 +162,7 @@ impl CrowdData {
         classes: Vec<String>,
         workers: Vec<String>,
         items: Vec<String>,
-        truth: Option<Vec<u32>>,
+        truth: Option<Vec<Option<u32>>>,
     ) -> Result<Self, DataError> {
         let invalid = |m: String| Err(DataError::Invalid(m));
         if classes.len() < 2 {
@@ -215,10 +227,14 @@ impl CrowdData {
             if t.len() != n {
                 return invalid(format!("{} true labels for {n} items", t.len()));
             }
-            if let Some(i) = t.iter().position(|&y| y as usize >= k) {
+            if let Some((i, y)) = t
+                .iter()
+                .enumerate()
+                .find_map(|(i, y)| y.filter(|&y| y as usize >= k).map(|y| (i, y)))
+            {
                 return invalid(format!(
-                    "true label {} of item {:?} is not one of the {k} classes",
-                    t[i], items[i]
+                    "true label {y} of item {:?} is not one of the {k} classes",
+                    items[i]
                 ));
             }
         }
@@ -250,6 +266,36 @@ impl CrowdData {
     /// Number of features per item.
     pub fn n_features(&self) -> usize {
         self.features.cols()
+    }
+
+    /// The items with a known true label, and that label.
+    pub fn known_truth(&self) -> Vec<(usize, u32)> {
+        match &self.truth {
+            Some(t) => t
+                .iter()
+                .enumerate()
+                .filter_map(|(i, y)| y.map(|y| (i, y)))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Accuracy of per-item `labels` on the crowd-labelled items with a known true label, and
+    /// how many there are; `None` without any.
+    pub fn truth_accuracy(&self, labels: &[u32]) -> Option<(f64, usize)> {
+        let labelled = self.labelled_items();
+        let mut is_labelled = vec![false; self.n_items()];
+        labelled.iter().for_each(|&i| is_labelled[i] = true);
+        let known: Vec<(usize, u32)> = self
+            .known_truth()
+            .into_iter()
+            .filter(|&(i, _)| is_labelled[i])
+            .collect();
+        if known.is_empty() {
+            return None;
+        }
+        let right = known.iter().filter(|&&(i, y)| labels[i] == y).count();
+        Some((right as f64 / known.len() as f64, known.len()))
     }
 
     /// Number of labels each worker gave.

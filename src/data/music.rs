@@ -125,7 +125,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
         } => DataError::parse(
             path,
             line,
-            format!("expected {expected_len} fields like the header, found {len}"),
+            format!("expected {expected_len} fields, as in the first row, found {len}"),
         ),
         other => DataError::parse(path, line, format!("{other:?}")),
     }
@@ -207,7 +207,7 @@ pub fn load(dir: &Path) -> Result<CrowdData, DataError> {
         }
         items.push(row.id.clone());
         features.extend_from_slice(&row.features);
-        truth.push(class_index[row.class.as_str()]);
+        truth.push(Some(class_index[row.class.as_str()]));
     }
 
     let mut workers: Vec<String> = Vec::new();

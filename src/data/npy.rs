@@ -261,28 +261,70 @@ pub fn read_i64_matrix(path: &Path) -> Result<(usize, usize, Vec<i64>), DataErro
     Ok((rows, cols, values))
 }
 
+/// Writes a float32 `.npy` row by row (the header first, then rows as they come).
+pub struct StreamWriter {
+    out: BufWriter<File>,
+    cols: usize,
+    rows_left: usize,
+}
+
+impl StreamWriter {
+    /// Creates `path` for a `rows × cols` float32 array.
+    pub fn create(path: &Path, rows: usize, cols: usize) -> std::io::Result<Self> {
+        let mut header =
+            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+        // Pad so that the data starts on a 64-byte boundary, ending the header with '\n'.
+        let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
+        header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+        header.push('\n');
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&[1, 0])?;
+        out.write_all(&(header.len() as u16).to_le_bytes())?;
+        out.write_all(header.as_bytes())?;
+        Ok(StreamWriter {
+            out,
+            cols,
+            rows_left: rows,
+        })
+    }
+
+    /// Appends one row of `cols` values.
+    pub fn write_row(&mut self, row: &[f32]) -> std::io::Result<()> {
+        if row.len() != self.cols || self.rows_left == 0 {
+            return Err(std::io::Error::other("row does not fit the declared shape"));
+        }
+        self.rows_left -= 1;
+        for v in row {
+            self.out.write_all(&v.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Flushes; fails if fewer rows than declared were written.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if self.rows_left != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} rows missing",
+                self.rows_left
+            )));
+        }
+        self.out.flush()
+    }
+}
+
 /// Writes a row-major float32 matrix as a version-1 `.npy` file.
 pub fn write_f32(path: &Path, rows: usize, cols: usize, data: &[f32]) -> std::io::Result<()> {
-    assert_eq!(
-        rows * cols,
-        data.len(),
-        "write_f32: shape does not match data"
-    );
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    // Pad so that the data starts on a 64-byte boundary, ending the header with '\n'.
-    let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    header.push('\n');
-    let mut out = BufWriter::new(File::create(path)?);
-    out.write_all(MAGIC)?;
-    out.write_all(&[1, 0])?;
-    out.write_all(&(header.len() as u16).to_le_bytes())?;
-    out.write_all(header.as_bytes())?;
-    for v in data {
-        out.write_all(&v.to_le_bytes())?;
+    if rows * cols != data.len() {
+        return Err(std::io::Error::other(
+            "write_f32: shape does not match data",
+        ));
     }
-    out.flush()
+    let mut w = StreamWriter::create(path, rows, cols)?;
+    for row in data.chunks(cols.max(1)).take(rows) {
+        w.write_row(row)?;
+    }
+    w.finish()
 }
 
 #[cfg(test)]

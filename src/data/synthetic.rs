@@ -305,7 +305,7 @@ impl SyntheticConfig {
             classes,
             kept.iter().map(|w| format!("worker{w}")).collect(),
             (0..self.n_train).map(|i| format!("item{i}")).collect(),
-            Some(y_train),
+            Some(y_train.into_iter().map(Some).collect()),
         )?;
         let test = LabeledSet::new(
             Matrix::new(self.n_test, d, x_test)?,

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::model::{CrowdModel, Mode};
 use crate::progress::Progress;
 use crate::report::tensorboard::EventWriter;
-use crate::task::{DataSpec, Split};
+use crate::task::{DataSpec, LabeledSource, Split};
 use crate::train::checkpoint::{load_model, save_model, write_atomic};
 use crate::train::eval::{accuracy, argmax_rows, macro_f1, predict, probabilities};
 use crate::train::trainer::{rng, stream};
@@ -28,7 +28,7 @@ use crate::train::{Inputs, LabelIndex};
 
 pub mod spec;
 
-pub use spec::{LabelSource, Method, ModelOptions, ModelSpec, ModelTask};
+pub use spec::{Head, LabelSource, Method, ModelOptions, ModelSpec, ModelTask};
 
 /// File names inside a checkpoint directory.
 pub mod files {
@@ -453,15 +453,19 @@ pub struct Evaluation {
     pub macro_f1: f64,
     /// Number of items.
     pub n: usize,
-    /// The file or folder the items came from.
-    pub test_data: PathBuf,
+    /// The file(s) or folder the items came from.
+    pub test_data: String,
     /// Predicted class index per item.
     #[serde(skip)]
     pub predictions: Vec<u32>,
 }
 
-/// Loads the checkpoint in `ckpt_dir` and scores it on the labelled data at `test_data`.
-pub fn evaluate(ckpt_dir: &Path, test_data: &Path, batch_size: usize) -> Result<Evaluation> {
+/// Loads the checkpoint in `ckpt_dir` and scores it on the labelled data `test_data`.
+pub fn evaluate(
+    ckpt_dir: &Path,
+    test_data: &LabeledSource,
+    batch_size: usize,
+) -> Result<Evaluation> {
     let config = RunConfig::load(ckpt_dir)?;
     let set =
         config
@@ -473,7 +477,7 @@ pub fn evaluate(ckpt_dir: &Path, test_data: &Path, batch_size: usize) -> Result<
         accuracy: accuracy(&predictions, &set.truth),
         macro_f1: macro_f1(&predictions, &set.truth, k),
         n: set.len(),
-        test_data: test_data.to_path_buf(),
+        test_data: test_data.describe(),
         predictions,
     })
 }

@@ -104,6 +104,19 @@ pub struct ModelOptions {
     pub emb_dim: Option<usize>,
     /// Weight initialisation (`--init`).
     pub init: Init,
+    /// Classifier head (`--head`); the task's when `None`.
+    #[serde(default)]
+    pub head: Option<Head>,
+}
+
+/// The two classifier heads of the authors' code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Head {
+    /// BatchNorm on the input and the hidden layer (copes with unscaled features).
+    Music,
+    /// No batch norm (for features already on a sensible scale, such as VGG activations).
+    Labelme,
 }
 
 impl Default for ModelOptions {
@@ -113,6 +126,7 @@ impl Default for ModelOptions {
             dropout: 0.5,
             emb_dim: None,
             init: Init::Torch,
+            head: None,
         }
     }
 }
@@ -145,15 +159,23 @@ impl LabelSource {
                 let truth = data.truth.as_ref().ok_or_else(|| {
                     Error::Config("--method gold needs true labels for the training items".into())
                 })?;
-                Ok(data
-                    .labelled_items()
+                data.labelled_items()
                     .into_iter()
-                    .map(|i| Annotation {
-                        item: i as u32,
-                        worker: 0,
-                        label: truth[i],
+                    .map(|i| {
+                        let label = truth[i].ok_or_else(|| {
+                            Error::Config(format!(
+                                "--method gold needs a true label for every crowd-labelled item; \
+                                 item {:?} has none",
+                                data.items[i]
+                            ))
+                        })?;
+                        Ok(Annotation {
+                            item: i as u32,
+                            worker: 0,
+                            label,
+                        })
                     })
-                    .collect())
+                    .collect()
             }
         }
     }
@@ -205,10 +227,14 @@ impl ModelSpec {
         options: &ModelOptions,
     ) -> ModelSpec {
         let d = task.defaults();
-        let mut classifier = if d.batch_norm {
-            MlpConfig::music(n_features, n_class)
+        let head = options.head.unwrap_or(if d.batch_norm {
+            Head::Music
         } else {
-            MlpConfig::labelme(n_features, n_class)
+            Head::Labelme
+        });
+        let mut classifier = match head {
+            Head::Music => MlpConfig::music(n_features, n_class),
+            Head::Labelme => MlpConfig::labelme(n_features, n_class),
         };
         classifier.n_units = options.n_units;
         classifier.dropout = options.dropout;

@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::Args;
 use conal::aggregate::{AggregationMethod, DawidSkene, Glad, MajorityVote};
 use conal::train::checkpoint::write_atomic;
-use conal::train::eval::accuracy;
 
 use crate::train::DataArgs;
 
@@ -63,11 +62,8 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
     let labelled: Vec<usize> = (0..crowd.n_items())
         .filter(|&i| result.has_labels[i])
         .collect();
-    let accuracy = crowd.truth.as_ref().map(|truth| {
-        let predicted: Vec<u32> = labelled.iter().map(|&i| result.labels[i]).collect();
-        let truth: Vec<u32> = labelled.iter().map(|&i| truth[i]).collect();
-        accuracy(&predicted, &truth)
-    });
+    let scored = crowd.truth_accuracy(&result.labels);
+    let accuracy = scored.map(|(a, _)| a);
     if let Some(path) = &args.out {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["task".to_string(), "label".to_string()];
@@ -110,6 +106,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
                 "method": args.method.name(),
                 "accuracy": accuracy,
                 "n": labelled.len(),
+                "n_scored": scored.map(|s| s.1),
                 "out": args.out,
             })
         );
@@ -118,7 +115,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
             Some(a) => println!(
                 "{}: accuracy {a:.4} against the true labels of {} items",
                 args.method.name(),
-                labelled.len()
+                scored.map_or(0, |s| s.1)
             ),
             None => println!(
                 "{}: {} items labelled (no true labels to score)",

@@ -8,7 +8,6 @@ use conal::data::synthetic::SyntheticConfig;
 use conal::model::{ConalConfig, MlpConfig};
 use conal::run::{LabelSource, ModelSpec, RunConfig};
 use conal::task::{DataSpec, TaskKind};
-use conal::train::eval::accuracy;
 use conal::train::{AdamSettings, TrainConfig};
 
 use crate::progress::{self, ProgressKind};
@@ -31,17 +30,9 @@ pub struct DemoArgs {
 
 pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
     let synthetic = SyntheticConfig::default().with_seed(args.seed);
-    let data_spec = DataSpec {
-        task: TaskKind::Synthetic,
-        train_data: None,
-        valid_data: None,
-        test_data: None,
-        features: None,
-        synthetic: Some(synthetic.clone()),
-    };
+    let data_spec = DataSpec::synthetic(synthetic.clone());
     let data = data_spec.load()?;
     let crowd = &data.train;
-    let truth = crowd.truth.as_deref().unwrap_or_default();
     let mv = MajorityVote::new().seed(args.seed).fit(crowd)?;
     println!(
         "demo crowd (seed {}): {} training items, {} workers, {} labels, {} classes.\n\
@@ -58,7 +49,7 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
     );
     println!(
         "majority vote on the training items: accuracy {:.3}",
-        accuracy(&mv.labels, truth)
+        crowd.truth_accuracy(&mv.labels).map_or(f64::NAN, |a| a.0)
     );
     let d = TaskKind::Synthetic.defaults();
     let train = TrainConfig {

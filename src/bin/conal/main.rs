@@ -1,6 +1,7 @@
 //! The `conal` command line: parse → call the library → print.
 
 mod aggregate;
+mod bench;
 mod demo;
 mod experiment;
 mod inspect;
@@ -72,6 +73,8 @@ enum Command {
         --train-data ../shared/data/music_genre --test-data ../shared/data/music_genre \
         --methods conal,mv,gold --seeds 5 --protocols honest,test-peek --out runs/music-exp")]
     Experiment(experiment::ExperimentArgs),
+    /// Time training epochs on generated data of a given shape, or .npy loading.
+    Bench(bench::BenchArgs),
     /// Generate a demo crowd with known confusions, train CoNAL on it and compare it with a
     /// classifier trained on majority-vote labels (about 10 seconds).
     Demo(demo::DemoArgs),
@@ -145,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Experiment(args) => experiment::run(args, cli.progress),
         Command::Demo(args) => demo::run(args, cli.progress),
+        Command::Bench(args) => bench::run(args, cli.progress),
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conal::run::{RunConfig, evaluate};
+use conal::task::{LabeledSource, Split, TableSplit};
 
 /// Flags of `conal test`.
 #[derive(Args, Debug, Clone)]
@@ -14,9 +15,21 @@ pub struct TestArgs {
     pub ckpt_dir: PathBuf,
 
     /// Labelled test data, read the way the training task reads it: a LabelMe folder (its test
-    /// split), a Music folder or songs CSV. Defaults to the --test-data given at training.
+    /// split), a Music folder or songs CSV. Defaults to the test data given at training.
     #[arg(long = "test-data", alias = "test_data", value_name = "PATH")]
     pub test_data: Option<PathBuf>,
+
+    /// For --task table checkpoints: features of the test items (CSV or .npy).
+    #[arg(long = "test-features", value_name = "FILE", requires = "test_gold")]
+    pub test_features: Option<PathBuf>,
+
+    /// For --task table checkpoints: task ids of the rows of an .npy --test-features.
+    #[arg(long = "test-tasks", value_name = "FILE")]
+    pub test_tasks: Option<PathBuf>,
+
+    /// For --task table checkpoints: true labels of the test items, task,label.
+    #[arg(long = "test-gold", value_name = "FILE", requires = "test_features")]
+    pub test_gold: Option<PathBuf>,
 
     /// Items per prediction batch.
     #[arg(long = "batch-size", alias = "batch_size", default_value_t = 1024)]
@@ -29,12 +42,18 @@ pub struct TestArgs {
 
 pub fn run(args: &TestArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.batch_size >= 1, "--batch-size must be at least 1");
-    let test_data = match &args.test_data {
-        Some(p) => p.clone(),
-        None => RunConfig::load(&args.ckpt_dir)?
+    let test_data = match (&args.test_data, &args.test_features, &args.test_gold) {
+        (Some(p), None, None) => LabeledSource::Path(p.clone()),
+        (None, Some(f), Some(g)) => LabeledSource::Table(TableSplit {
+            features: f.clone(),
+            tasks: args.test_tasks.clone(),
+            gold: g.clone(),
+        }),
+        (None, None, None) => RunConfig::load(&args.ckpt_dir)?
             .data
-            .test_data
-            .context("no --test-data given, and the checkpoint was trained without one")?,
+            .source(Split::Test)
+            .context("no --test-data given, and the checkpoint was trained without test data")?,
+        _ => anyhow::bail!("give either --test-data, or --test-features with --test-gold"),
     };
     let eval = evaluate(&args.ckpt_dir, &test_data, args.batch_size)?;
     if args.json {
@@ -51,10 +70,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "accuracy {:.4}  macro-F1 {:.4}  on {} items of {}",
-            eval.accuracy,
-            eval.macro_f1,
-            eval.n,
-            eval.test_data.display()
+            eval.accuracy, eval.macro_f1, eval.n, eval.test_data
         );
     }
     Ok(())

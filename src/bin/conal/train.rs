@@ -6,20 +6,22 @@ use anyhow::{Context, bail};
 use clap::Args;
 use conal::data::labelme;
 use conal::data::synthetic::SyntheticConfig;
+use conal::data::table::{AnswersFormat, Duplicates, TableSpec};
 use conal::model::Init;
-use conal::run::{Method, ModelOptions, ModelSpec, RunConfig};
-use conal::task::{DataSpec, TaskKind};
+use conal::run::{Head, Method, ModelOptions, ModelSpec, RunConfig};
+use conal::task::{DataSpec, TableSplit, TaskKind};
 use conal::train::{AdamReset, AdamSettings, Selection, TrainConfig};
 
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// The task (data set layout and the authors' settings for it).
+    /// The task: a built-in data set (with the authors' settings for it), a generated crowd,
+    /// or `table` for your own files.
     #[arg(long, value_enum)]
     pub task: TaskKind,
 
     /// The data folder: a Music folder (music_genre_gold.csv, music_genre_mturk.csv) or a
-    /// LabelMe folder (answers.txt, labels_*.txt and features). Not used by --task synthetic.
+    /// LabelMe folder (answers.txt, labels_*.txt and features).
     #[arg(
         long = "train-data",
         visible_alias = "data",
@@ -38,17 +40,206 @@ pub struct DataArgs {
     #[arg(long = "test-data", alias = "test_data", value_name = "PATH")]
     pub test_data: Option<PathBuf>,
 
-    /// LabelMe features: vgg (the paper's 4x4x512 maps when prepared/ has them, else the
-    /// 512-d pooled ones) or bow (bag of visual words).
-    #[arg(long, value_enum)]
-    pub features: Option<labelme::Features>,
+    /// LabelMe: vgg (the paper's 4x4x512 maps when prepared/ has them, else the 512-d pooled
+    /// ones) or bow (bag of visual words). Table: the item features file, CSV (task id, then
+    /// numbers) or .npy (rows in --tasks order).
+    #[arg(long, value_name = "FEATURES")]
+    pub features: Option<String>,
+
+    /// Table: the crowd labels — long CSV/TSV (task,worker,label), matrix (.txt/.npy, tasks ×
+    /// workers, -1 = none) or peerannot answers.json.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub answers: Option<PathBuf>,
+
+    /// Table: layout of --answers [default: from the extension: .csv/.tsv long, .txt/.npy
+    /// matrix, .json peerannot].
+    #[arg(
+        long = "answers-format",
+        value_enum,
+        help_heading = "Your own data (--task table)"
+    )]
+    pub answers_format: Option<AnswersFormat>,
+
+    /// Table: task ids of the rows of an .npy features file (and of matrix answers), one per
+    /// line [default: row numbers].
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub tasks: Option<PathBuf>,
+
+    /// Table: name of the task-id column of long answers and gold files.
+    #[arg(
+        long = "task-column",
+        default_value = "task",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub task_column: String,
+
+    /// Table: name of the worker-id column of long answers.
+    #[arg(
+        long = "worker-column",
+        default_value = "worker",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub worker_column: String,
+
+    /// Table: name of the label column of long answers and gold files.
+    #[arg(
+        long = "label-column",
+        default_value = "label",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub label_column: String,
+
+    /// Table: CSV field delimiter [default: tab for .tsv, else comma].
+    #[arg(long, help_heading = "Your own data (--task table)")]
+    pub delimiter: Option<char>,
+
+    /// Table: the classes, in label order [default: the sorted set of labels, numerically
+    /// when all are integers].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        help_heading = "Your own data (--task table)"
+    )]
+    pub classes: Option<Vec<String>>,
+
+    /// Table: a second label by the same worker for the same task is an error, or replaces
+    /// the first.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "error",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub duplicates: Duplicates,
+
+    /// Table: true labels of training items, task,label (for evaluation only).
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub gold: Option<PathBuf>,
+
+    /// Table: features of validation items (with --valid-gold), for --select valid.
+    #[arg(
+        long = "valid-features",
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub valid_features: Option<PathBuf>,
+
+    /// Table: task ids of the rows of an .npy --valid-features.
+    #[arg(
+        long = "valid-tasks",
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub valid_tasks: Option<PathBuf>,
+
+    /// Table: true labels of validation items, task,label.
+    #[arg(
+        long = "valid-gold",
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub valid_gold: Option<PathBuf>,
+
+    /// Table: features of test items (with --test-gold).
+    #[arg(
+        long = "test-features",
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub test_features: Option<PathBuf>,
+
+    /// Table: task ids of the rows of an .npy --test-features.
+    #[arg(
+        long = "test-tasks",
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub test_tasks: Option<PathBuf>,
+
+    /// Table: true labels of test items, task,label.
+    #[arg(
+        long = "test-gold",
+        value_name = "FILE",
+        help_heading = "Your own data (--task table)"
+    )]
+    pub test_gold: Option<PathBuf>,
+}
+
+/// The ids of the table-only flags, for hiding them on other tasks.
+const TABLE_FLAGS: [&str; 16] = [
+    "answers",
+    "answers_format",
+    "tasks",
+    "task_column",
+    "worker_column",
+    "label_column",
+    "delimiter",
+    "classes",
+    "duplicates",
+    "gold",
+    "valid_features",
+    "valid_tasks",
+    "valid_gold",
+    "test_features",
+    "test_tasks",
+    "test_gold",
+];
+
+/// A labelled split of your own data from its three flags.
+fn table_split(
+    features: &Option<PathBuf>,
+    tasks: &Option<PathBuf>,
+    gold: &Option<PathBuf>,
+    which: &str,
+) -> anyhow::Result<Option<TableSplit>> {
+    match (features, gold) {
+        (Some(f), Some(g)) => Ok(Some(TableSplit {
+            features: f.clone(),
+            tasks: tasks.clone(),
+            gold: g.clone(),
+        })),
+        (None, None) if tasks.is_none() => Ok(None),
+        _ => bail!("--{which}-features and --{which}-gold go together"),
+    }
 }
 
 impl DataArgs {
     /// Checks the combination and builds the data spec (`seed` seeds a synthetic crowd).
     pub fn spec(&self, seed: u64) -> anyhow::Result<DataSpec> {
-        if self.features.is_some() && self.task != TaskKind::Labelme {
-            bail!("--features applies to --task labelme only");
+        let table = self.task == TaskKind::Table;
+        let table_flags_used = self.answers.is_some()
+            || self.answers_format.is_some()
+            || self.tasks.is_some()
+            || self.delimiter.is_some()
+            || self.classes.is_some()
+            || self.gold.is_some()
+            || self.valid_features.is_some()
+            || self.valid_gold.is_some()
+            || self.test_features.is_some()
+            || self.test_gold.is_some();
+        if !table && table_flags_used {
+            bail!(
+                "--answers, --tasks, --classes, --gold and the --valid-*/--test-* file flags are for --task table"
+            );
+        }
+        if table
+            && (self.train_data.is_some() || self.valid_data.is_some() || self.test_data.is_some())
+        {
+            bail!(
+                "--task table reads --answers and --features (and --test-features/--test-gold), not --train-data/--test-data"
+            );
         }
         if self.task == TaskKind::Synthetic
             && (self.train_data.is_some() || self.valid_data.is_some() || self.test_data.is_some())
@@ -57,23 +248,68 @@ impl DataArgs {
                 "--task synthetic generates its data; drop --train-data/--valid-data/--test-data"
             );
         }
-        if self.task != TaskKind::Synthetic && self.train_data.is_none() {
+        if matches!(self.task, TaskKind::Music | TaskKind::Labelme) && self.train_data.is_none() {
             bail!(
                 "--task {} needs --train-data DIR (the data folder)",
                 self.task.name()
             );
         }
+        let features = match (self.task, &self.features) {
+            (TaskKind::Labelme, Some(f)) => Some(
+                <labelme::Features as clap::ValueEnum>::from_str(f, true).map_err(|_| {
+                    anyhow::anyhow!("--features {f}: expected vgg or bow for --task labelme")
+                })?,
+            ),
+            (TaskKind::Labelme, None) => Some(labelme::Features::Vgg),
+            (TaskKind::Table, _) => None,
+            (_, Some(_)) => bail!("--features applies to --task labelme and --task table only"),
+            (_, None) => None,
+        };
+        let table_spec = if table {
+            let answers = self
+                .answers
+                .clone()
+                .context("--task table needs --answers FILE (the crowd labels)")?;
+            let features = self
+                .features
+                .as_ref()
+                .context("--task table needs --features FILE (the item features)")?;
+            Some(TableSpec {
+                answers_format: self.answers_format,
+                task_column: self.task_column.clone(),
+                worker_column: self.worker_column.clone(),
+                label_column: self.label_column.clone(),
+                delimiter: self.delimiter,
+                tasks: self.tasks.clone(),
+                classes: self.classes.clone(),
+                duplicates: self.duplicates,
+                gold: self.gold.clone(),
+                ..TableSpec::new(answers, PathBuf::from(features))
+            })
+        } else {
+            None
+        };
         Ok(DataSpec {
             task: self.task,
             train_data: self.train_data.clone(),
             valid_data: self.valid_data.clone(),
             test_data: self.test_data.clone(),
-            features: match self.task {
-                TaskKind::Labelme => Some(self.features.unwrap_or(labelme::Features::Vgg)),
-                _ => None,
-            },
+            features,
             synthetic: (self.task == TaskKind::Synthetic)
                 .then(|| SyntheticConfig::default().with_seed(seed)),
+            table: table_spec,
+            table_valid: table_split(
+                &self.valid_features,
+                &self.valid_tasks,
+                &self.valid_gold,
+                "valid",
+            )?,
+            table_test: table_split(
+                &self.test_features,
+                &self.test_tasks,
+                &self.test_gold,
+                "test",
+            )?,
         })
     }
 }
@@ -112,6 +348,11 @@ pub struct HyperArgs {
     /// Weight initialisation of the networks.
     #[arg(long, value_enum, default_value = "torch")]
     pub init: Init,
+
+    /// Classifier head: music (batch norm on input and hidden layer) or labelme (none)
+    /// [per task: music for music and table, labelme for labelme and synthetic].
+    #[arg(long, value_enum)]
+    pub head: Option<Head>,
 
     /// Fraction of crowd-labelled items held out for crowd-holdout selection.
     #[arg(long, default_value_t = 0.15)]
@@ -171,6 +412,7 @@ impl HyperArgs {
             dropout: self.dropout,
             emb_dim: self.emb_dim,
             init: self.init,
+            head: self.head,
         }
     }
 }
@@ -252,19 +494,27 @@ pub fn with_task_defaults(cmd: clap::Command, task: TaskKind) -> clap::Command {
     hide_features_unless_labelme(cmd, task)
 }
 
-/// Shows `--features` (with its default) only for LabelMe, and the data paths only for tasks
-/// that read files.
+/// Shows each task's own data flags only: `--features` (with its meaning) for LabelMe and
+/// table, the folder flags for the built-in data sets, the file flags for table.
 pub fn hide_features_unless_labelme(mut cmd: clap::Command, task: TaskKind) -> clap::Command {
-    match task {
-        TaskKind::Labelme => {
-            cmd = cmd.mut_arg("features", |a| a.default_value("vgg"));
-        }
-        TaskKind::Music | TaskKind::Synthetic => {
-            cmd = cmd.mut_arg("features", |a| a.hide(true));
+    cmd = match task {
+        TaskKind::Labelme => cmd.mut_arg("features", |a| {
+            a.default_value("vgg")
+                .help("vgg (the paper's 4x4x512 maps when prepared/ has them, else the 512-d pooled ones) or bow (bag of visual words)")
+        }),
+        TaskKind::Table => cmd.mut_arg("features", |a| {
+            a.value_name("FILE")
+                .help("Item features: CSV (task id, then numbers; a header row is skipped) or .npy (rows in --tasks order)")
+        }),
+        TaskKind::Music | TaskKind::Synthetic => cmd.mut_arg("features", |a| a.hide(true)),
+    };
+    if matches!(task, TaskKind::Synthetic | TaskKind::Table) {
+        for id in ["train_data", "valid_data", "test_data"] {
+            cmd = cmd.mut_arg(id, |a| a.hide(true));
         }
     }
-    if task == TaskKind::Synthetic {
-        for id in ["train_data", "valid_data", "test_data"] {
+    if task != TaskKind::Table {
+        for id in TABLE_FLAGS {
             cmd = cmd.mut_arg(id, |a| a.hide(true));
         }
     }

@@ -1,0 +1,341 @@
+//! Benchmarks behind `conal bench`: training epochs on generated data of a given shape, and
+//! loading a large `.npy`. They print figures; nothing here asserts a time.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Annotation, Matrix, npy};
+use crate::error::{Error, Result};
+use crate::model::{ConalConfig, MlpConfig};
+use crate::progress::Progress;
+use crate::train::{Selection, TrainConfig, TrainData, Trainer};
+
+/// Peak resident memory of this process (VmHWM), bytes; 0 where /proc is unavailable.
+pub fn peak_rss_bytes() -> u64 {
+    proc_status_kib("VmHWM:") * 1024
+}
+
+/// Current resident memory (VmRSS), bytes.
+pub fn rss_bytes() -> u64 {
+    proc_status_kib("VmRSS:") * 1024
+}
+
+fn proc_status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resets the peak-RSS counter to the current RSS (Linux `clear_refs` 5); false if unsupported.
+pub fn reset_peak_rss() -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/clear_refs")
+        .and_then(|mut f| f.write_all(b"5"))
+        .is_ok()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// A training shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// Music: 700 items × 124 features, 44 workers, 10 classes, ~4.2 labels per item, full
+    /// batch, the Music head.
+    Music,
+    /// LabelMe as the paper trains it: 10,000 items × 8,192 features (4×4×512 VGG maps),
+    /// 59 workers, 8 classes, ~2.5 labels per item, batch 128, the LabelMe head.
+    Labelme,
+    /// 1,000,000 items × 64 features, 2,000 workers, 10 classes, 3 labels per item, batch
+    /// 1,024: memory and time must scale with the labels, not items × workers.
+    Million,
+}
+
+/// The sizes of a shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapeSpec {
+    /// Items.
+    pub items: usize,
+    /// Features per item.
+    pub features: usize,
+    /// Workers.
+    pub workers: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Mean labels per item.
+    pub labels_per_item: f64,
+    /// Items per step.
+    pub batch_size: usize,
+}
+
+impl Shape {
+    /// Its sizes.
+    pub fn spec(self) -> ShapeSpec {
+        match self {
+            Shape::Music => ShapeSpec {
+                items: 700,
+                features: 124,
+                workers: 44,
+                classes: 10,
+                labels_per_item: 4.21,
+                batch_size: 1024,
+            },
+            Shape::Labelme => ShapeSpec {
+                items: 10_000,
+                features: 8_192,
+                workers: 59,
+                classes: 8,
+                labels_per_item: 2.55,
+                batch_size: 128,
+            },
+            Shape::Million => ShapeSpec {
+                items: 1_000_000,
+                features: 64,
+                workers: 2_000,
+                classes: 10,
+                labels_per_item: 3.0,
+                batch_size: 1024,
+            },
+        }
+    }
+}
+
+impl ShapeSpec {
+    /// FLOPs an epoch cannot avoid: the two layers that read the features (classifier and
+    /// auxiliary network, D → 128 each), forward and weight-gradient GEMMs (the features
+    /// need no gradient): 2 layers × 2 GEMMs × 2·N·D·128.
+    pub fn flop_floor(&self) -> f64 {
+        2.0 * 2.0 * 2.0 * self.items as f64 * self.features as f64 * 128.0
+    }
+}
+
+/// What a training benchmark measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainBench {
+    /// Shape.
+    pub shape: Shape,
+    /// Its sizes.
+    pub spec: ShapeSpec,
+    /// Threads used for tensor math.
+    pub threads: usize,
+    /// Wall time of every epoch, ms.
+    pub epoch_ms: Vec<f64>,
+    /// Median epoch, ms.
+    pub median_epoch_ms: f64,
+    /// The FLOP floor of one epoch.
+    pub flop_floor: f64,
+    /// Achieved GFLOP/s on the floor's FLOPs (floor / median epoch).
+    pub gflops: f64,
+    /// Peak resident memory while training (after generating the data), bytes.
+    pub peak_rss_bytes: u64,
+    /// Size of the feature matrix, bytes.
+    pub feature_bytes: u64,
+    /// Peak RSS / feature matrix size.
+    pub peak_over_features: f64,
+}
+
+/// Generates random data of `shape` (features N(0, 1), labels uniform).
+pub fn generate(shape: &ShapeSpec, seed: u64) -> Result<(Matrix, Vec<Annotation>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = shape.items * shape.features;
+    let mut x = Vec::with_capacity(n);
+    for _ in 0..n {
+        let v: f32 = StandardNormal.sample(&mut rng);
+        x.push(v);
+    }
+    let mut annotations =
+        Vec::with_capacity((shape.items as f64 * shape.labels_per_item) as usize + 1);
+    let whole = shape.labels_per_item.floor() as usize;
+    let extra = shape.labels_per_item - whole as f64;
+    for item in 0..shape.items {
+        let k = (whole + usize::from(rng.random_bool(extra))).clamp(1, shape.workers);
+        let mut workers: Vec<u32> = Vec::with_capacity(k);
+        while workers.len() < k {
+            let w = rng.random_range(0..shape.workers as u32);
+            if !workers.contains(&w) {
+                workers.push(w);
+            }
+        }
+        for worker in workers {
+            annotations.push(Annotation {
+                item: item as u32,
+                worker,
+                label: rng.random_range(0..shape.classes as u32),
+            });
+        }
+    }
+    Ok((Matrix::new(shape.items, shape.features, x)?, annotations))
+}
+
+/// Trains CoNAL for `epochs` on generated data of `shape` and times each epoch.
+pub fn train(
+    shape: Shape,
+    epochs: usize,
+    seed: u64,
+    progress: &mut dyn Progress,
+) -> Result<TrainBench> {
+    if epochs == 0 {
+        return Err(Error::Config("--epochs must be at least 1".into()));
+    }
+    let spec = shape.spec();
+    let (x, annotations) = generate(&spec, seed)?;
+    let (d, r, k) = (spec.features, spec.workers, spec.classes);
+    let (classifier, conal) = match shape {
+        Shape::Music => (MlpConfig::music(d, k), ConalConfig::music(d, r, k)),
+        Shape::Labelme | Shape::Million => {
+            (MlpConfig::labelme(d, k), ConalConfig::labelme(d, r, k))
+        }
+    };
+    let device = Device::flex().autodiff();
+    let model = conal.init(
+        classifier,
+        &mut crate::train::trainer::rng(seed, 0),
+        &device,
+    );
+    let data = TrainData {
+        inputs: &x,
+        annotations: &annotations,
+        valid: None,
+        test: None,
+    };
+    let config = TrainConfig {
+        seed,
+        epochs,
+        batch_size: spec.batch_size,
+        select: Selection::Last,
+        ..TrainConfig::default()
+    };
+    reset_peak_rss();
+    let mut trainer = Trainer::new(model, &data, config, &device)?;
+    progress.start("epochs", epochs as u64);
+    let mut epoch_ms = Vec::with_capacity(epochs);
+    while !trainer.is_done() {
+        let t = Instant::now();
+        let m = trainer.run_epoch(&x, progress)?;
+        epoch_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        progress.epoch(&m);
+    }
+    progress.finish("");
+    let peak = peak_rss_bytes();
+    let median_epoch_ms = median(&mut epoch_ms.clone());
+    let flop_floor = spec.flop_floor();
+    let feature_bytes = (spec.items * spec.features * 4) as u64;
+    Ok(TrainBench {
+        shape,
+        threads: rayon::current_num_threads(),
+        epoch_ms,
+        median_epoch_ms,
+        flop_floor,
+        gflops: flop_floor / (median_epoch_ms * 1e-3) / 1e9,
+        peak_rss_bytes: peak,
+        peak_over_features: peak as f64 / feature_bytes as f64,
+        feature_bytes,
+        spec,
+    })
+}
+
+/// What the `.npy` loading benchmark measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NpyBench {
+    /// Rows × columns of the float32 array.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// File size, bytes.
+    pub file_bytes: u64,
+    /// Median time to read the file's bytes into memory (`std::fs::read`, warm cache), s.
+    pub read_seconds: f64,
+    /// Median time to load it as a feature matrix (`npy::read_f32_matrix` + finiteness
+    /// check), s.
+    pub load_seconds: f64,
+    /// load / read.
+    pub load_over_read: f64,
+    /// Peak resident memory while loading, bytes.
+    pub peak_rss_bytes: u64,
+    /// Resident memory before loading, bytes.
+    pub baseline_rss_bytes: u64,
+    /// Peak RSS / file size.
+    pub peak_over_file: f64,
+}
+
+/// Writes a `rows × cols` float32 `.npy` into `dir` (streaming, without holding it), then
+/// times reading its bytes against loading it, three times each, warm cache.
+pub fn npy_load(dir: &Path, rows: usize, cols: usize, seed: u64) -> Result<NpyBench> {
+    let path = dir.join(format!("bench_{rows}x{cols}.npy"));
+    {
+        // Generate row by row so that generation does not set the memory peak.
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut w =
+            npy::StreamWriter::create(&path, rows, cols).map_err(|e| Error::io(&path, e))?;
+        let mut row = vec![0f32; cols];
+        for _ in 0..rows {
+            row.iter_mut().for_each(|v| *v = rng.random::<f32>());
+            w.write_row(&row).map_err(|e| Error::io(&path, e))?;
+        }
+        w.finish().map_err(|e| Error::io(&path, e))?;
+    }
+    let file_bytes = std::fs::metadata(&path)
+        .map_err(|e| Error::io(&path, e))?
+        .len();
+    // Warm the page cache.
+    drop(std::fs::read(&path).map_err(|e| Error::io(&path, e))?);
+    let mut read = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        read.push(t.elapsed().as_secs_f64());
+        drop(bytes);
+    }
+    let baseline = rss_bytes();
+    reset_peak_rss();
+    let mut load = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let m = npy::read_f32_matrix(&path)?;
+        if let Some((r, c)) = m.first_non_finite() {
+            return Err(Error::Config(format!(
+                "generated value at ({r}, {c}) is not finite"
+            )));
+        }
+        load.push(t.elapsed().as_secs_f64());
+        drop(m);
+    }
+    let peak = peak_rss_bytes();
+    let _ = std::fs::remove_file(&path);
+    let (read_seconds, load_seconds) = (median(&mut read), median(&mut load));
+    Ok(NpyBench {
+        rows,
+        cols,
+        file_bytes,
+        read_seconds,
+        load_seconds,
+        load_over_read: load_seconds / read_seconds,
+        peak_rss_bytes: peak,
+        baseline_rss_bytes: baseline,
+        peak_over_file: peak as f64 / file_bytes as f64,
+    })
+}

@@ -1,0 +1,642 @@
+//! Any crowd data set, from files: crowd labels in one of three common layouts, item features
+//! as CSV or `.npy`, optional true labels.
+//!
+//! Crowd labels (`--answers`, layout from `--answers-format` or the extension):
+//! - **long** (`.csv`, `.tsv`; crowd-kit's format): a header, then one row per label with
+//!   columns `task,worker,label` (names overridable); labels may be any strings;
+//! - **matrix** (`.txt`, `.npy`; Rodrigues' format): one row per task, one column per worker,
+//!   integer labels, `-1` = no label; task ids are the row numbers (or `--tasks`), worker ids
+//!   the column numbers; empty columns are dropped with a warning;
+//! - **peerannot** (`.json`): `{"task": {"worker": label, …}, …}`.
+//!
+//! Item features (`--features`): CSV whose first column is the task id and the others numbers
+//! (a header row is recognised and skipped), or `.npy` (N × D float32/float64) whose row order
+//! is given by `--tasks` (one id per line; default: row numbers). Items define the task set:
+//! items without labels are kept (and not trained on); a label for an item without features is
+//! an error. Classes are the sorted set of labels (numerically when all are integers) unless
+//! `--classes` fixes them.
+//!
+//! ```
+//! use conal::data::table::TableSpec;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("answers.csv"), "task,worker,label\na,w1,cat\na,w2,dog\nb,w1,dog\n").unwrap();
+//! std::fs::write(dir.path().join("features.csv"), "a,0.5,1.0\nb,1.5,-2.0\nc,0.0,0.0\n").unwrap();
+//! let spec = TableSpec::new(dir.path().join("answers.csv"), dir.path().join("features.csv"));
+//! let data = spec.load().unwrap();
+//! assert_eq!((data.n_items(), data.n_workers(), data.n_features()), (3, 2, 2));
+//! assert_eq!(data.classes, ["cat", "dog"]);
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::music::csv_error;
+use crate::data::text::{read_int_matrix, read_string_column, read_text};
+use crate::data::{Annotation, CrowdData, LabeledSet, Matrix, npy};
+use crate::error::DataError;
+
+/// Layout of the crowd-labels file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswersFormat {
+    /// One row per label: task, worker, label (CSV or TSV with a header).
+    Long,
+    /// Tasks × workers integer matrix, -1 = no label (whitespace/comma text, or .npy).
+    Matrix,
+    /// peerannot's answers.json: {task: {worker: label}}.
+    Peerannot,
+}
+
+impl AnswersFormat {
+    /// The layout a file name suggests.
+    pub fn guess(path: &Path) -> Option<Self> {
+        match extension(path).as_str() {
+            "csv" | "tsv" => Some(AnswersFormat::Long),
+            "txt" | "npy" => Some(AnswersFormat::Matrix),
+            "json" => Some(AnswersFormat::Peerannot),
+            _ => None,
+        }
+    }
+}
+
+/// What to do with a second label by the same worker for the same task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Duplicates {
+    /// Stop with an error naming both lines.
+    #[default]
+    Error,
+    /// Keep the later label.
+    KeepLast,
+}
+
+/// Where a tabular crowd data set comes from (saved in `args.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableSpec {
+    /// Crowd labels.
+    pub answers: PathBuf,
+    /// Their layout; guessed from the extension when `None`.
+    pub answers_format: Option<AnswersFormat>,
+    /// Column holding the task id (long format). Defaults to `task`.
+    pub task_column: String,
+    /// Column holding the worker id (long format). Defaults to `worker`.
+    pub worker_column: String,
+    /// Column holding the label (long format, and the gold file). Defaults to `label`.
+    pub label_column: String,
+    /// Field delimiter of CSV files; from the extension when `None` (`.tsv`: tab, else comma).
+    pub delimiter: Option<char>,
+    /// Item features.
+    pub features: PathBuf,
+    /// Task ids of the `.npy` feature rows (and of matrix answer rows), one per line.
+    pub tasks: Option<PathBuf>,
+    /// The class list; the sorted set of labels when `None`.
+    pub classes: Option<Vec<String>>,
+    /// Duplicate (task, worker) labels.
+    #[serde(default)]
+    pub duplicates: Duplicates,
+    /// True labels `task,label` (evaluation only).
+    pub gold: Option<PathBuf>,
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Sorts labels numerically when they are all integers, else as strings.
+pub fn sort_labels(labels: BTreeSet<String>) -> Vec<String> {
+    let mut v: Vec<String> = labels.into_iter().collect();
+    if v.iter().all(|l| l.parse::<i64>().is_ok()) {
+        v.sort_by_key(|l| l.parse::<i64>().unwrap_or(0));
+    }
+    v
+}
+
+/// One crowd label as read: task id, worker id, label string, 1-based line (0 if none).
+struct RawLabel {
+    task: String,
+    worker: String,
+    label: String,
+    line: u64,
+}
+
+impl TableSpec {
+    /// A spec with the default column names and no options.
+    pub fn new(answers: PathBuf, features: PathBuf) -> Self {
+        TableSpec {
+            answers,
+            answers_format: None,
+            task_column: "task".into(),
+            worker_column: "worker".into(),
+            label_column: "label".into(),
+            delimiter: None,
+            features,
+            tasks: None,
+            classes: None,
+            duplicates: Duplicates::Error,
+            gold: None,
+        }
+    }
+
+    fn delimiter_for(&self, path: &Path) -> u8 {
+        match self.delimiter {
+            Some(c) => c as u8,
+            None if extension(path) == "tsv" => b'\t',
+            None => b',',
+        }
+    }
+
+    /// Loads features, crowd labels and gold into checked crowd data.
+    pub fn load(&self) -> Result<CrowdData, DataError> {
+        let (items, features) = self.load_features(&self.features, self.tasks.as_deref())?;
+        let mut index: HashMap<&str, u32> = HashMap::with_capacity(items.len());
+        for (i, id) in items.iter().enumerate() {
+            if index.insert(id.as_str(), i as u32).is_some() {
+                return Err(DataError::file(
+                    &self.features,
+                    format!("task id {id:?} appears twice"),
+                ));
+            }
+        }
+        let format = match self
+            .answers_format
+            .or_else(|| AnswersFormat::guess(&self.answers))
+        {
+            Some(f) => f,
+            None => {
+                return Err(DataError::file(
+                    &self.answers,
+                    "cannot tell the layout from the extension; give --answers-format long|matrix|peerannot",
+                ));
+            }
+        };
+        let raw = match format {
+            AnswersFormat::Long => self.read_long()?,
+            AnswersFormat::Matrix => self.read_matrix()?,
+            AnswersFormat::Peerannot => self.read_peerannot()?,
+        };
+        if raw.is_empty() {
+            return Err(DataError::file(
+                &self.answers,
+                "no crowd labels in the file",
+            ));
+        }
+        let classes = match &self.classes {
+            Some(c) => c.clone(),
+            None => sort_labels(raw.iter().map(|r| r.label.clone()).collect()),
+        };
+        let class_index: HashMap<&str, u32> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
+        let mut workers: Vec<String> = Vec::new();
+        let mut worker_index: HashMap<String, u32> = HashMap::new();
+        let mut seen: HashMap<(u32, u32), (usize, u64)> = HashMap::new();
+        let mut annotations: Vec<Annotation> = Vec::with_capacity(raw.len());
+        let place = |line: u64| {
+            if line > 0 {
+                format!(":{line}")
+            } else {
+                String::new()
+            }
+        };
+        for r in &raw {
+            let item = *index.get(r.task.as_str()).ok_or_else(|| {
+                DataError::Invalid(format!(
+                    "{}{}: task {:?} has no features in {}",
+                    self.answers.display(),
+                    place(r.line),
+                    r.task,
+                    self.features.display()
+                ))
+            })?;
+            let label = *class_index.get(r.label.as_str()).ok_or_else(|| {
+                DataError::Invalid(format!(
+                    "{}{}: label {:?} is not one of the classes {classes:?}",
+                    self.answers.display(),
+                    place(r.line),
+                    r.label
+                ))
+            })?;
+            let next = workers.len() as u32;
+            let worker = *worker_index.entry(r.worker.clone()).or_insert_with(|| {
+                workers.push(r.worker.clone());
+                next
+            });
+            let a = Annotation {
+                item,
+                worker,
+                label,
+            };
+            match seen.get(&(item, worker)) {
+                Some(&(at, first)) => match self.duplicates {
+                    Duplicates::Error => {
+                        return Err(DataError::Invalid(format!(
+                            "{}{}: worker {:?} already labelled task {:?}{} \
+                             (use --duplicates keep-last to keep the later label)",
+                            self.answers.display(),
+                            place(r.line),
+                            r.worker,
+                            r.task,
+                            if first > 0 {
+                                format!(" on line {first}")
+                            } else {
+                                String::new()
+                            }
+                        )));
+                    }
+                    Duplicates::KeepLast => annotations[at] = a,
+                },
+                None => {
+                    seen.insert((item, worker), (annotations.len(), r.line));
+                    annotations.push(a);
+                }
+            }
+        }
+        let truth = match &self.gold {
+            Some(path) => Some(self.read_gold(path, &index, &class_index, items.len())?),
+            None => None,
+        };
+        CrowdData::new(features, annotations, classes, workers, items, truth)
+    }
+
+    /// Reads a features file: (task ids, matrix).
+    pub fn load_features(
+        &self,
+        path: &Path,
+        tasks: Option<&Path>,
+    ) -> Result<(Vec<String>, Matrix), DataError> {
+        if extension(path) == "npy" {
+            let m = npy::read_f32_matrix(path)?;
+            if let Some((r, c)) = m.first_non_finite() {
+                return Err(DataError::file(
+                    path,
+                    format!(
+                        "row {r}, column {c}: feature is not finite ({})",
+                        m.row(r)[c]
+                    ),
+                ));
+            }
+            let ids = match tasks {
+                Some(t) => {
+                    let ids = read_string_column(t)?;
+                    if ids.len() != m.rows() {
+                        return Err(DataError::file(
+                            t,
+                            format!(
+                                "{} task ids for the {} feature rows of {}",
+                                ids.len(),
+                                m.rows(),
+                                path.display()
+                            ),
+                        ));
+                    }
+                    ids
+                }
+                None => (0..m.rows()).map(|i| i.to_string()).collect(),
+            };
+            return Ok((ids, m));
+        }
+        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(false)
+            .delimiter(self.delimiter_for(path))
+            .from_reader(std::io::BufReader::new(file));
+        let mut ids = Vec::new();
+        let mut data = Vec::new();
+        let mut cols = 0;
+        for (n, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| csv_error(path, e))?;
+            let line = record.position().map_or(n as u64 + 1, |p| p.line());
+            if record.len() < 2 {
+                return Err(DataError::parse(
+                    path,
+                    line,
+                    format!(
+                        "expected a task id and at least one feature, found {} field(s); is the delimiter right?",
+                        record.len()
+                    ),
+                ));
+            }
+            let values: Result<Vec<f32>, usize> = record
+                .iter()
+                .skip(1)
+                .enumerate()
+                .map(|(j, f)| f.trim().parse::<f32>().map_err(|_| j))
+                .collect();
+            match values {
+                Ok(v) => {
+                    if let Some(j) = v.iter().position(|x| !x.is_finite()) {
+                        return Err(DataError::parse(
+                            path,
+                            line,
+                            format!("feature {} is not finite ({})", j + 1, &record[j + 1]),
+                        ));
+                    }
+                    cols = v.len();
+                    ids.push(record[0].trim().to_string());
+                    data.extend(v);
+                }
+                // A first row of names is a header.
+                Err(_) if n == 0 => continue,
+                Err(j) => {
+                    return Err(DataError::parse(
+                        path,
+                        line,
+                        format!(
+                            "feature {}: expected a number, found {:?}",
+                            j + 1,
+                            &record[j + 1]
+                        ),
+                    ));
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Err(DataError::file(path, "no feature rows"));
+        }
+        let m = Matrix::new(ids.len(), cols, data)?;
+        Ok((ids, m))
+    }
+
+    fn read_long(&self) -> Result<Vec<RawLabel>, DataError> {
+        let path = &self.answers;
+        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .delimiter(self.delimiter_for(path))
+            .from_reader(std::io::BufReader::new(file));
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_error(path, e))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        if headers.len() <= 1 && headers.first().is_none_or(|h| h.is_empty()) {
+            return Err(DataError::file(path, "file is empty"));
+        }
+        let find = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                let hint = if headers.len() == 1 {
+                    " — the header is a single field; is the delimiter right (--delimiter)?"
+                } else {
+                    ""
+                };
+                DataError::parse(
+                    path,
+                    1,
+                    format!("expected a column {name:?} in the header, found {headers:?}{hint}"),
+                )
+            })
+        };
+        let (t, w, l) = (
+            find(&self.task_column)?,
+            find(&self.worker_column)?,
+            find(&self.label_column)?,
+        );
+        let mut out = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| csv_error(path, e))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let field = |c: usize, what: &str| -> Result<String, DataError> {
+                let v = record[c].trim();
+                if v.is_empty() {
+                    Err(DataError::parse(path, line, format!("empty {what}")))
+                } else {
+                    Ok(v.to_string())
+                }
+            };
+            out.push(RawLabel {
+                task: field(t, "task id")?,
+                worker: field(w, "worker id")?,
+                label: field(l, "label")?,
+                line,
+            });
+        }
+        Ok(out)
+    }
+
+    fn read_matrix(&self) -> Result<Vec<RawLabel>, DataError> {
+        let path = &self.answers;
+        let (rows, cols, values) = if extension(path) == "npy" {
+            npy::read_i64_matrix(path)?
+        } else {
+            let (cols, values) = read_int_matrix(path)?;
+            (values.len() / cols.max(1), cols, values)
+        };
+        // Task ids of the rows: --tasks when given, else the row numbers (which match the
+        // feature rows of an .npy without --tasks).
+        let row_ids: Vec<String> = match &self.tasks {
+            Some(t) => read_string_column(t)?,
+            None => (0..rows).map(|i| i.to_string()).collect(),
+        };
+        if row_ids.len() != rows {
+            return Err(DataError::file(
+                path,
+                format!("{rows} rows of answers for {} task ids", row_ids.len()),
+            ));
+        }
+        let mut used = vec![false; cols];
+        let mut out = Vec::new();
+        for (idx, &v) in values.iter().enumerate() {
+            let (r, c) = (idx / cols, idx % cols);
+            if v == -1 {
+                continue;
+            }
+            if v < 0 {
+                return Err(DataError::parse(
+                    path,
+                    r as u64 + 1,
+                    format!("column {c}: expected -1 (no label) or a class ≥ 0, found {v}"),
+                ));
+            }
+            used[c] = true;
+            out.push(RawLabel {
+                task: row_ids[r].clone(),
+                worker: c.to_string(),
+                label: v.to_string(),
+                line: if extension(path) == "npy" {
+                    0
+                } else {
+                    r as u64 + 1
+                },
+            });
+        }
+        let dropped = used.iter().filter(|u| !**u).count();
+        if dropped > 0 {
+            tracing::warn!(
+                "{}: dropped {dropped} worker columns with no label",
+                path.display()
+            );
+        }
+        Ok(out)
+    }
+
+    fn read_peerannot(&self) -> Result<Vec<RawLabel>, DataError> {
+        let path = &self.answers;
+        let text = read_text(path)?;
+        if text.trim().is_empty() {
+            return Err(DataError::file(path, "file is empty"));
+        }
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| DataError::parse(path, e.line() as u64, format!("not valid JSON: {e}")))?;
+        let tasks = value.as_object().ok_or_else(|| {
+            DataError::file(
+                path,
+                "expected a JSON object {\"task\": {\"worker\": label}}",
+            )
+        })?;
+        let mut out = Vec::new();
+        for (task, answers) in tasks {
+            let answers = answers.as_object().ok_or_else(|| {
+                DataError::file(
+                    path,
+                    format!("task {task:?}: expected an object {{\"worker\": label}}"),
+                )
+            })?;
+            for (worker, label) in answers {
+                let label = match label {
+                    serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+                    serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+                    other => {
+                        return Err(DataError::file(
+                            path,
+                            format!(
+                                "task {task:?}, worker {worker:?}: expected an integer or string label, found {other}"
+                            ),
+                        ));
+                    }
+                };
+                out.push(RawLabel {
+                    task: task.clone(),
+                    worker: worker.clone(),
+                    label,
+                    line: 0,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads `task,label` rows into per-item true labels.
+    fn read_gold(
+        &self,
+        path: &Path,
+        index: &HashMap<&str, u32>,
+        class_index: &HashMap<&str, u32>,
+        n_items: usize,
+    ) -> Result<Vec<Option<u32>>, DataError> {
+        let mut truth = vec![None; n_items];
+        for (task, label, line) in self.read_pairs(path)? {
+            let i = *index.get(task.as_str()).ok_or_else(|| {
+                DataError::parse(path, line, format!("task {task:?} has no features"))
+            })?;
+            let y = *class_index.get(label.as_str()).ok_or_else(|| {
+                DataError::parse(
+                    path,
+                    line,
+                    format!("label {label:?} is not one of the classes"),
+                )
+            })?;
+            truth[i as usize] = Some(y);
+        }
+        Ok(truth)
+    }
+
+    /// Reads a two-column `task,label` CSV with a header: (task, label, line).
+    fn read_pairs(&self, path: &Path) -> Result<Vec<(String, String, u64)>, DataError> {
+        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .delimiter(self.delimiter_for(path))
+            .from_reader(std::io::BufReader::new(file));
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_error(path, e))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let find = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                DataError::parse(
+                    path,
+                    1,
+                    format!("expected a column {name:?} in the header, found {headers:?}"),
+                )
+            })
+        };
+        let (t, l) = (find(&self.task_column)?, find(&self.label_column)?);
+        let mut out = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| csv_error(path, e))?;
+            let line = record.position().map_or(0, |p| p.line());
+            out.push((
+                record[t].trim().to_string(),
+                record[l].trim().to_string(),
+                line,
+            ));
+        }
+        if out.is_empty() {
+            return Err(DataError::file(path, "no rows after the header"));
+        }
+        Ok(out)
+    }
+
+    /// A labelled split for a model with `classes` and `n_features` features: the items of
+    /// `features` that `gold` labels.
+    pub fn load_labeled(
+        &self,
+        features: &Path,
+        tasks: Option<&Path>,
+        gold: &Path,
+        classes: &[String],
+        n_features: usize,
+    ) -> Result<LabeledSet, DataError> {
+        let (ids, x) = self.load_features(features, tasks)?;
+        if x.cols() != n_features {
+            return Err(DataError::file(
+                features,
+                format!(
+                    "{} features per item, the model was trained on {n_features}",
+                    x.cols()
+                ),
+            ));
+        }
+        let index: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
+        let mut rows = Vec::new();
+        let mut truth = Vec::new();
+        let mut items = Vec::new();
+        for (task, label, line) in self.read_pairs(gold)? {
+            let i = *index.get(task.as_str()).ok_or_else(|| {
+                DataError::parse(
+                    gold,
+                    line,
+                    format!("task {task:?} is not in {}", features.display()),
+                )
+            })?;
+            let y = classes.iter().position(|c| *c == label).ok_or_else(|| {
+                DataError::parse(
+                    gold,
+                    line,
+                    format!("label {label:?} is not one of the classes {classes:?}"),
+                )
+            })?;
+            rows.push(i);
+            truth.push(y as u32);
+            items.push(task);
+        }
+        LabeledSet::new(x.select_rows(&rows), truth, items, classes.len())
+    }
+}
