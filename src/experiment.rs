@@ -200,6 +200,7 @@ pub fn run(
                     classes: crowd.classes.clone(),
                     workers: crowd.workers.clone(),
                     n_features: crowd.n_features(),
+                    log_dir: None,
                     result: None,
                 };
                 let t = Instant::now();

@@ -15,7 +15,7 @@
 //! assert_eq!(logits.dims(), [4, 8]);
 //! ```
 
-use burn::module::{Module, ModuleDisplay, RunningState};
+use burn::module::{Module, ModuleDisplay, ParamId, RunningState};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -98,14 +98,24 @@ pub struct BatchNorm {
 }
 
 const BN_MOMENTUM: f64 = 0.1;
+/// Ids of the batch-norm buffers of an MLP head (far above the numbered parameters).
+const BN_IDS: u64 = 1 << 40;
 const BN_EPS: f64 = 1e-5;
 
 impl BatchNorm {
-    /// A batch norm over `features` columns (mean 0, variance 1 to start).
-    pub fn new(features: usize, device: &Device) -> Self {
+    /// A batch norm over `features` columns (mean 0, variance 1 to start). Its two buffers
+    /// get the fixed ids `id` and `id + 1` (instead of burn's random ones) so that a seed gives
+    /// the same checkpoint bytes every run.
+    pub fn new(features: usize, id: u64, device: &Device) -> Self {
         BatchNorm {
-            running_mean: RunningState::new(Tensor::zeros([features], device)),
-            running_var: RunningState::new(Tensor::ones([features], device)),
+            running_mean: RunningState::with_id(
+                ParamId::from(id),
+                Tensor::zeros([features], device),
+            ),
+            running_var: RunningState::with_id(
+                ParamId::from(id + 1),
+                Tensor::ones([features], device),
+            ),
         }
     }
 
@@ -197,11 +207,11 @@ impl MlpConfig {
         Mlp {
             input_norm: self
                 .input_norm
-                .then(|| BatchNorm::new(self.n_input, device)),
+                .then(|| BatchNorm::new(self.n_input, BN_IDS, device)),
             hidden: linear(self.n_input, self.n_units, self.init, rng, device),
             hidden_norm: self
                 .hidden_norm
-                .then(|| BatchNorm::new(self.n_units, device)),
+                .then(|| BatchNorm::new(self.n_units, BN_IDS + 2, device)),
             output: linear(self.n_units, self.n_class, self.init, rng, device),
             dropout: self.dropout,
         }

@@ -62,3 +62,21 @@ pub fn scaled_identities(copies: usize, k: usize, scale: f32, device: &Device) -
     }
     Tensor::from_data(TensorData::new(data, [copies, k, k]), device)
 }
+
+/// Numbers the parameters of `module` 1, 2, … in traversal order. burn gives every parameter
+/// a random id; numbered ones make a seed's checkpoint files byte-identical from run to run
+/// (the optimiser keys its state by these ids, which checkpoints keep).
+pub fn number_params<M: burn::module::Module>(module: M) -> M {
+    struct Numbering(u64);
+    impl burn::module::ModuleMapper for Numbering {
+        fn map_float<const D: usize>(
+            &mut self,
+            mut param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            self.0 += 1;
+            param.id = burn::module::ParamId::from(self.0);
+            param
+        }
+    }
+    module.map(&mut Numbering(0))
+}

@@ -20,7 +20,7 @@ use crate::model::{CrowdModel, Mode};
 use crate::progress::Progress;
 use crate::report::tensorboard::EventWriter;
 use crate::task::{DataSpec, LabeledSource, Split};
-use crate::train::checkpoint::{load_model, save_model, write_atomic};
+use crate::train::checkpoint::{load_model, save_model, state, write_atomic};
 use crate::train::eval::{accuracy, argmax_rows, macro_f1, predict, probabilities};
 use crate::train::trainer::{rng, stream};
 use crate::train::{EpochMetrics, Labeled, TrainConfig, TrainData, Trainer};
@@ -78,6 +78,9 @@ pub struct RunConfig {
     pub workers: Vec<String>,
     /// Feature width of an item.
     pub n_features: usize,
+    /// TensorBoard log directory, if the run writes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dir: Option<PathBuf>,
     /// The outcome, once trained.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub result: Option<RunResult>,
@@ -94,8 +97,68 @@ impl RunConfig {
             ),
             _ => Error::io(&path, e),
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::checkpoint(&path, format!("line {}: {e}", e.line())))
+        let config: RunConfig = serde_json::from_str(&text)
+            .map_err(|e| Error::checkpoint(&path, format!("line {}: {e}", e.line())))?;
+        config
+            .check()
+            .map_err(|e| Error::checkpoint(&path, e.to_string()))?;
+        Ok(config)
+    }
+
+    /// Checks that the model matches the recorded classes, workers and feature width, and is
+    /// of a size that can be built (a damaged or hand-edited args.json fails here, not with
+    /// an allocation failure later).
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        let (k, r, d) = (self.classes.len(), self.workers.len(), self.n_features);
+        if k < 2 || d == 0 {
+            return bad(format!(
+                "{k} classes and {d} features: a model needs at least 2 and 1"
+            ));
+        }
+        self.train.check()?;
+        let c = self.model.classifier();
+        if c.n_input != d || c.n_class != k {
+            return bad(format!(
+                "the classifier maps {} features to {} classes, but the data has {d} and {k}",
+                c.n_input, c.n_class
+            ));
+        }
+        let mut params: u128 = (c.n_input as u128 + 1) * c.n_units as u128
+            + (c.n_units as u128 + 1) * c.n_class as u128;
+        match &self.model {
+            ModelSpec::Conal { conal, .. } => {
+                if conal.n_input != d || conal.n_class != k || conal.n_worker != r {
+                    return bad(format!(
+                        "CoNAL is built for {} features, {} classes and {} workers, but the data \
+                         has {d}, {k} and {r}",
+                        conal.n_input, conal.n_class, conal.n_worker
+                    ));
+                }
+                params += (d as u128 + 1) * conal.aux_hidden as u128
+                    + (conal.aux_hidden as u128 + 1) * conal.emb_dim as u128
+                    + (r as u128 + 1) * conal.emb_dim as u128
+                    + (r as u128 + 1) * (k as u128 * k as u128);
+            }
+            ModelSpec::CrowdLayer { crowd_layer, .. } => {
+                if crowd_layer.n_class != k || crowd_layer.n_worker != r {
+                    return bad(format!(
+                        "the crowd layer is built for {} classes and {} workers, but the data \
+                         has {k} and {r}",
+                        crowd_layer.n_class, crowd_layer.n_worker
+                    ));
+                }
+                params += r as u128 * (k as u128 * k as u128 + 2 * k as u128);
+            }
+            ModelSpec::Classifier { .. } => {}
+        }
+        const MAX_PARAMS: u128 = 1 << 31;
+        if params > MAX_PARAMS {
+            return bad(format!(
+                "a model of {params} parameters is beyond what conal builds"
+            ));
+        }
+        Ok(())
     }
 
     /// Writes `args.json` into `dir` atomically.
@@ -149,11 +212,33 @@ pub struct TrainOutcome {
 /// Where a run writes: the checkpoint directory and the TensorBoard log directory.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Outputs<'a> {
-    /// Checkpoint directory (`--save-dir`): model, args.json, metrics.jsonl, workers.json.
+    /// Checkpoint directory (`--save-dir`): model, args.json, metrics.jsonl, workers.json,
+    /// and while training the per-epoch state to resume from.
     pub save_dir: Option<&'a Path>,
     /// TensorBoard log directory (`--log-dir`): event files and a copy of metrics.jsonl.
     pub log_dir: Option<&'a Path>,
+    /// Save the training state every this many epochs (0: never); `None`: whenever
+    /// [`AUTO_CHECKPOINT_SECONDS`] have passed since the last save, and after the last epoch.
+    pub checkpoint_every: Option<usize>,
+    /// Continue from the state in `save_dir` instead of starting afresh.
+    pub resume: bool,
 }
+
+impl<'a> Outputs<'a> {
+    /// Outputs to `save_dir` and `log_dir`, with automatic state checkpoints.
+    pub fn new(save_dir: Option<&'a Path>, log_dir: Option<&'a Path>) -> Self {
+        Outputs {
+            save_dir,
+            log_dir,
+            checkpoint_every: None,
+            resume: false,
+        }
+    }
+}
+
+/// With automatic checkpoints, the training state is saved when this much wall time passed
+/// since the last save (so that short runs do not spend their time writing states).
+pub const AUTO_CHECKPOINT_SECONDS: f64 = 10.0;
 
 /// Receives each epoch's metrics: `metrics.jsonl` lines and TensorBoard scalars.
 struct EpochSink {
@@ -162,7 +247,9 @@ struct EpochSink {
 }
 
 impl EpochSink {
-    fn create(outputs: Outputs<'_>) -> Result<Self> {
+    /// Opens the outputs, rewriting metrics.jsonl with `history` (the epochs a resumed run
+    /// already has; lines a crash left after them are dropped).
+    fn create(outputs: Outputs<'_>, history: &[EpochMetrics]) -> Result<Self> {
         let mut jsonl = Vec::new();
         for dir in [outputs.save_dir, outputs.log_dir].into_iter().flatten() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -170,7 +257,11 @@ impl EpochSink {
             if jsonl.iter().any(|(p, _)| *p == path) {
                 continue;
             }
-            let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            for m in history {
+                let line = serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?;
+                writeln!(file, "{line}").map_err(|e| Error::io(&path, e))?;
+            }
             jsonl.push((path, file));
         }
         let events = match outputs.log_dir {
@@ -394,12 +485,67 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
     };
     let start = std::time::Instant::now();
     let mut trainer = Trainer::new(model, &train_data, config.train.clone(), device)?;
-    let mut sink = EpochSink::create(outputs)?;
-    progress.start("epochs", config.train.epochs as u64);
+    if let Some(dir) = outputs.save_dir {
+        if outputs.resume {
+            match state::load(dir)? {
+                Some((snapshot, path)) => {
+                    trainer = trainer.restore(snapshot, &path)?;
+                    tracing::info!(
+                        "resuming after epoch {} from {}",
+                        trainer.epoch(),
+                        path.display()
+                    );
+                }
+                None => tracing::warn!(
+                    "{}: no training state to resume from; starting at epoch 1",
+                    dir.display()
+                ),
+            }
+        } else {
+            // A fresh run: its configuration first (what --resume rebuilds it from), and no
+            // state of an earlier run.
+            state::clear(dir);
+            config.save(dir)?;
+        }
+    }
+    let mut sink = EpochSink::create(outputs, trainer.history())?;
+    progress.start("epochs", (config.train.epochs - trainer.epoch()) as u64);
+    let mut last_save = std::time::Instant::now();
+    let mut saved_epoch = trainer.epoch();
     while !trainer.is_done() {
-        let m = trainer.run_epoch(&train.features, progress)?;
+        let m = match trainer.run_epoch(&train.features, progress) {
+            Ok(m) => m,
+            Err(Error::Diverged(message)) => {
+                let kept = match outputs.save_dir {
+                    Some(dir) if saved_epoch > 0 => format!(
+                        "; the last good state (epoch {saved_epoch}) stays in {}: resume with \
+                         `conal train --resume --save-dir {}` after lowering the learning rate \
+                         in its args.json",
+                        dir.display(),
+                        dir.display()
+                    ),
+                    _ => String::new(),
+                };
+                return Err(Error::Diverged(format!("{message}{kept}")));
+            }
+            Err(e) => return Err(e),
+        };
         sink.write(&m)?;
         progress.epoch(&m);
+        let due = match outputs.checkpoint_every {
+            Some(0) => false,
+            Some(n) => m.epoch % n == 0 || trainer.is_done(),
+            None => {
+                last_save.elapsed().as_secs_f64() >= AUTO_CHECKPOINT_SECONDS || trainer.is_done()
+            }
+        };
+        if let Some(dir) = outputs.save_dir
+            && due
+        {
+            state::save(dir, &trainer.snapshot()?)?;
+            last_save = std::time::Instant::now();
+            saved_epoch = m.epoch;
+        }
     }
     let train_seconds = start.elapsed().as_secs_f64();
     let fitted = trainer.finish();
@@ -437,6 +583,8 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
             write_atomic(&dir.join(files::WORKERS), text.as_bytes())?;
         }
         config.save(dir)?;
+        // The run is complete: its resumable state is no longer needed.
+        state::clear(dir);
     }
     Ok(TrainOutcome {
         config,

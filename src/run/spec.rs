@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::AggregationMethod;
 use crate::data::{Annotation, CrowdData};
 use crate::error::{Error, Result};
+use crate::model::init::number_params;
 use crate::model::{
     ConalConfig, CrowdLayerConfig, CrowdLayerKind, CrowdModel, Init, MlpConfig, Plain,
 };
@@ -321,15 +322,19 @@ impl ModelSpec {
     ) -> T::Output {
         match self {
             ModelSpec::Conal { classifier, conal } => {
-                task.run(conal.init(classifier.clone(), rng, device))
+                task.run(number_params(conal.init(classifier.clone(), rng, device)))
             }
             ModelSpec::CrowdLayer {
                 classifier,
                 crowd_layer,
-            } => task.run(crowd_layer.init(classifier.clone(), rng, device)),
-            ModelSpec::Classifier { classifier, .. } => task.run(Plain {
+            } => task.run(number_params(crowd_layer.init(
+                classifier.clone(),
+                rng,
+                device,
+            ))),
+            ModelSpec::Classifier { classifier, .. } => task.run(number_params(Plain {
                 classifier: classifier.init(rng, device),
-            }),
+            })),
         }
     }
 

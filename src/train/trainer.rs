@@ -19,6 +19,7 @@ use crate::loss::crowd_nll;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
 use crate::train::batch::{Inputs, LabelIndex, batches};
+use crate::train::checkpoint::{model_bytes, model_from_bytes};
 use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
 use crate::train::eval::{accuracy, argmax_rows, probabilities};
 
@@ -104,6 +105,30 @@ fn eval_set<I: Inputs>(inputs: &I, truth: &[u32], device: &Device) -> EvalSet<I:
             .collect(),
         truth: truth.to_vec(),
     }
+}
+
+/// A trainer's state between two epochs (see [`Trainer::snapshot`]).
+pub struct Snapshot {
+    /// Epochs done.
+    pub epoch: usize,
+    /// The model being trained (burnpack bytes).
+    pub model: Vec<u8>,
+    /// The optimiser's state (burnpack bytes).
+    pub optimizer: Vec<u8>,
+    /// The best model so far.
+    pub best: Option<BestSnapshot>,
+    /// Metrics of the epochs done.
+    pub history: Vec<EpochMetrics>,
+}
+
+/// The best model so far in a [`Snapshot`].
+pub struct BestSnapshot {
+    /// Its epoch.
+    pub epoch: usize,
+    /// Its selection score (higher is better).
+    pub score: f64,
+    /// The model (burnpack bytes).
+    pub model: Vec<u8>,
 }
 
 /// A labelled split given to the trainer for evaluation.
@@ -327,6 +352,13 @@ where
                 omega_n += obs.len;
             }
             let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            if let Some(param) = non_finite_gradient(&self.model, &grads) {
+                return Err(Error::Diverged(format!(
+                    "the gradient of {param} is not finite at epoch {epoch}, batch {} of {}",
+                    step + 1,
+                    steps.len()
+                )));
+            }
             self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
             if steps.len() > 1 {
                 progress.step(step as u64 + 1, steps.len() as u64);
@@ -429,6 +461,139 @@ where
     pub fn best(&self) -> Option<(usize, &M)> {
         self.best.as_ref().map(|(e, _, m)| (*e, m))
     }
+
+    /// Everything needed to continue this run later exactly where it is: the model, the
+    /// optimiser's moments, the best model so far and the selection state. (Random draws
+    /// need no state: every epoch draws from its own stream of the seed.)
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        let optimizer = self
+            .optim
+            .into_bytes()
+            .map_err(|e| Error::Config(format!("cannot serialise the optimiser state: {e}")))?
+            .to_vec();
+        let best = match &self.best {
+            Some((epoch, score, model)) => Some(BestSnapshot {
+                epoch: *epoch,
+                score: *score,
+                model: model_bytes(model)?,
+            }),
+            None => None,
+        };
+        Ok(Snapshot {
+            epoch: self.epoch,
+            model: model_bytes(&self.model)?,
+            optimizer,
+            best,
+            history: self.history.clone(),
+        })
+    }
+
+    /// Continues from `snapshot` (taken from a trainer of the same configuration and data).
+    /// `path` names the checkpoint in errors.
+    pub fn restore(mut self, snapshot: Snapshot, path: &std::path::Path) -> Result<Self> {
+        if snapshot.epoch > self.config.epochs || snapshot.history.len() != snapshot.epoch {
+            return Err(Error::checkpoint(
+                path,
+                format!(
+                    "records {} epochs and {} metric lines for a run of {} epochs",
+                    snapshot.epoch,
+                    snapshot.history.len(),
+                    self.config.epochs
+                ),
+            ));
+        }
+        let skeleton = self.model.clone();
+        self.model = model_from_bytes(path, snapshot.model, skeleton.clone())?;
+        self.optim = new_optimizer(&self.config.adam)
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(snapshot.optimizer))
+            .map_err(|e| Error::checkpoint(path, format!("optimiser state unreadable: {e}")))?;
+        self.best = match snapshot.best {
+            Some(b) => Some((
+                b.epoch,
+                b.score,
+                model_from_bytes(path, b.model, skeleton.valid())?,
+            )),
+            None => None,
+        };
+        self.epoch = snapshot.epoch;
+        self.history = snapshot.history;
+        Ok(self)
+    }
+}
+
+/// Sums |gradient| over every parameter of a module, one reduction per parameter and a
+/// single read-back, and names the parameters on the way (for the message if it is not
+/// finite).
+struct GradientSum<'a> {
+    grads: &'a GradientsParams,
+    path: Vec<String>,
+    total: Option<burn::tensor::Tensor<1>>,
+    names: Vec<(String, burn::module::ParamId, usize)>,
+}
+
+impl burn::module::ModuleVisitor for GradientSum<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<burn::tensor::Tensor<D>>,
+    ) {
+        if let Some(g) = self.grads.get::<D>(param.id) {
+            let s = g.abs().sum();
+            self.total = Some(match self.total.take() {
+                Some(t) => t + s,
+                None => s,
+            });
+            self.names.push((self.path.join("."), param.id, D));
+        }
+    }
+}
+
+/// The name of a parameter whose gradient has a NaN or infinite entry, if any.
+fn non_finite_gradient<M: burn::module::Module>(
+    model: &M,
+    grads: &GradientsParams,
+) -> Option<String> {
+    let mut visitor = GradientSum {
+        grads,
+        path: Vec::new(),
+        total: None,
+        names: Vec::new(),
+    };
+    model.visit(&mut visitor);
+    let total: f32 = visitor.total?.into_scalar();
+    if total.is_finite() {
+        return None;
+    }
+    // Find the culprit (rare, so a second pass is fine).
+    for (name, id, rank) in &visitor.names {
+        let finite = match rank {
+            1 => grads
+                .get::<1>(*id)
+                .map(|g| g.abs().sum().into_scalar::<f32>().is_finite()),
+            2 => grads
+                .get::<2>(*id)
+                .map(|g| g.abs().sum().into_scalar::<f32>().is_finite()),
+            3 => grads
+                .get::<3>(*id)
+                .map(|g| g.abs().sum().into_scalar::<f32>().is_finite()),
+            _ => None,
+        };
+        if finite == Some(false) {
+            return Some(if name.is_empty() {
+                "a parameter".into()
+            } else {
+                name.clone()
+            });
+        }
+    }
+    Some("a parameter".into())
 }
 
 /// A fresh Adam with these settings.

@@ -94,13 +94,11 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
             classes: crowd.classes.clone(),
             workers: crowd.workers.clone(),
             n_features: f,
+            log_dir: None,
             result: None,
         };
         let mut reporter = progress::reporter(progress_kind, 0);
-        let outputs = conal::run::Outputs {
-            save_dir: save,
-            log_dir: None,
-        };
+        let outputs = conal::run::Outputs::new(save, None);
         let outcome = conal::run::train(&config, &data, outputs, reporter.as_mut())?;
         let result = outcome
             .config

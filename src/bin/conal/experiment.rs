@@ -55,7 +55,7 @@ pub fn run(args: &ExperimentArgs, progress_kind: ProgressKind) -> anyhow::Result
         protocols: args.protocols.clone(),
         train: args
             .hyper
-            .train_config(args.data.task, Method::Conal, 0, Selection::Last)?,
+            .train_config(args.data.task()?, Method::Conal, 0, Selection::Last)?,
         adam_reset: args.hyper.adam_reset,
         model: args.hyper.model_options(),
         device: args.hyper.device.clone(),

@@ -153,19 +153,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Result<()> {
-    let (data_spec, train_config) = args.resolve()?;
-    let data = data_spec.load().context("loading the data")?;
+    // A resumed run takes everything from the args.json its first session wrote.
+    let (config, data) = if args.resume {
+        let dir = args
+            .save_dir
+            .as_deref()
+            .context("--resume needs --save-dir")?;
+        let config = conal::run::RunConfig::load(dir)?;
+        let data = config.data.load().context("loading the data")?;
+        (config, data)
+    } else {
+        let (data_spec, train_config) = args.resolve()?;
+        let data = data_spec.load().context("loading the data")?;
+        let config = args.run_config(data_spec, train_config, &data.train)?;
+        (config, data)
+    };
+    let task = config.data.task;
     let crowd = &data.train;
     tracing::info!(
         "{}: {} items, {} workers, {} labels, {} classes, {} features",
-        args.data.task.name(),
+        task.name(),
         crowd.n_items(),
         crowd.n_workers(),
         crowd.annotations.len(),
         crowd.n_classes(),
         crowd.n_features()
     );
-    let config = args.run_config(data_spec, train_config, crowd)?;
     if config.train.select == conal::train::Selection::TestPeek {
         tracing::warn!(
             "--select test-peek chooses the epoch on the test set (the paper's Music protocol); \
@@ -175,7 +188,9 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     let mut reporter = progress::reporter(progress, args.log_interval);
     let outputs = conal::run::Outputs {
         save_dir: args.save_dir.as_deref(),
-        log_dir: args.log_dir.as_deref(),
+        log_dir: config.log_dir.as_deref(),
+        checkpoint_every: args.checkpoint_every,
+        resume: args.resume,
     };
     let outcome = conal::run::train(&config, &data, outputs, reporter.as_mut())?;
     let result = outcome
@@ -188,7 +203,7 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
             "{}",
             serde_json::json!({
                 "method": outcome.config.model.method().name(),
-                "task": args.data.task.name(),
+                "task": task.name(),
                 "seed": outcome.config.train.seed,
                 "select": outcome.config.train.select.name(),
                 "best_epoch": result.best_epoch,
@@ -204,7 +219,7 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     println!(
         "{} on {}: kept epoch {} of {} ({} selection), trained in {:.1} s",
         outcome.config.model.method().name(),
-        args.data.task.name(),
+        task.name(),
         result.best_epoch,
         result.epochs_run,
         outcome.config.train.select.name(),

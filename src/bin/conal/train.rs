@@ -15,10 +15,10 @@ use conal::train::{AdamReset, AdamSettings, Selection, TrainConfig};
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// The task: a built-in data set (with the authors' settings for it), a generated crowd,
-    /// or `table` for your own files.
+    /// The task (required, except with --resume): a built-in data set (with the authors'
+    /// settings for it), a generated crowd, or `table` for your own files.
     #[arg(long, value_enum)]
-    pub task: TaskKind,
+    pub task: Option<TaskKind>,
 
     /// The data folder: a Music folder (music_genre_gold.csv, music_genre_mturk.csv) or a
     /// LabelMe folder (answers.txt, labels_*.txt and features).
@@ -216,9 +216,16 @@ fn table_split(
 }
 
 impl DataArgs {
+    /// The task.
+    pub fn task(&self) -> anyhow::Result<TaskKind> {
+        self.task
+            .context("--task is required (music, labelme, synthetic or table)")
+    }
+
     /// Checks the combination and builds the data spec (`seed` seeds a synthetic crowd).
     pub fn spec(&self, seed: u64) -> anyhow::Result<DataSpec> {
-        let table = self.task == TaskKind::Table;
+        let task = self.task()?;
+        let table = task == TaskKind::Table;
         let table_flags_used = self.answers.is_some()
             || self.answers_format.is_some()
             || self.tasks.is_some()
@@ -241,20 +248,20 @@ impl DataArgs {
                 "--task table reads --answers and --features (and --test-features/--test-gold), not --train-data/--test-data"
             );
         }
-        if self.task == TaskKind::Synthetic
+        if task == TaskKind::Synthetic
             && (self.train_data.is_some() || self.valid_data.is_some() || self.test_data.is_some())
         {
             bail!(
                 "--task synthetic generates its data; drop --train-data/--valid-data/--test-data"
             );
         }
-        if matches!(self.task, TaskKind::Music | TaskKind::Labelme) && self.train_data.is_none() {
+        if matches!(task, TaskKind::Music | TaskKind::Labelme) && self.train_data.is_none() {
             bail!(
                 "--task {} needs --train-data DIR (the data folder)",
-                self.task.name()
+                task.name()
             );
         }
-        let features = match (self.task, &self.features) {
+        let features = match (task, &self.features) {
             (TaskKind::Labelme, Some(f)) => Some(
                 <labelme::Features as clap::ValueEnum>::from_str(f, true).map_err(|_| {
                     anyhow::anyhow!("--features {f}: expected vgg or bow for --task labelme")
@@ -290,12 +297,12 @@ impl DataArgs {
             None
         };
         Ok(DataSpec {
-            task: self.task,
+            task,
             train_data: self.train_data.clone(),
             valid_data: self.valid_data.clone(),
             test_data: self.test_data.clone(),
             features,
-            synthetic: (self.task == TaskKind::Synthetic)
+            synthetic: (task == TaskKind::Synthetic)
                 .then(|| SyntheticConfig::default().with_seed(seed)),
             table: table_spec,
             table_valid: table_split(
@@ -449,6 +456,16 @@ pub struct TrainArgs {
     #[arg(long = "log-dir", alias = "log_dir", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
 
+    /// Continue the interrupted run in --save-dir from its last saved epoch, with the settings
+    /// in its args.json (the other training flags are not used).
+    #[arg(long, requires = "save_dir")]
+    pub resume: bool,
+
+    /// Save the training state (to resume from) every N epochs (0: never) [default: after
+    /// every 10 s of training, and at the end].
+    #[arg(long = "checkpoint-every", value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+
     /// Print a summary line every N epochs (0: never).
     #[arg(long = "log-interval", alias = "log_interval", default_value_t = 10)]
     pub log_interval: usize,
@@ -526,7 +543,8 @@ impl TrainArgs {
     /// data is read).
     pub fn resolve(&self) -> anyhow::Result<(DataSpec, TrainConfig)> {
         let data = self.data.spec(self.seed)?;
-        let d = self.data.task.defaults();
+        let task = self.data.task()?;
+        let d = task.defaults();
         let mut select = self.select.unwrap_or(d.select);
         // LabelMe's default is its validation split, which needs one; else crowd holdout.
         if self.select.is_none() && select == Selection::Valid && self.data.valid_data.is_none() {
@@ -534,7 +552,7 @@ impl TrainArgs {
         }
         let train = self
             .hyper
-            .train_config(self.data.task, self.method, self.seed, select)?;
+            .train_config(task, self.method, self.seed, select)?;
         Ok((data, train))
     }
 
@@ -559,7 +577,7 @@ impl TrainArgs {
         }
         Ok(ModelSpec::build(
             self.method,
-            self.data.task,
+            self.data.task()?,
             n_features,
             n_worker,
             n_class,
@@ -583,6 +601,7 @@ impl TrainArgs {
             classes: crowd.classes.clone(),
             workers: crowd.workers.clone(),
             n_features: crowd.n_features(),
+            log_dir: self.log_dir.clone(),
             result: None,
         })
     }
