@@ -313,3 +313,23 @@ fn bad_labelme_input_names_file_and_line() {
         "{err}"
     );
 }
+
+/// Regression (found by the `ldac` fuzz target): a huge announced entry count must not be
+/// used to size an allocation.
+#[test]
+fn ldac_with_a_huge_announced_count_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data_train.txt"), "022222222222222\n").unwrap();
+    let err = labelme::read_features(
+        dir.path(),
+        labelme::Split::Train,
+        labelme::Features::Bow,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("data_train.txt:1: line announces 22222222222222 entries but has 0"),
+        "{err}"
+    );
+}

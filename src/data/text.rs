@@ -101,7 +101,8 @@ pub(crate) fn read_ldac(path: &Path, dim: Option<usize>) -> Result<(usize, Spars
             .next()
             .and_then(|f| f.parse().ok())
             .ok_or_else(|| DataError::parse(path, line, "expected the number of entries first"))?;
-        let mut row = Vec::with_capacity(m);
+        // The announced count is untrusted: never size an allocation by it.
+        let mut row = Vec::with_capacity(m.min(l.len() / 2 + 1));
         for field in fields {
             let (i, c) = field.split_once(':').ok_or_else(|| {
                 DataError::parse(path, line, format!("expected index:count, found {field:?}"))
