@@ -164,6 +164,7 @@ pub fn run(n_train: usize, epochs: usize, seed: u64) -> conal::Result<(f64, f64)
     let data = TrainData {
         inputs: &train,
         annotations: &annotations,
+        weights: None,
         valid: None,
         test: None,
     };

@@ -12,19 +12,27 @@ CONAL=${CARGO_TARGET_DIR:-target}/release/conal
 
 "$CONAL" --progress none experiment --task music \
     --train-data "$DATA/music_genre" --test-data "$DATA/music_genre" \
-    --methods conal --seeds 5 --protocols honest,test-peek --out "$OUT/music"
+    --methods conal --seeds 5 --protocols honest,test-peek --recipe paper --out "$OUT/music"
 "$CONAL" --progress none experiment --task labelme \
     --train-data "$DATA/labelme" --valid-data "$DATA/labelme" --test-data "$DATA/labelme" \
-    --methods conal --seeds 5 --protocols honest --out "$OUT/labelme"
+    --methods conal --seeds 5 --protocols honest --recipe paper --out "$OUT/labelme"
 
 # The authors' per-epoch Adam re-creation against standard Adam (README, "Results").
 "$CONAL" --progress none experiment --task music \
     --train-data "$DATA/music_genre" --test-data "$DATA/music_genre" \
-    --methods conal --seeds 5 --protocols honest --adam-reset never --out "$OUT/music-adam-never"
+    --methods conal --seeds 5 --protocols honest --recipe paper --adam-reset never --out "$OUT/music-adam-never"
 "$CONAL" --progress none experiment --task labelme \
     --train-data "$DATA/labelme" --valid-data "$DATA/labelme" --test-data "$DATA/labelme" \
-    --methods conal --seeds 5 --protocols honest --adam-reset never --out "$OUT/labelme-adam-never"
+    --methods conal --seeds 5 --protocols honest --recipe paper --adam-reset never --out "$OUT/labelme-adam-never"
+
+# The tuned recipe (the default): a cross-fitted ensemble of 10.
+"$CONAL" --progress none experiment --task music \
+    --train-data "$DATA/music_genre" --test-data "$DATA/music_genre" \
+    --methods conal --seeds 5 --protocols honest --recipe tuned --out "$OUT/music-tuned"
+"$CONAL" --progress none experiment --task labelme \
+    --train-data "$DATA/labelme" --valid-data "$DATA/labelme" --test-data "$DATA/labelme" \
+    --methods conal --seeds 5 --protocols honest --recipe tuned --out "$OUT/labelme-tuned"
 
 echo "Wall time of one Music training run (200 epochs, load + train + save):"
 /usr/bin/time -f "%e s wall, %M KiB peak RSS" "$CONAL" --progress none train --task music \
-    --train-data "$DATA/music_genre" --save-dir "$OUT/music-run"
+    --recipe paper --train-data "$DATA/music_genre" --save-dir "$OUT/music-run"

@@ -13,10 +13,10 @@ METHODS=conal,crowdlayer-mw,crowdlayer-vw,crowdlayer-vb,crowdlayer-vwb,ds,glad,m
 
 "$CONAL" --progress none experiment --task music \
     --train-data "$DATA/music_genre" --test-data "$DATA/music_genre" \
-    --methods "$METHODS" --seeds 5 --protocols honest,test-peek --out "$OUT/music"
+    --methods "$METHODS" --seeds 5 --protocols honest,test-peek --recipe paper --out "$OUT/music"
 "$CONAL" --progress none experiment --task labelme \
     --train-data "$DATA/labelme" --valid-data "$DATA/labelme" --test-data "$DATA/labelme" \
-    --methods "$METHODS" --seeds 5 --protocols honest --out "$OUT/labelme"
+    --methods "$METHODS" --seeds 5 --protocols honest --recipe paper --out "$OUT/labelme"
 for task in music labelme; do
     dir=$DATA/music_genre; [ $task = labelme ] && dir=$DATA/labelme
     for m in mv ds glad; do

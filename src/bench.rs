@@ -219,6 +219,7 @@ pub fn train(
     let data = TrainData {
         inputs: &x,
         annotations: &annotations,
+        weights: None,
         valid: None,
         test: None,
     };
@@ -256,6 +257,39 @@ pub fn train(
         feature_bytes,
         spec,
     })
+}
+
+/// The GEMM throughput of this machine through burn's CPU backend (the kernels training
+/// uses): the best of a few runs of a 2048³ float32 product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GemmBench {
+    /// "gemm".
+    pub shape: String,
+    /// Threads used.
+    pub threads: usize,
+    /// Best GFLOP/s.
+    pub gflops: f64,
+}
+
+/// Measures the GEMM peak.
+pub fn gemm() -> GemmBench {
+    let device = Device::flex();
+    let n = 2048;
+    let a = burn::tensor::Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, &device);
+    let b = burn::tensor::Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, &device);
+    let mut best = 0f64;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let c = a.clone().matmul(b.clone());
+        let _ = c.slice([0..1, 0..1]).into_data();
+        let s = t.elapsed().as_secs_f64();
+        best = best.max(2.0 * (n as f64).powi(3) / s / 1e9);
+    }
+    GemmBench {
+        shape: "gemm".into(),
+        threads: rayon::current_num_threads(),
+        gflops: best,
+    }
 }
 
 /// What the `.npy` loading benchmark measured.

@@ -97,6 +97,12 @@ pub struct RunRecord {
     pub test_macro_f1: f64,
     /// Kept epoch.
     pub best_epoch: usize,
+    /// Held-out crowd NLL of the kept model (crowd-holdout selection only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout_nll: Option<f64>,
+    /// Validation accuracy of the kept model (when there is a validation split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_accuracy: Option<f64>,
     /// Wall time of the run (training and evaluation), seconds.
     pub seconds: f64,
 }
@@ -118,6 +124,13 @@ pub struct Summary {
     pub std: f64,
     /// Mean wall time per run, seconds.
     pub seconds_per_run: f64,
+    /// Mean held-out crowd NLL of the kept models (crowd-holdout selection only): the honest
+    /// score for comparing recipes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout_nll: Option<f64>,
+    /// Mean validation accuracy of the kept models (when there is a validation split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_accuracy: Option<f64>,
 }
 
 /// All runs and their summaries.
@@ -160,11 +173,6 @@ pub fn run(
     if spec.protocols.contains(&Protocol::TestPeek) && data.test.is_none() {
         return Err(Error::Config(
             "the test-peek protocol needs test data (--test-data)".into(),
-        ));
-    }
-    if data.test.is_none() {
-        return Err(Error::Config(
-            "an experiment reports test accuracy: give --test-data".into(),
         ));
     }
     let start = Instant::now();
@@ -221,6 +229,8 @@ pub fn run(
                     test_accuracy: result.test_accuracy.unwrap_or(f64::NAN),
                     test_macro_f1: result.test_macro_f1.unwrap_or(f64::NAN),
                     best_epoch: result.best_epoch,
+                    holdout_nll: result.holdout_nll,
+                    valid_accuracy: result.valid_accuracy,
                     seconds: t.elapsed().as_secs_f64(),
                 };
                 progress.advance(&format!(
@@ -244,6 +254,10 @@ pub fn run(
                 .collect();
             let accs: Vec<f64> = group.iter().map(|r| r.test_accuracy).collect();
             let (mean, std) = mean_std(&accs);
+            let nlls: Option<Vec<f64>> = group.iter().map(|r| r.holdout_nll).collect();
+            let holdout_nll = nlls.filter(|v| !v.is_empty()).map(|v| mean_std(&v).0);
+            let valids: Option<Vec<f64>> = group.iter().map(|r| r.valid_accuracy).collect();
+            let valid_accuracy = valids.filter(|v| !v.is_empty()).map(|v| mean_std(&v).0);
             summaries.push(Summary {
                 method,
                 protocol,
@@ -252,6 +266,8 @@ pub fn run(
                 mean,
                 std,
                 seconds_per_run: group.iter().map(|r| r.seconds).sum::<f64>() / group.len() as f64,
+                holdout_nll,
+                valid_accuracy,
             });
         }
     }
@@ -269,7 +285,8 @@ impl ExperimentResults {
     pub fn markdown(&self) -> String {
         let mut s = format!(
             "Task `{}`, {} seed(s) ({}), test accuracy in %, mean ± std over seeds.\n\n\
-             | method | protocol | test accuracy | runs | s / run |\n|---|---|--:|--:|--:|\n",
+             | method | protocol | test accuracy | held-out crowd NLL | valid accuracy | runs | s / run |\n\
+             |---|---|--:|--:|--:|--:|--:|\n",
             self.task.name(),
             self.spec.seeds.len(),
             self.spec
@@ -281,11 +298,17 @@ impl ExperimentResults {
         );
         for m in &self.summaries {
             s.push_str(&format!(
-                "| {} | {} | {:.1} ± {:.1} | {} | {:.2} |\n",
+                "| {} | {} | {} | {} | {} | {} | {:.2} |\n",
                 m.method.label(),
                 m.protocol_label,
-                100.0 * m.mean,
-                100.0 * m.std,
+                if m.mean.is_nan() {
+                    "– (no test data)".to_string()
+                } else {
+                    format!("{:.1} ± {:.1}", 100.0 * m.mean, 100.0 * m.std)
+                },
+                m.holdout_nll.map_or("–".to_string(), |v| format!("{v:.4}")),
+                m.valid_accuracy
+                    .map_or("–".to_string(), |v| format!("{:.1}", 100.0 * v)),
                 m.n,
                 m.seconds_per_run
             ));

@@ -26,7 +26,7 @@
 //! let device = Device::flex().autodiff();
 //! let mut rng = conal::train::trainer::rng(0, 0);
 //! let model = ConalConfig::labelme(d, r, k).init(MlpConfig::labelme(d, k), &mut rng, &device);
-//! let data = TrainData { inputs: &crowd.features, annotations: &crowd.annotations, valid: None, test: None };
+//! let data = TrainData { inputs: &crowd.features, annotations: &crowd.annotations, weights: None, valid: None, test: None };
 //! let config = TrainConfig { epochs: 20, batch_size: 256, select: Selection::CrowdHoldout, ..TrainConfig::default() };
 //! let fitted = Trainer::new(model, &data, config, &device)?.fit(&crowd.features, &mut Silent)?;
 //!

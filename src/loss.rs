@@ -26,6 +26,26 @@ pub fn crowd_nll(worker_logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> 
     log_p.gather(1, labels.reshape([m, 1])).mean().neg()
 }
 
+/// [`crowd_nll`] with a weight per label: `Σ w_m ℓ_m / Σ w_m` (soft targets are K
+/// weighted labels per item). Without weights it is `crowd_nll`.
+///
+/// # Shapes
+/// - worker_logits: `[M, K]`, labels: `[M]`, weights: `[M]`; output: `[1]`
+pub fn weighted_crowd_nll(
+    worker_logits: Tensor<2>,
+    labels: Tensor<1, Int>,
+    weights: Option<Tensor<1>>,
+) -> Tensor<1> {
+    let Some(w) = weights else {
+        return crowd_nll(worker_logits, labels);
+    };
+    let [m, _] = worker_logits.dims();
+    let log_p = log_softmax(worker_logits, 1)
+        .gather(1, labels.reshape([m, 1]))
+        .reshape([m]);
+    (log_p * w.clone()).sum().neg() / w.sum()
+}
+
 /// Squared norms below this are treated as zero: `sqrt` then has a zero (not NaN) gradient,
 /// which is what the regulariser needs at its starting point W_r = W_g.
 const NORM_FLOOR: f64 = 1e-30;

@@ -17,7 +17,15 @@ fn music_train_then_test_end_to_end() {
     let ckpt = tempfile::tempdir().unwrap();
     let (ok, out, err) = output(
         conal()
-            .args(["train", "--task", "music", "--json", "--train-data"])
+            .args([
+                "train",
+                "--task",
+                "music",
+                "--recipe",
+                "paper",
+                "--json",
+                "--train-data",
+            ])
             .arg(&dir)
             .arg("--test-data")
             .arg(&dir)
@@ -96,6 +104,8 @@ fn labelme_train_with_validation_selection() {
                 "train",
                 "--task",
                 "labelme",
+                "--recipe",
+                "paper",
                 "--json",
                 "--epochs",
                 "60",

@@ -49,6 +49,7 @@ fn train(config: &SyntheticConfig, epochs: usize) -> (Synthetic, Conal<Mlp>) {
     let data = TrainData {
         inputs: &crowd.features,
         annotations: &crowd.annotations,
+        weights: None,
         valid: None,
         test: None,
     };

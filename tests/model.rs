@@ -385,3 +385,19 @@ fn crowdlayer_variants_start_as_the_identity_on_p() {
         assert!(out.omega.is_none());
     }
 }
+
+#[test]
+fn weighted_loss_is_the_weighted_mean_of_label_losses() {
+    use conal::loss::weighted_crowd_nll;
+    let device = Device::flex();
+    let h = tensor(&[2.0, 0.0, 0.0, 1.0], [2, 2], &device);
+    let y = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(vec![0i64, 0], [2]), &device);
+    let l0 = (1.0 + (-2f64).exp()).ln(); // -log softmax(2, 0)[0]
+    let l1 = 1.0 + (1.0 + (-1f64).exp()).ln(); // -log softmax(0, 1)[0]
+    let w = |v: [f64; 2]| Some(tensor(&v, [2], &device));
+    let got = |weights| values(weighted_crowd_nll(h.clone(), y.clone(), weights))[0];
+    assert!((got(w([1.0, 0.0])) - l0).abs() < 1e-6);
+    assert!((got(w([0.0, 3.0])) - l1).abs() < 1e-6);
+    assert!((got(w([1.0, 3.0])) - (l0 + 3.0 * l1) / 4.0).abs() < 1e-6);
+    assert!((got(None) - (l0 + l1) / 2.0).abs() < 1e-6);
+}

@@ -27,7 +27,16 @@ fn tensorboard_reads_every_scalar_we_write() {
     let (logs, save) = (dir.path().join("logs"), dir.path().join("ckpt"));
     let (ok, _, err) = output(
         conal()
-            .args(["train", "--task", "synthetic", "--epochs", "7", "--log-dir"])
+            .args([
+                "train",
+                "--task",
+                "synthetic",
+                "--recipe",
+                "paper",
+                "--epochs",
+                "7",
+                "--log-dir",
+            ])
             .arg(&logs)
             .arg("--save-dir")
             .arg(&save),

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use common::{conal, output};
 
-const ARGS: [&str; 10] = [
+const ARGS: [&str; 12] = [
     "train",
     "--task",
     "synthetic",
+    "--recipe",
+    "paper",
     "--epochs",
     "80",
     "--seed",
@@ -124,6 +126,8 @@ fn truncated_or_corrupt_checkpoint_gives_a_clear_error() {
                 "train",
                 "--task",
                 "synthetic",
+                "--recipe",
+                "paper",
                 "--epochs",
                 "2",
                 "--save-dir",
@@ -199,4 +203,44 @@ fn diverging_run_stops_naming_epoch_and_batch_and_keeps_its_state() {
     if err.contains("the last good state") {
         assert!(ckpt.join("LATEST").is_file());
     }
+}
+
+#[test]
+fn a_killed_ensemble_resumes_member_by_member() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("straight"), tmp.path().join("killed"));
+    let args = [
+        "train",
+        "--task",
+        "synthetic",
+        "--ensemble",
+        "3",
+        "--epochs",
+        "40",
+        "--seed",
+        "2",
+        "--checkpoint-every",
+        "1",
+        "--json",
+    ];
+    let (ok, straight, err) = output(conal().args(args).arg("--save-dir").arg(&a));
+    assert!(ok, "{err}");
+    // Kill during the second member, resume to the end.
+    let child = spawn(conal().args(args).arg("--save-dir").arg(&b));
+    kill_after(child, &b.join("members/1"), 7);
+    let (ok, resumed, err) = output(
+        conal()
+            .args(["train", "--resume", "--json", "--save-dir"])
+            .arg(&b),
+    );
+    assert!(ok, "{err}");
+    for j in 0..3 {
+        let m = |d: &Path| std::fs::read(d.join(format!("members/{j}/model.bpk"))).unwrap();
+        assert!(m(&a) == m(&b), "member {j} differs");
+    }
+    let acc = |s: &str| -> f64 {
+        let v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+        v["test_accuracy"].as_f64().unwrap()
+    };
+    assert_eq!(acc(&straight), acc(&resumed));
 }

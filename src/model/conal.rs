@@ -55,6 +55,8 @@ pub struct Observed {
     pub labels: Tensor<1, Int>,
     /// Number of labels M.
     pub len: usize,
+    /// Weight of each label, `[M]` (soft targets); `None`: all 1.
+    pub weights: Option<Tensor<1>>,
 }
 
 impl Observed {
@@ -73,7 +75,22 @@ impl Observed {
             workers: t(workers),
             labels: t(labels),
             len: items.len(),
+            weights: None,
         }
+    }
+
+    /// Gives the labels weights (one per label, same order).
+    pub fn with_weights(mut self, weights: &[f32], device: &Device) -> Self {
+        assert_eq!(
+            weights.len(),
+            self.len,
+            "Observed::with_weights: one weight per label"
+        );
+        self.weights = Some(Tensor::from_data(
+            TensorData::new(weights.to_vec(), [weights.len()]),
+            device,
+        ));
+        self
     }
 }
 
@@ -110,6 +127,26 @@ pub struct ConalConfig {
     /// Weight initialisation of the auxiliary network.
     #[serde(default)]
     pub init: Init,
+    /// How the confusion matrices act: the authors' free linear maps, or row-stochastic
+    /// matrices.
+    #[serde(default)]
+    pub confusion: Confusion,
+}
+
+/// The form of the confusion matrices (`--confusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Confusion {
+    /// The authors' form: W maps class probabilities p to a worker's label *logits* `p W`;
+    /// W is unconstrained.
+    #[default]
+    Free,
+    /// Each row of a confusion matrix is a probability distribution, `softmax` of free
+    /// parameters Θ, and a worker's label *probabilities* are `ω p P_g + (1 − ω) p P_r` — a
+    /// proper mixture. Θ starts at 2·I, so every row starts with the probabilities the free
+    /// form's 2·I gives a certain classifier; `conal inspect`'s probabilities are then exactly
+    /// the model's.
+    Stochastic,
 }
 
 impl ConalConfig {
@@ -125,6 +162,7 @@ impl ConalConfig {
             normalize_worker: true,
             confusion_init: 2.0,
             init: Init::Torch,
+            confusion: Confusion::Free,
         }
     }
 
@@ -160,6 +198,7 @@ impl ConalConfig {
             )),
             normalize_instance: self.normalize_instance,
             normalize_worker: self.normalize_worker,
+            stochastic: self.confusion == Confusion::Stochastic,
         }
     }
 }
@@ -200,6 +239,9 @@ pub struct Conal<C> {
     /// L2-normalise u.
     #[module(skip)]
     pub normalize_worker: bool,
+    /// Row-stochastic confusions ([`Confusion::Stochastic`]).
+    #[module(skip)]
+    pub stochastic: bool,
 }
 
 /// Row-wise L2 normalisation, ‖·‖ clamped at 1e-12 (`F.normalize`).
@@ -252,10 +294,24 @@ impl<C> Conal<C> {
     /// - p: `[batch, K]`, omega: `[M]`; output: `[M, K]`
     pub fn worker_logits(&self, p: Tensor<2>, omega: Tensor<1>, obs: &Observed) -> Tensor<2> {
         let p = p.select(0, obs.items.clone());
-        let common = p.clone().matmul(self.common.val());
-        let individual = rowwise_matmul(p, self.individual.val().select(0, obs.workers.clone()));
+        let (common, individual) = if self.stochastic {
+            (
+                softmax(self.common.val(), 1),
+                softmax(self.individual.val(), 2),
+            )
+        } else {
+            (self.common.val(), self.individual.val())
+        };
+        let common = p.clone().matmul(common);
+        let individual = rowwise_matmul(p, individual.select(0, obs.workers.clone()));
         let omega = omega.unsqueeze_dim(1);
-        omega.clone() * common + (omega.neg().add_scalar(1.0)) * individual
+        let mixed = omega.clone() * common + (omega.neg().add_scalar(1.0)) * individual;
+        if self.stochastic {
+            // Probabilities already; as logits, their log (softmax of it gives them back).
+            mixed.clamp_min(1e-12).log()
+        } else {
+            mixed
+        }
     }
 
     /// The full forward pass on a batch.

@@ -10,7 +10,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 
 pub use classifier::{Backbone, BatchNorm, Mlp, MlpConfig, Mode};
-pub use conal::{BackboneConfig, Conal, ConalConfig, CrowdOutput, FlatInput, Observed};
+pub use conal::{BackboneConfig, Conal, ConalConfig, Confusion, CrowdOutput, FlatInput, Observed};
 pub use crowdlayer::{CrowdLayer, CrowdLayerConfig, CrowdLayerKind};
 pub use init::Init;
 pub use plain::Plain;

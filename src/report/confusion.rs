@@ -65,9 +65,12 @@ fn to_rows(values: Vec<f32>, k: usize) -> Vec<Vec<f32>> {
 }
 
 impl Confusions {
-    /// Reads the matrices of the CoNAL checkpoint in `dir`.
+    /// Reads the matrices of the CoNAL checkpoint in `dir` (of an ensemble: its first member).
     pub fn load(dir: &Path) -> Result<Self> {
         let config = RunConfig::load(dir)?;
+        if config.train.ensemble > 1 {
+            return Self::load(&crate::run::member_dir(dir, 0));
+        }
         let ModelSpec::Conal { classifier, conal } = &config.model else {
             return Err(Error::checkpoint(
                 &dir.join(files::ARGS),

@@ -57,6 +57,27 @@ pub struct RunResult {
     pub test_macro_f1: Option<f64>,
     /// Wall time of training, seconds.
     pub train_seconds: f64,
+    /// Members of the ensemble (1: a single model).
+    #[serde(default = "one")]
+    pub members: usize,
+    /// Negative log-likelihood of the held-out items' crowd labels under the kept model (or
+    /// the ensemble's average), with crowd-holdout selection: the honest score on which
+    /// recipes are compared.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub holdout_nll: Option<f64>,
+    /// Accuracy of the kept model (or the ensemble's average) on the validation split, when
+    /// there is one: LabelMe's honest score for comparing recipes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub valid_accuracy: Option<f64>,
+}
+
+/// Mean negative log of probabilities (floored at 1e-12).
+fn mean_nll(p: &[f64]) -> Option<f64> {
+    (!p.is_empty()).then(|| -p.iter().map(|v| v.max(1e-12).ln()).sum::<f64>() / p.len() as f64)
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Everything that defines a run; saved as `args.json`.
@@ -205,8 +226,15 @@ pub fn device_from_name(name: &str) -> Result<Device> {
 pub struct TrainOutcome {
     /// The configuration with its `result` filled in.
     pub config: RunConfig,
-    /// Metrics of every epoch.
+    /// Metrics of every epoch (of the first member, for an ensemble).
     pub history: Vec<EpochMetrics>,
+    /// The kept model's class probabilities on the test items, when there are any:
+    /// (row-major values, K).
+    pub test_probabilities: Option<(Vec<f32>, usize)>,
+    /// The probability of each held-out crowd label under the kept model.
+    pub holdout_probabilities: Option<Vec<f64>>,
+    /// The kept model's class probabilities on the validation items, when there are any.
+    pub valid_probabilities: Option<(Vec<f32>, usize)>,
 }
 
 /// Where a run writes: the checkpoint directory and the TensorBoard log directory.
@@ -412,6 +440,20 @@ pub fn train(
     outputs: Outputs<'_>,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
+    if config.train.ensemble > 1 {
+        train_ensemble(config, data, outputs, progress)
+    } else {
+        train_single(config, data, outputs, progress)
+    }
+}
+
+/// Trains one model.
+fn train_single(
+    config: &RunConfig,
+    data: &TaskData,
+    outputs: Outputs<'_>,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
     config.model.check(&data.train)?;
     let device = device_from_name(&config.device)?.autodiff();
     // A plain classifier learns from one label per item; the others from the crowd's labels.
@@ -480,6 +522,7 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
     let train_data = TrainData {
         inputs: &train.features,
         annotations,
+        weights: None,
         valid: labeled(&data.valid),
         test: labeled(&data.test),
     };
@@ -550,17 +593,16 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
     let train_seconds = start.elapsed().as_secs_f64();
     let fitted = trainer.finish();
     let eval_device = device.clone().inner();
-    let (test_accuracy, test_macro_f1) = match &data.test {
-        Some(test) => {
-            let (p, k) = predict(&fitted.model, &test.features, 4096, &eval_device);
-            let predicted = argmax_rows(&p, k);
-            (
-                Some(accuracy(&predicted, &test.truth)),
-                Some(macro_f1(&predicted, &test.truth, k)),
-            )
-        }
-        None => (None, None),
-    };
+    let test_probabilities = data
+        .test
+        .as_ref()
+        .map(|test| predict(&fitted.model, &test.features, 4096, &eval_device));
+    let (test_accuracy, test_macro_f1) = score(data, test_probabilities.as_ref());
+    let valid_probabilities = data
+        .valid
+        .as_ref()
+        .map(|v| predict(&fitted.model, &v.features, 4096, &eval_device));
+    let valid_accuracy = valid_accuracy(data, valid_probabilities.as_ref());
     let mut config = config.clone();
     config.result = Some(RunResult {
         best_epoch: fitted.best_epoch,
@@ -568,6 +610,9 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
         test_accuracy,
         test_macro_f1,
         train_seconds,
+        members: 1,
+        holdout_nll: fitted.holdout_probabilities.as_deref().and_then(mean_nll),
+        valid_accuracy,
     });
     progress.finish(&format!(
         "kept epoch {} ({} selection)",
@@ -589,6 +634,161 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
     Ok(TrainOutcome {
         config,
         history: fitted.history,
+        test_probabilities,
+        holdout_probabilities: fitted.holdout_probabilities,
+        valid_probabilities,
+    })
+}
+
+/// Validation accuracy of class probabilities, when there is a validation split.
+fn valid_accuracy(data: &TaskData, probabilities: Option<&(Vec<f32>, usize)>) -> Option<f64> {
+    match (&data.valid, probabilities) {
+        (Some(v), Some((p, k))) => Some(accuracy(&argmax_rows(p, *k), &v.truth)),
+        _ => None,
+    }
+}
+
+/// Test accuracy and macro-F1 of class probabilities, when there is a test split.
+fn score(data: &TaskData, probabilities: Option<&(Vec<f32>, usize)>) -> (Option<f64>, Option<f64>) {
+    match (&data.test, probabilities) {
+        (Some(test), Some((p, k))) => {
+            let predicted = argmax_rows(p, *k);
+            (
+                Some(accuracy(&predicted, &test.truth)),
+                Some(macro_f1(&predicted, &test.truth, *k)),
+            )
+        }
+        _ => (None, None),
+    }
+}
+
+/// The seed of ensemble member `j` of a run seeded `seed` (member 0 is the run's own seed).
+pub fn member_seed(seed: u64, j: usize) -> u64 {
+    seed.wrapping_add((j as u64) << 32)
+}
+
+/// The folder of ensemble member `j` in a checkpoint directory.
+pub fn member_dir(dir: &Path, j: usize) -> PathBuf {
+    dir.join("members").join(j.to_string())
+}
+
+/// Trains the `config.train.ensemble` members of an ensemble one after another, each a full
+/// run (its own seed, holdout split and checkpoint folder `members/<j>`), and scores the
+/// average of their class probabilities.
+fn train_ensemble(
+    config: &RunConfig,
+    data: &TaskData,
+    outputs: Outputs<'_>,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome> {
+    let start = std::time::Instant::now();
+    let k = config.train.ensemble;
+    if let Some(dir) = outputs.save_dir
+        && !outputs.resume
+    {
+        let _ = std::fs::remove_dir_all(dir.join("members"));
+        config.save(dir)?;
+    }
+    let mut sum: Option<(Vec<f32>, usize)> = None;
+    let mut holdout_sum: Option<Vec<f64>> = None;
+    let mut valid_sum: Option<(Vec<f32>, usize)> = None;
+    let mut first: Option<TrainOutcome> = None;
+    for j in 0..k {
+        let mut member = config.clone();
+        member.train.ensemble = 1;
+        member.train.seed = member_seed(config.train.seed, j);
+        member.train.holdout_seed = Some(config.train.holdout_seed.unwrap_or(config.train.seed));
+        // Members hold out disjoint folds: together they train on every item, and each
+        // item's held-out likelihood comes from the member that did not train on it.
+        member.train.holdout_fold = Some((j, k));
+        member.log_dir = config
+            .log_dir
+            .as_ref()
+            .map(|d| d.join(format!("member-{j}")));
+        let dir = outputs.save_dir.map(|d| member_dir(d, j));
+        let finished = dir
+            .as_deref()
+            .filter(|d| outputs.resume && d.join(files::MODEL).is_file())
+            .and_then(|d| RunConfig::load(d).ok())
+            .filter(|c| c.result.is_some());
+        let outcome = match (finished, &dir) {
+            (Some(done), Some(d)) => {
+                tracing::debug!("ensemble member {} of {k} already trained", j + 1);
+                let probabilities = match &data.test {
+                    Some(test) => Some(predict_checkpoint(d, &test.features, 4096)?),
+                    None => None,
+                };
+                TrainOutcome {
+                    config: done,
+                    history: Vec::new(),
+                    test_probabilities: probabilities,
+                    // Not kept on disk: a resumed ensemble reports no held-out likelihood.
+                    holdout_probabilities: None,
+                    valid_probabilities: match &data.valid {
+                        Some(v) => Some(predict_checkpoint(d, &v.features, 4096)?),
+                        None => None,
+                    },
+                }
+            }
+            _ => {
+                tracing::debug!("training ensemble member {} of {k}", j + 1);
+                let member_outputs = Outputs {
+                    save_dir: dir.as_deref(),
+                    log_dir: member.log_dir.as_deref(),
+                    ..outputs
+                };
+                train_single(&member, data, member_outputs, progress)?
+            }
+        };
+        if let Some((p, kk)) = &outcome.test_probabilities {
+            match &mut sum {
+                Some((s, _)) => s.iter_mut().zip(p).for_each(|(a, b)| *a += b),
+                None => sum = Some((p.clone(), *kk)),
+            }
+        }
+        if let Some((p, kk)) = &outcome.valid_probabilities {
+            match &mut valid_sum {
+                Some((s, _)) => s.iter_mut().zip(p).for_each(|(a, b)| *a += b),
+                None => valid_sum = Some((p.clone(), *kk)),
+            }
+        }
+        // Out-of-fold: each member's held-out labels are its own fold's.
+        holdout_sum = match (holdout_sum, &outcome.holdout_probabilities) {
+            (Some(mut s), Some(p)) => {
+                s.extend_from_slice(p);
+                Some(s)
+            }
+            (None, Some(p)) if j == 0 => Some(p.clone()),
+            _ => None,
+        };
+        if first.is_none() {
+            first = Some(outcome);
+        }
+    }
+    let average = sum.map(|(s, kk)| (s.into_iter().map(|v| v / k as f32).collect(), kk));
+    let (test_accuracy, test_macro_f1) = score(data, average.as_ref());
+    let first =
+        first.ok_or_else(|| Error::Config("an ensemble needs at least one member".into()))?;
+    let mut config = config.clone();
+    config.result = Some(RunResult {
+        best_epoch: first.config.result.as_ref().map_or(0, |r| r.best_epoch),
+        epochs_run: first.config.result.as_ref().map_or(0, |r| r.epochs_run),
+        test_accuracy,
+        test_macro_f1,
+        train_seconds: start.elapsed().as_secs_f64(),
+        members: k,
+        holdout_nll: holdout_sum.as_deref().and_then(mean_nll),
+        valid_accuracy: valid_accuracy(data, valid_sum.as_ref()),
+    });
+    if let Some(dir) = outputs.save_dir {
+        config.save(dir)?;
+    }
+    Ok(TrainOutcome {
+        config,
+        history: first.history,
+        test_probabilities: average,
+        holdout_probabilities: holdout_sum,
+        valid_probabilities: valid_sum,
     })
 }
 
@@ -667,6 +867,23 @@ fn predict_with(
             let model = load_model(&self.path, skeleton)?;
             Ok(predict(&model, self.features, self.batch_size, self.device))
         }
+    }
+    if config.train.ensemble > 1 {
+        // The average of the members' class probabilities.
+        let mut sum: Option<(Vec<f32>, usize)> = None;
+        for j in 0..config.train.ensemble {
+            let dir = member_dir(ckpt_dir, j);
+            let member = RunConfig::load(&dir)?;
+            let (p, k) = predict_with(&dir, &member, features, batch_size)?;
+            match &mut sum {
+                Some((s, _)) => s.iter_mut().zip(&p).for_each(|(a, b)| *a += b),
+                None => sum = Some((p, k)),
+            }
+        }
+        let (s, k) =
+            sum.ok_or_else(|| Error::checkpoint(ckpt_dir, "an ensemble without members"))?;
+        let n = config.train.ensemble as f32;
+        return Ok((s.into_iter().map(|v| v / n).collect(), k));
     }
     let device = device_from_name(&config.device)?;
     let task = Predict {

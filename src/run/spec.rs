@@ -10,7 +10,7 @@ use crate::data::{Annotation, CrowdData};
 use crate::error::{Error, Result};
 use crate::model::init::number_params;
 use crate::model::{
-    ConalConfig, CrowdLayerConfig, CrowdLayerKind, CrowdModel, Init, MlpConfig, Plain,
+    ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind, CrowdModel, Init, MlpConfig, Plain,
 };
 use crate::task::TaskKind;
 use crate::train::AdamReset;
@@ -108,6 +108,9 @@ pub struct ModelOptions {
     /// Classifier head (`--head`); the task's when `None`.
     #[serde(default)]
     pub head: Option<Head>,
+    /// Form of CoNAL's confusion matrices (`--confusion`).
+    #[serde(default)]
+    pub confusion: Confusion,
 }
 
 /// The two classifier heads of the authors' code.
@@ -128,6 +131,7 @@ impl Default for ModelOptions {
             emb_dim: None,
             init: Init::Torch,
             head: None,
+            confusion: Confusion::Free,
         }
     }
 }
@@ -261,6 +265,7 @@ impl ModelSpec {
                 };
                 conal.emb_dim = options.emb_dim.unwrap_or(d.emb_dim);
                 conal.init = options.init;
+                conal.confusion = options.confusion;
                 ModelSpec::Conal {
                     classifier: classifier.clone(),
                     conal,

@@ -23,6 +23,13 @@ pub trait Inputs {
 
     /// The batch made of items `rows`, in that order, on `device`.
     fn batch(&self, rows: &[usize], device: &Device) -> Self::Batch;
+
+    /// Mixup: `λ · batch + (1 − λ) · batch[perm]`, if this kind of input can be mixed
+    /// (feature matrices can; the default cannot).
+    fn mix(batch: &Self::Batch, perm: &[usize], lambda: f64) -> Option<Self::Batch> {
+        let _ = (batch, perm, lambda);
+        None
+    }
 }
 
 impl Inputs for Matrix {
@@ -45,6 +52,17 @@ impl Inputs for Matrix {
         };
         Tensor::from_data(TensorData::new(data, [rows.len(), d]), device)
     }
+
+    fn mix(batch: &Tensor<2>, perm: &[usize], lambda: f64) -> Option<Tensor<2>> {
+        let device = batch.device();
+        let index: Vec<i64> = perm.iter().map(|&i| i as i64).collect();
+        let index = Tensor::<1, burn::tensor::Int>::from_data(
+            TensorData::new(index, [perm.len()]),
+            &device,
+        );
+        let other = batch.clone().select(0, index);
+        Some(batch.clone().mul_scalar(lambda) + other.mul_scalar(1.0 - lambda))
+    }
 }
 
 /// The crowd labels grouped by item, for fast batch assembly.
@@ -52,13 +70,21 @@ impl Inputs for Matrix {
 pub struct LabelIndex {
     offsets: Vec<usize>,
     labels: Vec<Annotation>,
+    weights: Option<Vec<f32>>,
 }
 
 impl LabelIndex {
     /// Groups `annotations` of `n_items` items.
     pub fn new(n_items: usize, annotations: &[Annotation]) -> Self {
-        let mut labels = annotations.to_vec();
-        labels.sort_unstable();
+        Self::weighted(n_items, annotations, None)
+    }
+
+    /// Groups `annotations` of `n_items` items, each with its weight (soft targets).
+    pub fn weighted(n_items: usize, annotations: &[Annotation], weights: Option<&[f32]>) -> Self {
+        let mut order: Vec<usize> = (0..annotations.len()).collect();
+        order.sort_unstable_by_key(|&i| annotations[i]);
+        let labels: Vec<Annotation> = order.iter().map(|&i| annotations[i]).collect();
+        let weights = weights.map(|w| order.iter().map(|&i| w[i]).collect());
         let mut offsets = vec![0usize; n_items + 1];
         for a in &labels {
             offsets[a.item as usize + 1] += 1;
@@ -66,7 +92,11 @@ impl LabelIndex {
         for i in 0..n_items {
             offsets[i + 1] += offsets[i];
         }
-        LabelIndex { offsets, labels }
+        LabelIndex {
+            offsets,
+            labels,
+            weights,
+        }
     }
 
     /// The labels of `item`.
@@ -79,6 +109,34 @@ impl LabelIndex {
         (0..self.offsets.len() - 1)
             .filter(|&i| self.offsets[i + 1] > self.offsets[i])
             .collect()
+    }
+
+    /// The observed labels of a mixup batch: row i carries its own labels with weight λ and
+    /// those of row `perm[i]` with weight 1 − λ (label weights multiply).
+    pub fn observed_mixed(
+        &self,
+        rows: &[usize],
+        perm: &[usize],
+        lambda: f64,
+        device: &Device,
+    ) -> Observed {
+        let (mut items, mut workers, mut labels, mut weights) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (local, &r) in rows.iter().enumerate() {
+            for (source, w) in [(r, lambda), (rows[perm[local]], 1.0 - lambda)] {
+                for (j, a) in self.of(source).iter().enumerate() {
+                    let base = self
+                        .weights
+                        .as_ref()
+                        .map_or(1.0, |ws| ws[self.offsets[source] + j]);
+                    items.push(local as u32);
+                    workers.push(a.worker);
+                    labels.push(a.label);
+                    weights.push(base * w as f32);
+                }
+            }
+        }
+        Observed::new(&items, &workers, &labels, device).with_weights(&weights, device)
     }
 
     /// The (batch row, label) pairs of a batch made of `rows`.
@@ -97,14 +155,23 @@ impl LabelIndex {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
+        let mut weights = Vec::new();
         for (local, &r) in rows.iter().enumerate() {
             for a in self.of(r) {
                 items.push(local as u32);
                 workers.push(a.worker);
                 labels.push(a.label);
             }
+            if let Some(w) = &self.weights {
+                weights.extend_from_slice(&w[self.offsets[r]..self.offsets[r + 1]]);
+            }
         }
-        Observed::new(&items, &workers, &labels, device)
+        let obs = Observed::new(&items, &workers, &labels, device);
+        if self.weights.is_some() {
+            obs.with_weights(&weights, device)
+        } else {
+            obs
+        }
     }
 }
 

@@ -120,6 +120,9 @@ pub mod state {
         if let Some(b) = &snapshot.best {
             write_file(&tmp.join("best.bpk"), &b.model)?;
         }
+        if let Some(e) = &snapshot.ema {
+            write_file(&tmp.join("ema.bpk"), e)?;
+        }
         let state = StateFile {
             epoch: snapshot.epoch,
             best_epoch: snapshot.best.as_ref().map(|b| b.epoch),
@@ -180,6 +183,11 @@ pub mod state {
             }),
             _ => None,
         };
+        let ema = if state_dir.join("ema.bpk").is_file() {
+            Some(read("ema.bpk")?)
+        } else {
+            None
+        };
         Ok(Some((
             Snapshot {
                 epoch: state.epoch,
@@ -187,6 +195,7 @@ pub mod state {
                 optimizer: read("optimizer.bpk")?,
                 best,
                 history: state.history,
+                ema,
             },
             state_dir,
         )))

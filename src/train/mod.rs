@@ -7,5 +7,5 @@ pub mod eval;
 pub mod trainer;
 
 pub use batch::{Inputs, LabelIndex};
-pub use config::{AdamReset, AdamSettings, Selection, TrainConfig};
+pub use config::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
 pub use trainer::{EpochMetrics, Fitted, Labeled, TrainData, Trainer};

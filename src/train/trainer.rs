@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::loss::crowd_nll;
+use crate::loss::weighted_crowd_nll;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
 use crate::train::batch::{Inputs, LabelIndex, batches};
@@ -119,6 +119,8 @@ pub struct Snapshot {
     pub best: Option<BestSnapshot>,
     /// Metrics of the epochs done.
     pub history: Vec<EpochMetrics>,
+    /// The moving average of the weights, when training keeps one (burnpack bytes).
+    pub ema: Option<Vec<u8>>,
 }
 
 /// The best model so far in a [`Snapshot`].
@@ -145,6 +147,8 @@ pub struct TrainData<'a, I> {
     pub inputs: &'a I,
     /// Crowd labels, item indices into `inputs`.
     pub annotations: &'a [crate::data::Annotation],
+    /// A weight per annotation (soft targets); `None`: all 1.
+    pub weights: Option<&'a [f32]>,
     /// Validation split (required for `Selection::Valid`).
     pub valid: Option<Labeled<'a, I>>,
     /// Test split (required for `Selection::TestPeek`; otherwise only reported).
@@ -159,6 +163,10 @@ pub struct Fitted<M> {
     pub best_epoch: usize,
     /// Metrics of every epoch.
     pub history: Vec<EpochMetrics>,
+    /// Under the selected model, the probability of every held-out crowd label (in a fixed
+    /// order), when crowd-holdout selection held items out; averaging these over ensemble
+    /// members that share the holdout gives the ensemble's held-out likelihood.
+    pub holdout_probabilities: Option<Vec<f64>>,
 }
 
 /// Trains a crowd model epoch by epoch.
@@ -176,6 +184,8 @@ pub struct Trainer<M, I: Inputs> {
     epoch: usize,
     best: Option<(usize, f64, M)>,
     history: Vec<EpochMetrics>,
+    /// Moving average of the weights (evaluation form), when `config.ema` is set.
+    ema: Option<M>,
 }
 
 impl<M, I> Trainer<M, I>
@@ -197,7 +207,14 @@ where
         if !device.is_autodiff() {
             return Err(Error::Config("training needs an autodiff device".into()));
         }
-        let labels = LabelIndex::new(data.inputs.len(), data.annotations);
+        if let Some(w) = data.weights
+            && (w.len() != data.annotations.len() || w.iter().any(|v| !v.is_finite() || *v < 0.0))
+        {
+            return Err(Error::Config(
+                "label weights must be one finite, non-negative number per annotation".into(),
+            ));
+        }
+        let labels = LabelIndex::weighted(data.inputs.len(), data.annotations, data.weights);
 
         let mut train_items = labels.labelled_items();
         if train_items.is_empty() {
@@ -206,18 +223,38 @@ where
         let eval_device = device.clone().inner();
         let holdout = if config.select == Selection::CrowdHoldout {
             let mut shuffled = train_items.clone();
-            shuffled.shuffle(&mut rng(config.seed, stream::HOLDOUT));
-            let n_hold = ((shuffled.len() as f64) * config.holdout).round() as usize;
-            if n_hold == 0 || n_hold >= shuffled.len() {
+            let holdout_seed = config.holdout_seed.unwrap_or(config.seed);
+            shuffled.shuffle(&mut rng(holdout_seed, stream::HOLDOUT));
+            // The held-out items: the first `holdout` of the shuffled items, or fold j of k.
+            let (from, to) = match config.holdout_fold {
+                Some((j, k)) if k >= 2 && j < k => {
+                    let n = shuffled.len();
+                    (j * n / k, (j + 1) * n / k)
+                }
+                Some((j, k)) => {
+                    return Err(Error::Config(format!(
+                        "holdout fold {j} of {k} does not exist"
+                    )));
+                }
+                None => (
+                    0,
+                    ((shuffled.len() as f64) * config.holdout).round() as usize,
+                ),
+            };
+            if from >= to || to - from >= shuffled.len() {
                 return Err(Error::Config(format!(
                     "--holdout {} of {} labelled items leaves nothing to hold out or to train on",
                     config.holdout,
                     shuffled.len()
                 )));
             }
-            let mut held: Vec<usize> = shuffled[..n_hold].to_vec();
+            let mut held: Vec<usize> = shuffled[from..to].to_vec();
             held.sort_unstable();
-            train_items = shuffled[n_hold..].to_vec();
+            train_items = shuffled[..from]
+                .iter()
+                .chain(&shuffled[to..])
+                .copied()
+                .collect();
             train_items.sort_unstable();
             Some(Holdout {
                 chunks: held
@@ -272,6 +309,7 @@ where
             epoch: 0,
             best: None,
             history: Vec::new(),
+            ema: None,
         })
     }
 
@@ -311,6 +349,10 @@ where
         self.epoch += 1;
         let epoch = self.epoch;
         let mut rng = rng(self.config.seed, stream::EPOCH + epoch as u64);
+        let lr = self
+            .config
+            .lr_schedule
+            .at(self.config.lr, epoch, self.config.epochs);
         let mut order = self.train_items.clone();
         if self.full_batch.is_none() {
             order.shuffle(&mut rng);
@@ -321,18 +363,33 @@ where
             .collect();
         let (mut loss_sum, mut nll_sum, mut omega_sum, mut omega_n) = (0.0, 0.0, 0.0, 0usize);
         for (step, rows) in steps.iter().enumerate() {
-            let (x, obs) = match &self.full_batch {
+            let (mut x, mut obs) = match &self.full_batch {
                 Some((x, obs)) => (x.clone(), obs.clone()),
                 None => (
                     inputs.batch(rows, &self.device),
                     self.labels.observed(rows, &self.device),
                 ),
             };
+            if let Some(alpha) = self.config.mixup {
+                let lambda: f64 = rand_distr::Beta::new(alpha, alpha)
+                    .map(|b| rand_distr::Distribution::sample(&b, &mut rng))
+                    .unwrap_or(1.0);
+                let lambda = lambda.max(1.0 - lambda);
+                let mut perm: Vec<usize> = (0..rows.len()).collect();
+                perm.shuffle(&mut rng);
+                if let Some(mixed) = I::mix(&x, &perm, lambda) {
+                    x = mixed;
+                    obs = self
+                        .labels
+                        .observed_mixed(rows, &perm, lambda, &self.device);
+                }
+            }
             if obs.len == 0 {
                 continue;
             }
             let out = self.model.forward(&x, &obs, &mut Mode::train(&mut rng));
-            let nll = crowd_nll(out.worker_logits, obs.labels.clone());
+            let nll =
+                weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone());
             let loss = match self.model.penalty(self.config.scale) {
                 Some(p) => nll.clone() + p,
                 None => nll.clone(),
@@ -359,7 +416,14 @@ where
                     steps.len()
                 )));
             }
-            self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
+            self.model = self.optim.step(lr, self.model.clone(), grads);
+            if let Some(decay) = self.config.ema {
+                let current = self.model.valid();
+                self.ema = Some(match self.ema.take() {
+                    Some(average) => ema_update(average, &current, decay),
+                    None => current,
+                });
+            }
             if steps.len() > 1 {
                 progress.step(step as u64 + 1, steps.len() as u64);
             }
@@ -369,7 +433,10 @@ where
             self.optim = new_optimizer(&self.config.adam);
         }
 
-        let eval_model = self.model.valid();
+        let eval_model = match &self.ema {
+            Some(average) => average.clone(),
+            None => self.model.valid(),
+        };
         let noise_model = eval_model.has_noise_model();
         let holdout_nll = match &self.holdout {
             Some(h) if noise_model => Some(holdout_nll(&eval_model, h)),
@@ -422,7 +489,7 @@ where
             valid_accuracy,
             test_accuracy,
             mean_omega: (omega_n > 0).then(|| omega_sum / omega_n as f64),
-            lr: self.config.lr,
+            lr,
             best,
             wall_ms: start.elapsed().as_secs_f64() * 1e3,
         };
@@ -443,17 +510,19 @@ where
 
     /// The selected model (the last one if no epoch ran).
     pub fn finish(self) -> Fitted<M> {
-        match self.best {
-            Some((best_epoch, _, model)) => Fitted {
-                model,
-                best_epoch,
-                history: self.history,
-            },
-            None => Fitted {
-                model: self.model.valid(),
-                best_epoch: self.epoch,
-                history: self.history,
-            },
+        let (model, best_epoch) = match self.best {
+            Some((best_epoch, _, model)) => (model, best_epoch),
+            None => (self.model.valid(), self.epoch),
+        };
+        let holdout_probabilities = self
+            .holdout
+            .as_ref()
+            .map(|h| holdout_label_probabilities(&model, h));
+        Fitted {
+            model,
+            best_epoch,
+            history: self.history,
+            holdout_probabilities,
         }
     }
 
@@ -485,6 +554,10 @@ where
             optimizer,
             best,
             history: self.history.clone(),
+            ema: match &self.ema {
+                Some(average) => Some(model_bytes(average)?),
+                None => None,
+            },
         })
     }
 
@@ -515,10 +588,45 @@ where
             )),
             None => None,
         };
+        self.ema = match snapshot.ema {
+            Some(bytes) => Some(model_from_bytes(path, bytes, skeleton.valid())?),
+            None => None,
+        };
         self.epoch = snapshot.epoch;
         self.history = snapshot.history;
         Ok(self)
     }
+}
+
+/// `decay · average + (1 − decay) · current`, parameter by parameter (matched by id).
+fn ema_update<M: burn::module::Module>(average: M, current: &M, decay: f64) -> M {
+    use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
+    use burn::tensor::Tensor;
+    use std::collections::HashMap;
+    struct Collect(HashMap<ParamId, Tensor<1>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let n = t.shape().num_elements();
+            self.0.insert(param.id, t.reshape([n]));
+        }
+    }
+    struct Blend(HashMap<ParamId, Tensor<1>>, f64);
+    impl ModuleMapper for Blend {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let Some(new) = self.0.remove(&param.id) else {
+                return param;
+            };
+            let decay = self.1;
+            param.map(|old| {
+                let dims = old.dims();
+                old.mul_scalar(decay) + new.reshape(dims).mul_scalar(1.0 - decay)
+            })
+        }
+    }
+    let mut values = Collect(HashMap::new());
+    current.visit(&mut values);
+    average.map(&mut Blend(values.0, decay))
 }
 
 /// Sums |gradient| over every parameter of a module, one reduction per parameter and a
@@ -630,6 +738,28 @@ fn holdout_agreement<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f6
     if n == 0 { 0.0 } else { right as f64 / n as f64 }
 }
 
+/// The probability of each held-out crowd label under `model`, chunk by chunk.
+fn holdout_label_probabilities<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> Vec<f64> {
+    let mut out = Vec::new();
+    for (x, obs, _) in &holdout.chunks {
+        if obs.len == 0 {
+            continue;
+        }
+        let logits = model.forward(x, obs, &mut Mode::eval()).worker_logits;
+        let p = burn::tensor::activation::log_softmax(logits, 1)
+            .gather(1, obs.labels.clone().reshape([obs.len, 1]))
+            .exp()
+            .into_data();
+        out.extend(
+            p.try_into_vec::<f32>()
+                .expect("float tensors are f32")
+                .into_iter()
+                .map(f64::from),
+        );
+    }
+    out
+}
+
 fn holdout_nll<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f64 {
     let (mut total, mut n) = (0.0, 0usize);
     for (x, obs, _) in &holdout.chunks {
@@ -637,7 +767,9 @@ fn holdout_nll<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f64 {
             continue;
         }
         let out = model.forward(x, obs, &mut Mode::eval());
-        let nll: f32 = crowd_nll(out.worker_logits, obs.labels.clone()).into_scalar();
+        let nll: f32 =
+            weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone())
+                .into_scalar();
         total += nll as f64 * obs.len as f64;
         n += obs.len;
     }

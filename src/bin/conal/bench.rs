@@ -18,6 +18,8 @@ pub enum BenchShape {
     Million,
     /// Loading a 10,000 × 8,192 float32 .npy against reading its bytes.
     NpyLoad,
+    /// This machine's GEMM throughput through the same kernels (a 2048³ float32 product).
+    Gemm,
 }
 
 /// Flags of `conal bench`.
@@ -57,6 +59,18 @@ pub fn run(args: &BenchArgs, progress_kind: ProgressKind) -> anyhow::Result<()> 
         BenchShape::Music => Shape::Music,
         BenchShape::Labelme => Shape::Labelme,
         BenchShape::Million => Shape::Million,
+        BenchShape::Gemm => {
+            let r = conal::bench::gemm();
+            if args.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "GEMM peak: {:.1} GFLOP/s on {} threads",
+                    r.gflops, r.threads
+                );
+            }
+            return Ok(());
+        }
         BenchShape::NpyLoad => {
             let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
             let r = conal::bench::npy_load(&dir, args.rows, args.cols, args.seed)?;

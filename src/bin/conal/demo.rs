@@ -8,7 +8,7 @@ use conal::data::synthetic::SyntheticConfig;
 use conal::model::{ConalConfig, MlpConfig};
 use conal::run::{LabelSource, ModelSpec, RunConfig};
 use conal::task::{DataSpec, TaskKind};
-use conal::train::{AdamSettings, TrainConfig};
+use conal::train::{AdamSettings, Recipe, TrainConfig};
 
 use crate::progress::{self, ProgressKind};
 
@@ -57,10 +57,17 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
         epochs: args.epochs,
         batch_size: d.batch_size,
         lr: d.lr,
+        lr_schedule: Default::default(),
         scale: d.scale,
         select: d.select,
         holdout: 0.15,
+        holdout_seed: None,
+        holdout_fold: None,
         adam: AdamSettings::default(),
+        ema: None,
+        ensemble: 1,
+        recipe: Recipe::Paper,
+        mixup: None,
     };
     let (k, r, f) = (crowd.n_classes(), crowd.n_workers(), crowd.n_features());
     let classifier = MlpConfig::labelme(f, k);

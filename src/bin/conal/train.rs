@@ -7,10 +7,10 @@ use clap::Args;
 use conal::data::labelme;
 use conal::data::synthetic::SyntheticConfig;
 use conal::data::table::{AnswersFormat, Duplicates, TableSpec};
-use conal::model::Init;
+use conal::model::{Confusion, Init};
 use conal::run::{Head, Method, ModelOptions, ModelSpec, RunConfig};
 use conal::task::{DataSpec, TableSplit, TaskKind};
-use conal::train::{AdamReset, AdamSettings, Selection, TrainConfig};
+use conal::train::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
 
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
@@ -336,6 +336,10 @@ pub struct HyperArgs {
     #[arg(long)]
     pub lr: Option<f64>,
 
+    /// Learning-rate schedule over the epochs: constant (the authors') or cosine decay to 1 %.
+    #[arg(long = "lr-schedule", value_enum, default_value = "constant")]
+    pub lr_schedule: LrSchedule,
+
     /// λ of the regulariser −λ Σ_r ‖W_r − W_g‖_F [per task].
     #[arg(long)]
     pub scale: Option<f64>,
@@ -356,6 +360,12 @@ pub struct HyperArgs {
     #[arg(long, value_enum, default_value = "torch")]
     pub init: Init,
 
+    /// CoNAL's confusion matrices: free (the authors' unconstrained logit maps) or
+    /// stochastic (row-stochastic probability matrices, so `conal inspect` shows exact
+    /// probabilities).
+    #[arg(long, value_enum, default_value = "free")]
+    pub confusion: Confusion,
+
     /// Classifier head: music (batch norm on input and hidden layer) or labelme (none)
     /// [per task: music for music and table, labelme for labelme and synthetic].
     #[arg(long, value_enum)]
@@ -369,6 +379,27 @@ pub struct HyperArgs {
     /// [default: epoch for conal on music and labelme, as the authors' code; never otherwise].
     #[arg(long = "adam-reset", value_enum)]
     pub adam_reset: Option<AdamReset>,
+
+    /// Evaluate and keep a moving average of the weights with this decay per step (e.g. 0.9)
+    /// instead of the raw weights [default: none].
+    #[arg(long)]
+    pub ema: Option<f64>,
+
+    /// Training recipe: tuned (the default: the paper's settings in a cross-fitted ensemble of
+    /// 10 models) or paper (the authors' settings exactly, one model). The flags below
+    /// override it.
+    #[arg(long, value_enum, default_value = "tuned")]
+    pub recipe: Recipe,
+
+    /// Train N models (seeds derived from --seed; model j holds out fold j of the
+    /// crowd-labelled items for selection) and predict with their averaged class
+    /// probabilities [default: from --recipe: tuned 10, paper 1].
+    #[arg(long)]
+    pub ensemble: Option<usize>,
+
+    /// Mixup: blend each batch with a shuffled copy, weight Beta(α, α) (e.g. 0.4).
+    #[arg(long)]
+    pub mixup: Option<f64>,
 
     /// Adam's ε.
     #[arg(long = "adam-eps", default_value_t = 1e-8)]
@@ -398,15 +429,22 @@ impl HyperArgs {
             epochs: self.epochs.unwrap_or(d.epochs),
             batch_size: self.batch_size.unwrap_or(d.batch_size),
             lr: self.lr.unwrap_or(d.lr),
+            lr_schedule: self.lr_schedule,
             scale: self.scale.unwrap_or(d.scale),
             select,
             holdout: self.holdout,
+            holdout_seed: None,
+            holdout_fold: None,
             adam: AdamSettings {
                 epsilon: self.adam_eps,
                 weight_decay: self.weight_decay,
                 reset: self.adam_reset.unwrap_or(method.adam_reset(task)),
                 ..AdamSettings::default()
             },
+            ema: self.ema,
+            ensemble: self.ensemble.unwrap_or(self.recipe.ensemble()),
+            recipe: self.recipe,
+            mixup: self.mixup,
         };
         train.check().context("checking the training flags")?;
         Ok(train)
@@ -420,6 +458,7 @@ impl HyperArgs {
             emb_dim: self.emb_dim,
             init: self.init,
             head: self.head,
+            confusion: self.confusion,
         }
     }
 }
