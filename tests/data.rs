@@ -333,3 +333,41 @@ fn ldac_with_a_huge_announced_count_is_an_error_not_an_abort() {
         "{err}"
     );
 }
+
+/// Regression (found by the `ldac` fuzz target): a huge word index must not size the dense
+/// feature matrix.
+#[test]
+fn ldac_with_a_huge_word_index_is_an_error_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("data_train.txt"),
+        "1 532:0\n1 800001175 69936:10\n",
+    )
+    .unwrap();
+    let err = labelme::read_features(
+        dir.path(),
+        labelme::Split::Train,
+        labelme::Features::Bow,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("data_train.txt:2:"), "{err}");
+    std::fs::write(
+        dir.path().join("data_train.txt"),
+        "1 532:0\n1 80000117569936:10\n",
+    )
+    .unwrap();
+    let err = labelme::read_features(
+        dir.path(),
+        labelme::Split::Train,
+        labelme::Features::Bow,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("data_train.txt:2: expected a 1-based word index up to 1048576"),
+        "{err}"
+    );
+}

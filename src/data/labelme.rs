@@ -107,7 +107,20 @@ pub fn read_features(
         Features::Bow => {
             let path = dir.join(format!("data_{}.txt", split.name()));
             let (dim, rows) = read_ldac(&path, bow_dim)?;
-            let mut data = vec![0f32; rows.len() * dim];
+            let cells = rows
+                .len()
+                .checked_mul(dim)
+                .filter(|&c| c <= 1 << 31)
+                .ok_or_else(|| {
+                    DataError::file(
+                        &path,
+                        format!(
+                            "{} rows of {dim} words are too many to hold densely",
+                            rows.len()
+                        ),
+                    )
+                })?;
+            let mut data = vec![0f32; cells];
             for (i, row) in rows.iter().enumerate() {
                 let total: f32 = row.iter().map(|&(_, c)| c).sum();
                 let scale = if total > 0.0 { dim as f32 / total } else { 0.0 };

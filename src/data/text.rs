@@ -85,6 +85,9 @@ pub(crate) fn read_string_column(path: &Path) -> Result<Vec<String>, DataError> 
     Ok(names)
 }
 
+/// The largest word index an LDA-C file may use (its rows become dense vectors of this size).
+pub(crate) const MAX_VOCABULARY: usize = 1 << 20;
+
 /// Sparse rows: (column, value) pairs per row.
 pub(crate) type SparseRows = Vec<Vec<(usize, f32)>>;
 
@@ -107,13 +110,19 @@ pub(crate) fn read_ldac(path: &Path, dim: Option<usize>) -> Result<(usize, Spars
             let (i, c) = field.split_once(':').ok_or_else(|| {
                 DataError::parse(path, line, format!("expected index:count, found {field:?}"))
             })?;
-            let i: usize = i.parse().ok().filter(|&i| i >= 1).ok_or_else(|| {
-                DataError::parse(
-                    path,
-                    line,
-                    format!("expected a 1-based word index, found {i:?}"),
-                )
-            })?;
+            let i: usize = i
+                .parse()
+                .ok()
+                .filter(|&i| (1..=MAX_VOCABULARY).contains(&i))
+                .ok_or_else(|| {
+                    DataError::parse(
+                        path,
+                        line,
+                        format!(
+                            "expected a 1-based word index up to {MAX_VOCABULARY}, found {i:?}"
+                        ),
+                    )
+                })?;
             let c: f32 = c
                 .parse()
                 .ok()
