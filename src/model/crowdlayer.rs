@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::CrowdModel;
 use crate::model::classifier::{Backbone, Mode};
-use crate::model::conal::{BackboneConfig, CrowdOutput, Observed, rowwise_matmul};
+use crate::model::conal::{BackboneConfig, CrowdOutput, Observed, rowwise_matmul, select_matrices};
 use crate::model::init::scaled_identities;
 
 /// Which CrowdLayer variant.
@@ -100,7 +100,7 @@ impl<I, C: Backbone<I>> CrowdModel<I> for CrowdLayer<C> {
         let class_logits = self.classifier.logits(input, mode);
         let p = softmax(class_logits.clone(), 1).select(0, obs.items.clone());
         let mut h = match &self.matrices {
-            Some(w) => rowwise_matmul(p, w.val().select(0, obs.workers.clone())),
+            Some(w) => rowwise_matmul(p, select_matrices(w.val(), obs.workers.clone())),
             None => p,
         };
         if let Some(s) = &self.scales {

@@ -6,6 +6,6 @@ pub mod config;
 pub mod eval;
 pub mod trainer;
 
-pub use batch::{Inputs, LabelIndex};
+pub use batch::{Inputs, LabelIndex, Vote};
 pub use config::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
 pub use trainer::{EpochMetrics, Fitted, Labeled, TrainData, Trainer};
