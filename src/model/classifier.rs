@@ -242,7 +242,10 @@ impl Backbone<Tensor<2>> for Mlp {
         if let Some(bn) = &self.input_norm {
             h = bn.forward(h, mode);
         }
-        let mut h = mode.dropout(relu(self.hidden.forward(h)), self.dropout);
+        let mut h = mode.dropout(
+            relu(super::wide::linear_forward(&self.hidden, h)),
+            self.dropout,
+        );
         if let Some(bn) = &self.hidden_norm {
             h = bn.forward(h, mode);
         }

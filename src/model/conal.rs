@@ -283,7 +283,9 @@ impl<C> Conal<C> {
     /// # Shapes
     /// - x: `[batch, D]`; output: `[M]`
     pub fn omega(&self, x: Tensor<2>, obs: &Observed) -> Tensor<1> {
-        let mut v = self.instance_out.forward(self.instance_hidden.forward(x));
+        let mut v = self
+            .instance_out
+            .forward(super::wide::linear_forward(&self.instance_hidden, x));
         if self.normalize_instance {
             v = l2_normalize(v);
         }

@@ -5,6 +5,7 @@ pub mod conal;
 pub mod crowdlayer;
 pub mod init;
 pub mod plain;
+pub mod wide;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
