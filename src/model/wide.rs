@@ -78,8 +78,18 @@ mod tests {
         let plain = layer.forward(x);
         assert_eq!(split.dims(), [rows, d_out]);
         let (s, p) = (
-            split.clone().into_data().to_vec::<f32>().unwrap(),
-            plain.clone().into_data().to_vec::<f32>().unwrap(),
+            split
+                .clone()
+                .into_data()
+                .as_slice::<f32>()
+                .expect("f32")
+                .to_vec(),
+            plain
+                .clone()
+                .into_data()
+                .as_slice::<f32>()
+                .expect("f32")
+                .to_vec(),
         );
         close(&s, &p, 1e-5);
 
@@ -91,8 +101,8 @@ mod tests {
             grad_of(layer.weight.val(), &gp),
         );
         close(
-            &a.to_vec::<f32>().unwrap(),
-            &b.to_vec::<f32>().unwrap(),
+            a.as_slice::<f32>().expect("f32"),
+            b.as_slice::<f32>().expect("f32"),
             1e-5,
         );
         let bias = layer.bias.as_ref().expect("a bias").val();
@@ -101,8 +111,8 @@ mod tests {
             bias.grad(&gp).expect("a gradient").into_data(),
         );
         close(
-            &a.to_vec::<f32>().unwrap(),
-            &b.to_vec::<f32>().unwrap(),
+            a.as_slice::<f32>().expect("f32"),
+            b.as_slice::<f32>().expect("f32"),
             1e-5,
         );
     }
@@ -121,9 +131,15 @@ mod tests {
             );
             let a = linear_forward(&layer, x.clone())
                 .into_data()
-                .to_vec::<f32>()
-                .unwrap();
-            let b = layer.forward(x).into_data().to_vec::<f32>().unwrap();
+                .as_slice::<f32>()
+                .expect("f32")
+                .to_vec();
+            let b = layer
+                .forward(x)
+                .into_data()
+                .as_slice::<f32>()
+                .expect("f32")
+                .to_vec();
             assert_eq!(a, b);
         }
     }

@@ -6,8 +6,7 @@
 
 use std::time::Instant;
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -18,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::loss::weighted_crowd_nll;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
+use crate::train::adam::FusedAdam;
 use crate::train::batch::{Inputs, LabelIndex, batches};
 use crate::train::checkpoint::{model_bytes, model_from_bytes};
 use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
@@ -173,7 +173,9 @@ pub struct Fitted<M> {
 pub struct Trainer<M, I: Inputs> {
     config: TrainConfig,
     device: Device,
-    model: M,
+    /// Absent only inside an optimiser step, which takes it by value so that the parameters
+    /// it updates are not shared and are updated in place.
+    model: Option<M>,
     optim: ModuleOptimizer,
     labels: LabelIndex,
     train_items: Vec<usize>,
@@ -299,7 +301,7 @@ where
             optim: new_optimizer(&config.adam),
             config,
             device: device.clone(),
-            model,
+            model: Some(model),
             labels,
             train_items,
             full_batch,
@@ -340,7 +342,9 @@ where
 
     /// The model being trained.
     pub fn model(&self) -> &M {
-        &self.model
+        self.model
+            .as_ref()
+            .expect("the model is absent only inside an optimiser step")
     }
 
     /// One pass over the training items, then evaluation and selection.
@@ -384,10 +388,10 @@ where
             if obs.len == 0 {
                 continue;
             }
-            let out = self.model.forward(&x, &obs, &mut Mode::train(&mut rng));
+            let out = self.model().forward(&x, &obs, &mut Mode::train(&mut rng));
             let nll =
                 weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone());
-            let loss = match self.model.penalty(self.config.scale) {
+            let loss = match self.model().penalty(self.config.scale) {
                 Some(p) => nll.clone() + p,
                 None => nll.clone(),
             };
@@ -405,17 +409,19 @@ where
                 omega_sum += omega.sum().into_scalar::<f32>() as f64;
                 omega_n += obs.len;
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-            if let Some(param) = non_finite_gradient(&self.model, &grads) {
+            let grads = GradientsParams::from_grads(loss.backward(), self.model());
+            if let Some(param) = non_finite_gradient(self.model(), &grads) {
                 return Err(Error::Diverged(format!(
                     "the gradient of {param} is not finite at epoch {epoch}, batch {} of {}",
                     step + 1,
                     steps.len()
                 )));
             }
-            self.model = self.optim.step(lr, self.model.clone(), grads);
+            let model = self.model.take();
+            let model = model.expect("the model is absent only inside an optimiser step");
+            self.model = Some(self.optim.step(lr, model, grads));
             if let Some(decay) = self.config.ema {
-                let current = self.model.valid();
+                let current = self.model().valid();
                 self.ema = Some(match self.ema.take() {
                     Some(average) => ema_update(average, &current, decay),
                     None => current,
@@ -432,7 +438,7 @@ where
 
         let eval_model = match &self.ema {
             Some(average) => average.clone(),
-            None => self.model.valid(),
+            None => self.model().valid(),
         };
         let noise_model = eval_model.has_noise_model();
         let holdout_nll = match &self.holdout {
@@ -509,7 +515,7 @@ where
     pub fn finish(self) -> Fitted<M> {
         let (model, best_epoch) = match self.best {
             Some((best_epoch, _, model)) => (model, best_epoch),
-            None => (self.model.valid(), self.epoch),
+            None => (self.model().valid(), self.epoch),
         };
         let holdout_probabilities = self
             .holdout
@@ -547,7 +553,7 @@ where
         };
         Ok(Snapshot {
             epoch: self.epoch,
-            model: model_bytes(&self.model)?,
+            model: model_bytes(self.model())?,
             optimizer,
             best,
             history: self.history.clone(),
@@ -572,8 +578,8 @@ where
                 ),
             ));
         }
-        let skeleton = self.model.clone();
-        self.model = model_from_bytes(path, snapshot.model, skeleton.clone())?;
+        let skeleton = self.model().clone();
+        self.model = Some(model_from_bytes(path, snapshot.model, skeleton.clone())?);
         self.optim = new_optimizer(&self.config.adam)
             .from_bytes(burn::tensor::Bytes::from_bytes_vec(snapshot.optimizer))
             .map_err(|e| Error::checkpoint(path, format!("optimiser state unreadable: {e}")))?;
@@ -707,14 +713,12 @@ fn non_finite_gradient<M: burn::module::Module>(
 
 /// A fresh Adam with these settings.
 fn new_optimizer(settings: &AdamSettings) -> ModuleOptimizer {
-    let mut adam = AdamConfig::new()
-        .with_beta_1(settings.beta_1)
-        .with_beta_2(settings.beta_2)
-        .with_epsilon(settings.epsilon);
-    if settings.weight_decay > 0.0 {
-        adam = adam.with_weight_decay(Some(WeightDecayConfig::new(settings.weight_decay)));
-    }
-    adam.init()
+    ModuleOptimizer::from(FusedAdam::new(
+        settings.beta_1,
+        settings.beta_2,
+        settings.epsilon,
+        settings.weight_decay,
+    ))
 }
 
 fn set_accuracy<M: CrowdModel<B>, B>(model: &M, set: &EvalSet<B>) -> f64 {
