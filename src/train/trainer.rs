@@ -4,6 +4,8 @@
 //! does one pass and returns its metrics, so that the caller decides what to do between
 //! epochs (report progress, write a checkpoint, stop).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -17,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::loss::weighted_crowd_nll;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
-use crate::train::adam::FusedAdam;
+use crate::train::adam::{FusedAdam, fuses_on};
 use crate::train::batch::{Inputs, LabelIndex, batches};
 use crate::train::checkpoint::{model_bytes, model_from_bytes};
 use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
@@ -188,6 +190,10 @@ pub struct Trainer<M, I: Inputs> {
     history: Vec<EpochMetrics>,
     /// Moving average of the weights (evaluation form), when `config.ema` is set.
     ema: Option<M>,
+    /// Raised by the optimiser when it meets a NaN or infinite gradient entry; `None` where
+    /// the optimiser cannot check (not the CPU backend), and the trainer checks before each
+    /// step instead.
+    non_finite: Option<Arc<AtomicBool>>,
 }
 
 impl<M, I> Trainer<M, I>
@@ -297,8 +303,10 @@ where
                 labels.observed(&train_items, device),
             )
         });
+        let non_finite =
+            fuses_on(&device.clone().inner()).then(|| Arc::new(AtomicBool::new(false)));
         Ok(Trainer {
-            optim: new_optimizer(&config.adam),
+            optim: new_optimizer(&config.adam, non_finite.as_ref()),
             config,
             device: device.clone(),
             model: Some(model),
@@ -312,6 +320,7 @@ where
             best: None,
             history: Vec::new(),
             ema: None,
+            non_finite,
         })
     }
 
@@ -410,16 +419,29 @@ where
                 omega_n += obs.len;
             }
             let grads = GradientsParams::from_grads(loss.backward(), self.model());
-            if let Some(param) = non_finite_gradient(self.model(), &grads) {
-                return Err(Error::Diverged(format!(
+            let diverged = |param: String| {
+                Error::Diverged(format!(
                     "the gradient of {param} is not finite at epoch {epoch}, batch {} of {}",
                     step + 1,
                     steps.len()
-                )));
+                ))
+            };
+            if self.non_finite.is_none()
+                && let Some(param) = non_finite(self.model(), Some(&grads))
+            {
+                return Err(diverged(param));
             }
             let model = self.model.take();
             let model = model.expect("the model is absent only inside an optimiser step");
             self.model = Some(self.optim.step(lr, model, grads));
+            if let Some(flag) = &self.non_finite
+                && flag.swap(false, Ordering::Relaxed)
+            {
+                // The step has turned exactly the entries with a non-finite gradient into
+                // NaN, which names the parameter; the run stops here either way.
+                let param = non_finite(self.model(), None).unwrap_or_else(|| "a parameter".into());
+                return Err(diverged(param));
+            }
             if let Some(decay) = self.config.ema {
                 let current = self.model().valid();
                 self.ema = Some(match self.ema.take() {
@@ -433,7 +455,7 @@ where
         }
         let n_steps = steps.len().max(1) as f64;
         if self.config.adam.reset == AdamReset::Epoch {
-            self.optim = new_optimizer(&self.config.adam);
+            self.optim = new_optimizer(&self.config.adam, self.non_finite.as_ref());
         }
 
         let eval_model = match &self.ema {
@@ -580,7 +602,7 @@ where
         }
         let skeleton = self.model().clone();
         self.model = Some(model_from_bytes(path, snapshot.model, skeleton.clone())?);
-        self.optim = new_optimizer(&self.config.adam)
+        self.optim = new_optimizer(&self.config.adam, self.non_finite.as_ref())
             .from_bytes(burn::tensor::Bytes::from_bytes_vec(snapshot.optimizer))
             .map_err(|e| Error::checkpoint(path, format!("optimiser state unreadable: {e}")))?;
         self.best = match snapshot.best {
@@ -632,17 +654,16 @@ fn ema_update<M: burn::module::Module>(average: M, current: &M, decay: f64) -> M
     average.map(&mut Blend(values.0, decay))
 }
 
-/// Sums every gradient entry of a module, one reduction per parameter and a single
-/// read-back, and names the parameters on the way (for the message if it is not
-/// finite).
-struct GradientSum<'a> {
-    grads: &'a GradientsParams,
+/// Sums every gradient entry (or, without gradients, every parameter entry) of a module, one
+/// reduction per parameter, and names the parameters on the way (for the message if a sum
+/// is not finite).
+struct FiniteCheck<'a> {
+    grads: Option<&'a GradientsParams>,
     path: Vec<String>,
-    total: Option<burn::tensor::Tensor<1>>,
-    names: Vec<(String, burn::module::ParamId, usize)>,
+    sums: Vec<(String, burn::tensor::Tensor<1>)>,
 }
 
-impl burn::module::ModuleVisitor for GradientSum<'_> {
+impl burn::module::ModuleVisitor for FiniteCheck<'_> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -655,54 +676,45 @@ impl burn::module::ModuleVisitor for GradientSum<'_> {
         &mut self,
         param: &burn::module::Param<burn::tensor::Tensor<D>>,
     ) {
-        if let Some(g) = self.grads.get::<D>(param.id) {
-            // The plain sum is NaN or infinite whenever an entry is (a finite sum of finite
-            // gradients overflows only when training has diverged anyway).
-            let s = g.sum();
-            self.total = Some(match self.total.take() {
-                Some(t) => t + s,
-                None => s,
-            });
-            self.names.push((self.path.join("."), param.id, D));
+        // The plain sum is NaN or infinite whenever an entry is (a finite sum of finite
+        // entries overflows only when training has diverged anyway).
+        let sum = match self.grads {
+            Some(grads) => grads.get::<D>(param.id).map(|g| g.sum()),
+            None => Some(param.val().sum()),
+        };
+        if let Some(sum) = sum {
+            self.sums.push((self.path.join("."), sum));
         }
     }
 }
 
-/// The name of a parameter whose gradient has a NaN or infinite entry, if any.
-fn non_finite_gradient<M: burn::module::Module>(
+/// The name of a parameter with a NaN or infinite entry in its gradient (`grads`) or, without
+/// `grads`, in its values; `None` if there is none. One read-back when all is well.
+fn non_finite<M: burn::module::Module>(
     model: &M,
-    grads: &GradientsParams,
+    grads: Option<&GradientsParams>,
 ) -> Option<String> {
-    let mut visitor = GradientSum {
+    let mut visitor = FiniteCheck {
         grads,
         path: Vec::new(),
-        total: None,
-        names: Vec::new(),
+        sums: Vec::new(),
     };
     model.visit(&mut visitor);
-    let total: f32 = visitor.total?.into_scalar();
-    if total.is_finite() {
+    let total = visitor
+        .sums
+        .iter()
+        .map(|(_, s)| s.clone())
+        .reduce(|a, b| a + b)?;
+    if total.into_scalar::<f32>().is_finite() {
         return None;
     }
-    // Find the culprit (rare, so a second pass is fine).
-    for (name, id, rank) in &visitor.names {
-        let finite = match rank {
-            1 => grads
-                .get::<1>(*id)
-                .map(|g| g.sum().into_scalar::<f32>().is_finite()),
-            2 => grads
-                .get::<2>(*id)
-                .map(|g| g.sum().into_scalar::<f32>().is_finite()),
-            3 => grads
-                .get::<3>(*id)
-                .map(|g| g.sum().into_scalar::<f32>().is_finite()),
-            _ => None,
-        };
-        if finite == Some(false) {
+    // Find the culprit (rare, so a second read-back per parameter is fine).
+    for (name, sum) in visitor.sums {
+        if !sum.into_scalar::<f32>().is_finite() {
             return Some(if name.is_empty() {
                 "a parameter".into()
             } else {
-                name.clone()
+                name
             });
         }
     }
@@ -711,14 +723,19 @@ fn non_finite_gradient<M: burn::module::Module>(
     None
 }
 
-/// A fresh Adam with these settings.
-fn new_optimizer(settings: &AdamSettings) -> ModuleOptimizer {
-    ModuleOptimizer::from(FusedAdam::new(
+/// A fresh Adam with these settings, raising `non_finite` (when given) on a NaN or infinite
+/// gradient entry.
+fn new_optimizer(settings: &AdamSettings, non_finite: Option<&Arc<AtomicBool>>) -> ModuleOptimizer {
+    let adam = FusedAdam::new(
         settings.beta_1,
         settings.beta_2,
         settings.epsilon,
         settings.weight_decay,
-    ))
+    );
+    ModuleOptimizer::from(match non_finite {
+        Some(flag) => adam.with_non_finite_flag(flag.clone()),
+        None => adam,
+    })
 }
 
 fn set_accuracy<M: CrowdModel<B>, B>(model: &M, set: &EvalSet<B>) -> f64 {
