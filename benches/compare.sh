@@ -49,8 +49,8 @@ floor_ms = lm["flop_floor"] / (gemm["gflops"] * 1e9) * 1e3
 print(f"\nGEMM peak (2 threads): {gemm['gflops']:.1f} GFLOP/s. LabelMe-size epoch: "
       f"{lm['median_epoch_ms']:.0f} ms; FLOP floor {lm['flop_floor'] / 1e9:.1f} GFLOP = "
       f"{floor_ms:.0f} ms at that peak; epoch / floor = {lm['median_epoch_ms'] / floor_ms:.2f}. "
-      f"Peak RSS {lm['peak_rss_bytes'] / 1e6:.0f} MB = {lm['peak_over_features']:.2f}x the features.")
+      f"Peak RSS {lm['peak_rss_bytes'] / 1e6:.0f} MB = {lm['peak_over_features']:.3f}x the features.")
 m = next(r["row"] for r in rows if r["impl"] == "million")
 print(f"1,000,000 items x 2,000 workers x 3 labels: epoch {m['median_epoch_ms'] / 1e3:.1f} s, "
-      f"peak RSS {m['peak_rss_bytes'] / 1e9:.2f} GB ({m['peak_over_features']:.2f}x the features).")
+      f"peak RSS {m['peak_rss_bytes'] / 1e9:.2f} GB ({m['peak_over_features']:.3f}x the features).")
 PYEOF
