@@ -104,31 +104,26 @@ fn update_chunk(
     update_chunk_any(ps, gs, ms, vs, k, first)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn update_chunk_avx512(
-    ps: &mut [f32],
-    gs: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    k: &Factors,
-    first: bool,
-) -> bool {
-    update_chunk_any(ps, gs, ms, vs, k, first)
+/// The same loop compiled for one instruction set (a `#[target_feature]` function cannot be
+/// generic over the feature, hence a macro).
+macro_rules! update_chunk_with {
+    ($name:ident, $feature:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        fn $name(
+            ps: &mut [f32],
+            gs: &[f32],
+            ms: &mut [f32],
+            vs: &mut [f32],
+            k: &Factors,
+            first: bool,
+        ) -> bool {
+            update_chunk_any(ps, gs, ms, vs, k, first)
+        }
+    };
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn update_chunk_avx2(
-    ps: &mut [f32],
-    gs: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    k: &Factors,
-    first: bool,
-) -> bool {
-    update_chunk_any(ps, gs, ms, vs, k, first)
-}
+update_chunk_with!(update_chunk_avx512, "avx512f");
+update_chunk_with!(update_chunk_avx2, "avx2");
 
 /// One loop per case, so that each is branch-free and vectorises.
 #[inline(always)]
