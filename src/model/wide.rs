@@ -17,7 +17,7 @@ pub const SPLIT_MIN_FEATURES: usize = 2048;
 /// Slices of the feature dimension (≥ 4 so that burn parallelises over them).
 const SLICES: usize = 4;
 
-/// `layer.forward(x)`, cut into [`SLICES`] partial products along the input features when
+/// `layer.forward(x)`, cut into four partial products along the input features when
 /// the input is at least [`SPLIT_MIN_FEATURES`] wide (and a multiple of the slice count).
 /// Narrower inputs, the Music and 512-d LabelMe heads included, take burn's plain path.
 ///
