@@ -76,7 +76,7 @@ enum Command {
     /// Time training epochs on generated data of a given shape, or .npy loading.
     Bench(bench::BenchArgs),
     /// Generate a demo crowd with known confusions, train CoNAL on it and compare it with a
-    /// classifier trained on majority-vote labels (about 10 seconds).
+    /// classifier trained on majority-vote labels (about a second in a release build).
     Demo(demo::DemoArgs),
 }
 
