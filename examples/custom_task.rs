@@ -158,7 +158,7 @@ pub fn run(n_train: usize, epochs: usize, seed: u64) -> conal::Result<(f64, f64)
     let device = Device::flex().autodiff();
     let model = ConalConfig::labelme(SIDE * SIDE, n_workers as usize, CLASSES).init(
         SmallCnnConfig,
-        &mut conal::train::trainer::rng(seed, 0),
+        &mut conal::rng::rng(seed, 0),
         &device,
     );
     let data = TrainData {
@@ -181,7 +181,7 @@ pub fn run(n_train: usize, epochs: usize, seed: u64) -> conal::Result<(f64, f64)
     let mv = MajorityVote::new()
         .seed(seed)
         .fit_annotations(n_train, CLASSES, &annotations)?;
-    Ok((conal_accuracy, accuracy(&mv.labels, &truth)))
+    Ok((conal_accuracy, accuracy(&mv.aggregation.labels, &truth)))
 }
 
 #[allow(dead_code)]

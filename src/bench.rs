@@ -61,7 +61,8 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// A training shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Shape {
     /// Music: 700 items × 124 features, 44 workers, 10 classes, ~4.2 labels per item, full
@@ -199,7 +200,7 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<TrainBench> {
     if epochs == 0 {
-        return Err(Error::Config("--epochs must be at least 1".into()));
+        return Err(Error::param("epochs", 0, "must be at least 1"));
     }
     let spec = shape.spec();
     let (x, annotations) = generate(&spec, seed)?;
@@ -211,11 +212,7 @@ pub fn train(
         }
     };
     let device = Device::flex().autodiff();
-    let model = conal.init(
-        classifier,
-        &mut crate::train::trainer::rng(seed, 0),
-        &device,
-    );
+    let model = conal.init(classifier, &mut crate::rng::rng(seed, 0), &device);
     let data = TrainData {
         inputs: &x,
         annotations: &annotations,

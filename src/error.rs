@@ -79,6 +79,27 @@ pub enum Error {
     /// A configuration value is out of range or contradicts the data.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A parameter of an estimator (a field of its params; on the command line, the flag of
+    /// the same name) has a value it cannot take.
+    #[error("{param} = {value}: {expected}")]
+    Param {
+        /// The parameter's name, as the field of the params type (`batch_size`).
+        param: &'static str,
+        /// The value given.
+        value: String,
+        /// What it must be, or why it cannot be used here.
+        expected: String,
+    },
+    /// Input arrays of the wrong shape (features of another width than the model's, …).
+    #[error("{what} have {got} columns, the model was trained on {expected}")]
+    Shape {
+        /// What was given (`features`).
+        what: &'static str,
+        /// The width the model expects.
+        expected: usize,
+        /// The width given.
+        got: usize,
+    },
     /// A checkpoint directory is missing a file, or a file in it is corrupt.
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint {
@@ -106,6 +127,20 @@ impl Error {
         Error::Io {
             path: path.to_path_buf(),
             cause,
+        }
+    }
+
+    /// A parameter error: `param` (a field name) cannot be `value`; `expected` says what it
+    /// must be.
+    pub fn param(
+        param: &'static str,
+        value: impl std::fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
+        Error::Param {
+            param,
+            value: value.to_string(),
+            expected: expected.into(),
         }
     }
 

@@ -13,14 +13,16 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::data::TaskData;
+use crate::data::source::{DataSpec, TaskKind};
 use crate::error::{Error, Result};
+use crate::estimator::RunParams;
 use crate::progress::Progress;
-use crate::run::{Method, ModelOptions, ModelSpec, RunConfig};
-use crate::task::{DataSpec, TaskKind};
-use crate::train::{AdamReset, AdamSettings, Selection, TrainConfig};
+use crate::spec::Method;
+use crate::train::Selection;
 
 /// How the kept epoch is chosen in an experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Protocol {
     /// Validation split if the data has one, else crowd holdout: no test label involved.
@@ -71,15 +73,8 @@ pub struct ExperimentSpec {
     pub seeds: Vec<u64>,
     /// Protocols.
     pub protocols: Vec<Protocol>,
-    /// Training settings; `seed`, `select` and (unless `adam_reset` is given) the Adam reset
-    /// are set per run.
-    pub train: TrainConfig,
-    /// Adam reset for every method; `None`: each method's own (see `Method::adam_reset`).
-    pub adam_reset: Option<AdamReset>,
-    /// Architecture settings.
-    pub model: ModelOptions,
-    /// Device name.
-    pub device: String,
+    /// The settings of every run; `method`, `seed` and `select` are set per run.
+    pub params: RunParams,
 }
 
 /// One finished run.
@@ -171,8 +166,10 @@ pub fn run(
         ));
     }
     if spec.protocols.contains(&Protocol::TestPeek) && data.test.is_none() {
-        return Err(Error::Config(
-            "the test-peek protocol needs test data (--test-data)".into(),
+        return Err(Error::param(
+            "protocols",
+            "test-peek",
+            "needs test data with true labels (test_data)",
         ));
     }
     let start = Instant::now();
@@ -181,36 +178,13 @@ pub fn run(
     progress.start("runs", total as u64);
     let mut runs = Vec::with_capacity(total);
     for &method in &spec.methods {
-        let model = ModelSpec::build(
-            method,
-            spec.data.task,
-            crowd.n_features(),
-            crowd.n_workers(),
-            crowd.n_classes(),
-            &spec.model,
-        );
         for &protocol in &spec.protocols {
             for &seed in &spec.seeds {
-                let config = RunConfig {
-                    conal_version: env!("CARGO_PKG_VERSION").into(),
-                    data: spec.data.clone(),
-                    model: model.clone(),
-                    train: TrainConfig {
-                        seed,
-                        select: protocol.selection(data),
-                        adam: AdamSettings {
-                            reset: spec.adam_reset.unwrap_or(method.adam_reset(spec.data.task)),
-                            ..spec.train.adam.clone()
-                        },
-                        ..spec.train.clone()
-                    },
-                    device: spec.device.clone(),
-                    classes: crowd.classes.clone(),
-                    workers: crowd.workers.clone(),
-                    n_features: crowd.n_features(),
-                    log_dir: None,
-                    result: None,
-                };
+                let mut params = spec.params.clone();
+                params.method = method;
+                params.seed = seed;
+                params.select = Some(protocol.selection(data));
+                let config = params.run_config(spec.data.clone(), crowd, data.valid.is_some())?;
                 let t = Instant::now();
                 let outcome = crate::run::train(
                     &config,

@@ -40,15 +40,24 @@
 
 pub mod aggregate;
 pub mod bench;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod estimator;
 pub mod experiment;
+pub mod io;
 pub mod loss;
+pub mod metrics;
 pub mod model;
 pub mod progress;
 pub mod report;
+pub mod rng;
 pub mod run;
-pub mod task;
+pub mod spec;
 pub mod train;
 
 pub use error::{DataError, Error, Result};
+pub use estimator::{
+    ClassifierParams, ConalParams, CrowdLayerParams, FittedClassifier, FittedConal,
+    FittedCrowdLayer,
+};

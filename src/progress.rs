@@ -1,10 +1,11 @@
 //! Progress reporting, behind a trait so that the library never prints: the binary shows bars
 //! for people or JSON lines for pipelines; tests stay silent.
 
-use crate::train::EpochMetrics;
+use crate::metrics::EpochMetrics;
 
-/// Receives progress events from long-running work.
-pub trait Progress {
+/// Receives progress events from long-running work. `Send`, so that a fit can run on a
+/// thread pool of its own while the caller waits.
+pub trait Progress: Send {
     /// A phase of work starts: `total` units (epochs, runs, iterations) labelled `label`.
     fn start(&mut self, label: &str, total: u64) {
         let _ = (label, total);

@@ -26,13 +26,26 @@ fn music_aggregation_matches_crowd_kit() {
     let ds = DawidSkene::new().fit(&data).unwrap();
     let glad = Glad::new().fit(&data).unwrap();
     eprintln!("DS + GLAD on Music in {:?}", t.elapsed());
-    check("Dawid-Skene on Music", accuracy_of(&ds.labels, &data), 76.9);
-    check("GLAD on Music", accuracy_of(&glad.labels, &data), 78.9);
+    check(
+        "Dawid-Skene on Music",
+        accuracy_of(&ds.aggregation.labels, &data),
+        76.9,
+    );
+    check(
+        "GLAD on Music",
+        accuracy_of(&glad.aggregation.labels, &data),
+        78.9,
+    );
     // Majority vote with random tie breaking: 188 of 700 songs have tied votes.
     let mv: Vec<f64> = (0..5)
         .map(|seed| {
             accuracy_of(
-                &MajorityVote::new().seed(seed).fit(&data).unwrap().labels,
+                &MajorityVote::new()
+                    .seed(seed)
+                    .fit(&data)
+                    .unwrap()
+                    .aggregation
+                    .labels,
                 &data,
             )
         })
@@ -55,8 +68,12 @@ fn labelme_aggregation_matches_crowd_kit() {
     let glad = Glad::new().fit(&data).unwrap();
     check(
         "Dawid-Skene on LabelMe",
-        accuracy_of(&ds.labels, &data),
+        accuracy_of(&ds.aggregation.labels, &data),
         79.2,
     );
-    check("GLAD on LabelMe", accuracy_of(&glad.labels, &data), 77.5);
+    check(
+        "GLAD on LabelMe",
+        accuracy_of(&glad.aggregation.labels, &data),
+        77.5,
+    );
 }

@@ -44,7 +44,7 @@ fn train(config: &SyntheticConfig, epochs: usize) -> (Synthetic, Conal<Mlp>) {
     let crowd = &demo.data.train;
     let (d, r, k) = (crowd.n_features(), crowd.n_workers(), crowd.n_classes());
     let device = Device::flex().autodiff();
-    let mut rng = conal::train::trainer::rng(0, 0);
+    let mut rng = conal::rng::rng(0, 0);
     let model = ConalConfig::labelme(d, r, k).init(MlpConfig::labelme(d, k), &mut rng, &device);
     let data = TrainData {
         inputs: &crowd.features,

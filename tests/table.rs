@@ -118,7 +118,7 @@ fn answers_formats_agree() {
     .unwrap();
     let mut loaded = Vec::new();
     for answers in ["long.tsv", "matrix.txt", "answers.json"] {
-        let spec = conal::data::table::TableSpec::new(p(answers), p("features.csv"));
+        let spec = conal::data::table::TableSpec::new(p(answers), Some(p("features.csv")));
         let d = spec.load().unwrap();
         let mut triples: Vec<(String, String, String)> = d
             .annotations
@@ -150,7 +150,7 @@ fn string_labels_items_without_labels_and_duplicates() {
     )
     .unwrap();
     std::fs::write(p("features.csv"), "id,a,b\nx,1,2\ny,3,4\nz,5,6\n").unwrap();
-    let mut spec = conal::data::table::TableSpec::new(p("answers.csv"), p("features.csv"));
+    let mut spec = conal::data::table::TableSpec::new(p("answers.csv"), Some(p("features.csv")));
     spec.task_column = "item".into();
     spec.worker_column = "who".into();
     spec.label_column = "answer".into();
@@ -180,7 +180,7 @@ fn npy_features_with_task_list() {
     conal::data::npy::write_f32(&p("x.npy"), 3, 2, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
     std::fs::write(p("tasks.txt"), "c\na\nb\n").unwrap();
     std::fs::write(p("answers.csv"), "task,worker,label\na,w,0\nc,w,1\n").unwrap();
-    let mut spec = conal::data::table::TableSpec::new(p("answers.csv"), p("x.npy"));
+    let mut spec = conal::data::table::TableSpec::new(p("answers.csv"), Some(p("x.npy")));
     spec.tasks = Some(p("tasks.txt"));
     let d = spec.load().unwrap();
     assert_eq!(d.items, ["c", "a", "b"]);

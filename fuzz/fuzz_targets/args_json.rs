@@ -8,8 +8,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("args.json"), data);
     let _ = std::fs::write(dir.join("workers.json"), data);
-    if let Ok(config) = conal::run::RunConfig::load(&dir) {
+    if let Ok(config) = conal::spec::RunConfig::load(&dir) {
         let _ = config.check();
     }
-    let _ = conal::run::WorkerStats::load(&dir);
+    let _ = conal::checkpoint::WorkerStats::load(&dir);
 });

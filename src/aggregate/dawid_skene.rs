@@ -13,18 +13,32 @@
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, 1)]);
 //! }
 //! let fitted = DawidSkene::new().fit_annotations(6, 3, 2, &labels).unwrap();
-//! assert_eq!(fitted.labels, vec![0, 1, 0, 1, 0, 1]);
+//! assert_eq!(fitted.aggregation.labels, vec![0, 1, 0, 1, 0, 1]);
 //! // Worker 2 answers 1 whatever the class.
-//! let m = &fitted.worker_confusions.as_ref().unwrap()[2];
+//! let m = &fitted.worker_confusions[2];
 //! assert!(m[0][1] > 0.99 && m[1][1] > 0.99);
 //! ```
 
 use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
-use crate::data::{Annotation, CrowdData};
+use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 
 /// Probabilities are clipped below at this value before taking logs (crowd-kit's `_EPS`).
 const EPS: f64 = 1e-10;
+
+/// What Dawid-Skene infers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedDawidSkene {
+    /// Labels (the most probable class) and posteriors of every item.
+    pub aggregation: Aggregation,
+    /// Per-worker confusion matrices `[worker][true class][given label]`, rows summing to 1
+    /// (crowd-kit's `errors_`).
+    pub worker_confusions: Vec<Vec<Vec<f64>>>,
+    /// Class priors (crowd-kit's `priors_`).
+    pub priors: Vec<f64>,
+    /// The evidence lower bound per label after each EM iteration.
+    pub elbo_history: Vec<f64>,
+}
 
 /// Dawid-Skene parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,21 +86,16 @@ impl DawidSkene {
 
     fn check(&self) -> Result<()> {
         if self.max_iter == 0 {
-            return Err(Error::Config(
-                "Dawid-Skene needs --max-iter of at least 1".into(),
-            ));
+            return Err(Error::param("max_iter", 0, "Dawid-Skene needs at least 1"));
         }
         if self.tol.is_nan() || self.tol < 0.0 {
-            return Err(Error::Config(format!(
-                "--tol must be non-negative, got {}",
-                self.tol
-            )));
+            return Err(Error::param("tol", self.tol, "must be non-negative"));
         }
         Ok(())
     }
 
     /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdData) -> Result<Aggregation> {
+    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedDawidSkene> {
         self.fit_annotations(
             data.n_items(),
             data.n_workers(),
@@ -102,7 +111,7 @@ impl DawidSkene {
         n_workers: usize,
         n_class: usize,
         annotations: &[Annotation],
-    ) -> Result<Aggregation> {
+    ) -> Result<FittedDawidSkene> {
         self.check()?;
         check_annotations(n_items, n_workers, n_class, annotations)?;
         for &(i, y) in &self.gold {
@@ -112,7 +121,9 @@ impl DawidSkene {
         }
         let k = n_class;
         // Initialisation: majority-vote shares (no tie breaking needed for soft labels).
-        let mv = MajorityVote::new().fit_annotations(n_items, k, annotations)?;
+        let mv = MajorityVote::new()
+            .fit_annotations(n_items, k, annotations)?
+            .aggregation;
         let mut post: Vec<Vec<f64>> = mv.posteriors;
         let has_labels = mv.has_labels;
         self.apply_gold(&mut post);
@@ -120,6 +131,7 @@ impl DawidSkene {
         let mut prior = mean_rows(&post, &labelled, k);
         let mut errors = m_step(&post, annotations, n_workers, k);
         let mut last = f64::NEG_INFINITY;
+        let mut elbo_history = Vec::new();
         for iter in 0..self.max_iter {
             post = e_step(&prior, &errors, annotations, n_items, k, &has_labels);
             self.apply_gold(&mut post);
@@ -131,18 +143,22 @@ impl DawidSkene {
                 "Dawid-Skene iteration {}: ELBO per label {elbo:.6}",
                 iter + 1
             );
+            elbo_history.push(elbo);
             if elbo - last < self.tol {
                 break;
             }
             last = elbo;
         }
         let labels = post.iter().map(|row| argmax(row) as u32).collect();
-        Ok(Aggregation {
-            labels,
-            posteriors: post,
-            worker_confusions: Some(errors),
-            worker_abilities: None,
-            has_labels,
+        Ok(FittedDawidSkene {
+            aggregation: Aggregation {
+                labels,
+                posteriors: post,
+                has_labels,
+            },
+            worker_confusions: errors,
+            priors: prior,
+            elbo_history,
         })
     }
 

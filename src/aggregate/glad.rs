@@ -23,15 +23,27 @@
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, 2)]);
 //! }
 //! let fitted = Glad::new().fit_annotations(9, 3, 3, &labels).unwrap();
-//! assert_eq!(fitted.labels, (0..9).map(|i| i % 3).collect::<Vec<_>>());
-//! let ability = fitted.worker_abilities.unwrap();
+//! assert_eq!(fitted.aggregation.labels, (0..9).map(|i| i % 3).collect::<Vec<_>>());
+//! let ability = &fitted.abilities;
 //! assert!(ability[0] > ability[2] && ability[1] > ability[2]);
 //! ```
 
 use crate::aggregate::dawid_skene::argmax;
 use crate::aggregate::{Aggregation, check_annotations};
-use crate::data::{Annotation, CrowdData};
+use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
+
+/// What GLAD infers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedGlad {
+    /// Labels (the most probable class) and posteriors of every item.
+    pub aggregation: Aggregation,
+    /// Worker abilities α (crowd-kit's `alphas_`): higher is more reliable, 0 is random,
+    /// negative is adversarial.
+    pub abilities: Vec<f64>,
+    /// Item log-easiness β (crowd-kit's `betas_`): the item's inverse difficulty is e^β.
+    pub difficulties: Vec<f64>,
+}
 
 /// GLAD parameters (crowd-kit's defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -141,16 +153,13 @@ impl Glad {
             ));
         }
         if self.tol.is_nan() || self.tol < 0.0 {
-            return Err(Error::Config(format!(
-                "--tol must be non-negative, got {}",
-                self.tol
-            )));
+            return Err(Error::param("tol", self.tol, "must be non-negative"));
         }
         Ok(())
     }
 
     /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdData) -> Result<Aggregation> {
+    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedGlad> {
         self.fit_annotations(
             data.n_items(),
             data.n_workers(),
@@ -166,7 +175,7 @@ impl Glad {
         n_workers: usize,
         n_class: usize,
         annotations: &[Annotation],
-    ) -> Result<Aggregation> {
+    ) -> Result<FittedGlad> {
         self.check()?;
         check_annotations(n_items, n_workers, n_class, annotations)?;
         if n_class < 2 {
@@ -232,12 +241,15 @@ impl Glad {
         // As in crowd-kit, the posteriors are those of the last E-step, computed before the
         // final M-step.
         let labels = post.iter().map(|row| argmax(row) as u32).collect();
-        Ok(Aggregation {
-            labels,
-            posteriors: post,
-            worker_confusions: None,
-            worker_abilities: Some(x[..n_workers].to_vec()),
-            has_labels,
+        let (alpha, beta) = x.split_at(n_workers);
+        Ok(FittedGlad {
+            aggregation: Aggregation {
+                labels,
+                posteriors: post,
+                has_labels,
+            },
+            abilities: alpha.to_vec(),
+            difficulties: beta.to_vec(),
         })
     }
 }

@@ -7,19 +7,16 @@
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! let labels = [a(0, 0, 1), a(0, 1, 1), a(0, 2, 0), a(1, 0, 2)];
 //! let fitted = MajorityVote::new().fit_annotations(2, 3, &labels).unwrap();
-//! assert_eq!(fitted.labels, vec![1, 2]);
-//! assert!((fitted.posteriors[0][1] - 2.0 / 3.0).abs() < 1e-12);
+//! assert_eq!(fitted.aggregation.labels, vec![1, 2]);
+//! assert!((fitted.aggregation.posteriors[0][1] - 2.0 / 3.0).abs() < 1e-12);
 //! ```
 
 use rand::RngExt;
 
 use crate::aggregate::Aggregation;
-use crate::data::{Annotation, CrowdData};
+use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
-use crate::train::trainer::rng;
-
-/// RNG stream used for tie breaking.
-const TIE_STREAM: u64 = 2;
+use crate::rng::{rng, stream};
 
 /// Majority vote parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +43,7 @@ impl MajorityVote {
     }
 
     /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdData) -> Result<Aggregation> {
+    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedMajorityVote> {
         self.fit_annotations(data.n_items(), data.n_classes(), &data.annotations)
     }
 
@@ -57,7 +54,7 @@ impl MajorityVote {
         n_items: usize,
         n_class: usize,
         annotations: &[Annotation],
-    ) -> Result<Aggregation> {
+    ) -> Result<FittedMajorityVote> {
         if n_class == 0 {
             return Err(Error::Config(
                 "majority vote needs at least one class".into(),
@@ -72,7 +69,7 @@ impl MajorityVote {
             votes[i][k] += 1.0;
         }
         let has_labels: Vec<bool> = votes.iter().map(|r| r.iter().sum::<f64>() > 0.0).collect();
-        let mut rng = rng(self.seed, TIE_STREAM);
+        let mut rng = rng(self.seed, stream::TIES);
         let mut labels = Vec::with_capacity(n_items);
         let mut ties = 0;
         for row in &mut votes {
@@ -92,12 +89,23 @@ impl MajorityVote {
             }
         }
         tracing::debug!("majority vote: {ties} of {n_items} items had tied votes");
-        Ok(Aggregation {
-            labels,
-            posteriors: votes,
-            worker_confusions: None,
-            worker_abilities: None,
-            has_labels,
+        Ok(FittedMajorityVote {
+            aggregation: Aggregation {
+                labels,
+                posteriors: votes,
+                has_labels,
+            },
+            ties,
         })
     }
+}
+
+/// What majority vote infers: the labels and vote shares ([`Aggregation`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedMajorityVote {
+    /// Labels (ties broken at random from the seed) and posteriors (the vote shares; uniform
+    /// for an item without labels).
+    pub aggregation: Aggregation,
+    /// Items whose top vote was tied.
+    pub ties: usize,
 }

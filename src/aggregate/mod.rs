@@ -4,17 +4,18 @@ pub mod dawid_skene;
 pub mod glad;
 pub mod majority_vote;
 
-pub use dawid_skene::DawidSkene;
-pub use glad::Glad;
-pub use majority_vote::MajorityVote;
+pub use dawid_skene::{DawidSkene, FittedDawidSkene};
+pub use glad::{FittedGlad, Glad};
+pub use majority_vote::{FittedMajorityVote, MajorityVote};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Annotation, CrowdData};
+use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 
 /// A label aggregation method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum AggregationMethod {
     /// Majority vote, ties broken at random from the seed.
@@ -35,13 +36,14 @@ impl AggregationMethod {
         }
     }
 
-    /// Runs the method with its default parameters (`seed` breaks majority-vote ties).
-    pub fn fit(self, data: &CrowdData, seed: u64) -> Result<Aggregation> {
-        match self {
-            AggregationMethod::Mv => MajorityVote::new().seed(seed).fit(data),
-            AggregationMethod::Ds => DawidSkene::new().fit(data),
-            AggregationMethod::Glad => Glad::new().fit(data),
-        }
+    /// Runs the method with its default parameters (`seed` breaks majority-vote ties) and
+    /// returns what all methods infer.
+    pub fn fit(self, data: &CrowdLabels, seed: u64) -> Result<Aggregation> {
+        Ok(match self {
+            AggregationMethod::Mv => MajorityVote::new().seed(seed).fit(data)?.aggregation,
+            AggregationMethod::Ds => DawidSkene::new().fit(data)?.aggregation,
+            AggregationMethod::Glad => Glad::new().fit(data)?.aggregation,
+        })
     }
 }
 
@@ -65,18 +67,15 @@ pub(crate) fn check_annotations(
     Ok(())
 }
 
-/// What an aggregation method infers.
+/// What every aggregation method infers: one label and one posterior per item. Each method's
+/// fitted type ([`FittedMajorityVote`], [`FittedDawidSkene`], [`FittedGlad`]) holds this and
+/// what the method learned about the workers and items.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregation {
     /// The inferred label of each item.
     pub labels: Vec<u32>,
     /// The posterior over classes of each item (rows sum to 1).
     pub posteriors: Vec<Vec<f64>>,
-    /// Per-worker confusion matrices `[worker][true class][given label]`, when the method
-    /// estimates them.
-    pub worker_confusions: Option<Vec<Vec<Vec<f64>>>>,
-    /// Per-worker ability scores, when the method estimates them (GLAD).
-    pub worker_abilities: Option<Vec<f64>>,
     /// Whether each item had at least one crowd label (items without one get a guess).
     pub has_labels: Vec<bool>,
 }

@@ -33,7 +33,8 @@ pub const CLASSES: [&str; 8] = [
 ];
 
 /// Which instance features to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Features {
     /// VGG16 ImageNet features: the paper's 4×4×512 maps when present, else 512-d pooled.

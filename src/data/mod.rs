@@ -27,8 +27,10 @@
 //! ```
 
 pub mod labelme;
+mod labels;
 pub mod music;
 pub mod npy;
+pub mod source;
 pub mod synthetic;
 pub mod table;
 pub(crate) mod text;
@@ -38,6 +40,8 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
+use labels::Duplicates;
+use labels::{Items, LabelRow, Place, build_labels};
 
 /// A dense row-major f32 matrix (rows = items, columns = features).
 #[derive(Debug, Clone, PartialEq)]
@@ -133,31 +137,34 @@ pub struct Annotation {
     pub label: u32,
 }
 
-/// Items with features and crowd labels, ready for training.
+/// Crowd labels without features: the (item, worker, label) triples, the class names and the
+/// worker and item ids. What aggregation needs; joined to features ([`CrowdData`]) for
+/// training.
+///
+/// [`CrowdLabels::new`] checks indices and ids; [`CrowdLabels::from_strings`] and
+/// [`CrowdLabels::from_codes`] build it from in-memory columns with the same checks and
+/// messages as the file loaders, naming the first bad row.
 #[derive(Debug, Clone)]
-pub struct CrowdData {
-    /// Item features, one row per item.
-    pub features: Matrix,
+pub struct CrowdLabels {
     /// The observed labels, sorted by (item, worker).
     pub annotations: Vec<Annotation>,
     /// Class names; a label `k` means `classes[k]`.
     pub classes: Vec<String>,
     /// Worker ids as in the input; worker index `r` means `workers[r]`.
     pub workers: Vec<String>,
-    /// Item ids as in the input.
+    /// Item ids as in the input; item index `i` means `items[i]`.
     pub items: Vec<String>,
     /// True labels, when the data set has them, per item (`None` for an item without one):
     /// for evaluation only, never used to train a crowd model.
     pub truth: Option<Vec<Option<u32>>>,
 }
 
-impl CrowdData {
-    /// Checks and assembles crowd data. Annotations are sorted by (item, worker).
+impl CrowdLabels {
+    /// Checks and assembles crowd labels. Annotations are sorted by (item, worker).
     ///
-    /// Fails when shapes disagree, an index is out of range, a (item, worker) pair repeats, a
-    /// worker has no label, a feature is not finite, or there is nothing to learn from.
+    /// Fails when an index is out of range, an id or class repeats, a (item, worker) pair
+    /// repeats, a worker has no label, or there is no label at all.
     pub fn new(
-        features: Matrix,
         mut annotations: Vec<Annotation>,
         classes: Vec<String>,
         workers: Vec<String>,
@@ -175,23 +182,6 @@ impl CrowdData {
         check_unique("class", &classes)?;
         check_unique("worker id", &workers)?;
         check_unique("item id", &items)?;
-        if features.rows() != items.len() {
-            return invalid(format!(
-                "{} feature rows for {} items",
-                features.rows(),
-                items.len()
-            ));
-        }
-        if features.cols() == 0 {
-            return invalid("items have no features (0 columns)".into());
-        }
-        if let Some((r, c)) = features.first_non_finite() {
-            return invalid(format!(
-                "feature {c} of item {:?} is not finite ({})",
-                items[r],
-                features.row(r)[c]
-            ));
-        }
         if annotations.is_empty() {
             return invalid("no crowd labels: nothing to learn from".into());
         }
@@ -238,14 +228,115 @@ impl CrowdData {
                 ));
             }
         }
-        Ok(CrowdData {
-            features,
+        Ok(CrowdLabels {
             annotations,
             classes,
             workers,
             items,
             truth,
         })
+    }
+
+    /// Crowd labels from three equally long columns of ids (crowd-kit's `task`, `worker`,
+    /// `label`), any strings. Items and workers are numbered in order of first appearance;
+    /// the classes are `classes` when given (a label outside them is an error), else the
+    /// sorted set of labels (numerically when all are integers). A repeated (task, worker)
+    /// pair is an error.
+    ///
+    /// ```
+    /// use conal::data::CrowdLabels;
+    ///
+    /// let labels = CrowdLabels::from_strings(
+    ///     &["a", "a", "b"],
+    ///     &["w1", "w2", "w1"],
+    ///     &["cat", "dog", "dog"],
+    ///     None,
+    /// )
+    /// .unwrap();
+    /// assert_eq!((labels.n_items(), labels.n_workers()), (2, 2));
+    /// assert_eq!(labels.classes, ["cat", "dog"]);
+    /// ```
+    pub fn from_strings<S: AsRef<str>>(
+        tasks: &[S],
+        workers: &[S],
+        labels: &[S],
+        classes: Option<Vec<String>>,
+    ) -> Result<Self, DataError> {
+        if tasks.len() != workers.len() || tasks.len() != labels.len() {
+            return Err(DataError::Invalid(format!(
+                "the task, worker and label columns have {}, {} and {} rows; they must be \
+                 equally long",
+                tasks.len(),
+                workers.len(),
+                labels.len()
+            )));
+        }
+        let rows = (0..tasks.len()).map(|i| LabelRow {
+            task: tasks[i].as_ref(),
+            worker: workers[i].as_ref(),
+            label: labels[i].as_ref(),
+            place: Place::Row(i),
+        });
+        let built = build_labels(rows, Items::Grow, classes, Duplicates::Error)?;
+        CrowdLabels::new(
+            built.annotations,
+            built.classes,
+            built.workers,
+            built.items,
+            None,
+        )
+    }
+
+    /// Crowd labels from integer codes: `tasks[j]`, `workers[j]`, `labels[j]` index the items
+    /// `0..n_items`, the workers `0..n_workers` and `classes`. Ids are the codes as text.
+    pub fn from_codes(
+        n_items: usize,
+        n_workers: usize,
+        classes: Vec<String>,
+        tasks: &[u32],
+        workers: &[u32],
+        labels: &[u32],
+    ) -> Result<Self, DataError> {
+        if tasks.len() != workers.len() || tasks.len() != labels.len() {
+            return Err(DataError::Invalid(format!(
+                "the task, worker and label columns have {}, {} and {} rows; they must be \
+                 equally long",
+                tasks.len(),
+                workers.len(),
+                labels.len()
+            )));
+        }
+        let k = classes.len();
+        let mut annotations = Vec::with_capacity(tasks.len());
+        for j in 0..tasks.len() {
+            let (t, w, l) = (tasks[j], workers[j], labels[j]);
+            let bad = |column: &str, value: u32, n: usize| {
+                Err(DataError::Invalid(format!(
+                    "row {j}: {column} {value} is out of range (expected 0..{n})"
+                )))
+            };
+            if t as usize >= n_items {
+                return bad("task", t, n_items);
+            }
+            if w as usize >= n_workers {
+                return bad("worker", w, n_workers);
+            }
+            if l as usize >= k {
+                return bad("label", l, k);
+            }
+            annotations.push(Annotation {
+                item: t,
+                worker: w,
+                label: l,
+            });
+        }
+        CrowdLabels::new(
+            annotations,
+            classes,
+            (0..n_workers).map(|i| i.to_string()).collect(),
+            (0..n_items).map(|i| i.to_string()).collect(),
+            None,
+        )
     }
 
     /// Number of items.
@@ -261,11 +352,6 @@ impl CrowdData {
     /// Number of classes.
     pub fn n_classes(&self) -> usize {
         self.classes.len()
-    }
-
-    /// Number of features per item.
-    pub fn n_features(&self) -> usize {
-        self.features.cols()
     }
 
     /// The items with a known true label, and that label.
@@ -313,6 +399,80 @@ impl CrowdData {
         items.dedup();
         items
     }
+}
+
+/// Items with features and crowd labels, ready for training: [`CrowdLabels`] joined to one
+/// feature row per item. It dereferences to its labels, so `data.annotations`,
+/// `data.n_workers()` and the like read them directly.
+#[derive(Debug, Clone)]
+pub struct CrowdData {
+    /// Item features, one row per item (row `i` is item `labels.items[i]`).
+    pub features: Matrix,
+    /// The crowd labels.
+    pub labels: CrowdLabels,
+}
+
+impl std::ops::Deref for CrowdData {
+    type Target = CrowdLabels;
+    fn deref(&self) -> &CrowdLabels {
+        &self.labels
+    }
+}
+
+impl CrowdData {
+    /// Checks and assembles crowd data. Annotations are sorted by (item, worker).
+    ///
+    /// Fails when shapes disagree, an index is out of range, a (item, worker) pair repeats, a
+    /// worker has no label, a feature is not finite, or there is nothing to learn from.
+    pub fn new(
+        features: Matrix,
+        annotations: Vec<Annotation>,
+        classes: Vec<String>,
+        workers: Vec<String>,
+        items: Vec<String>,
+        truth: Option<Vec<Option<u32>>>,
+    ) -> Result<Self, DataError> {
+        if features.rows() != items.len() {
+            return Err(DataError::Invalid(format!(
+                "{} feature rows for {} items",
+                features.rows(),
+                items.len()
+            )));
+        }
+        let labels = CrowdLabels::new(annotations, classes, workers, items, truth)?;
+        CrowdData::join(labels, features)
+    }
+
+    /// Joins crowd labels to their items' features (row `i` of `features` is item
+    /// `labels.items[i]`).
+    pub fn join(labels: CrowdLabels, features: Matrix) -> Result<Self, DataError> {
+        let items = &labels.items;
+        if features.rows() != items.len() {
+            return Err(DataError::Invalid(format!(
+                "{} feature rows for {} items",
+                features.rows(),
+                items.len()
+            )));
+        }
+        if features.cols() == 0 {
+            return Err(DataError::Invalid(
+                "items have no features (0 columns)".into(),
+            ));
+        }
+        if let Some((r, c)) = features.first_non_finite() {
+            return Err(DataError::Invalid(format!(
+                "feature {c} of item {:?} is not finite ({})",
+                items[r],
+                features.row(r)[c]
+            )));
+        }
+        Ok(CrowdData { features, labels })
+    }
+
+    /// Number of features per item.
+    pub fn n_features(&self) -> usize {
+        self.features.cols()
+    }
 
     /// The data restricted to `items` (in that order), keeping every worker so that worker
     /// indices stay valid. Unlike [`CrowdData::new`], a worker may end with no label here.
@@ -333,14 +493,16 @@ impl CrowdData {
         annotations.sort_unstable();
         CrowdData {
             features: self.features.select_rows(items),
-            annotations,
-            classes: self.classes.clone(),
-            workers: self.workers.clone(),
-            items: items.iter().map(|&i| self.items[i].clone()).collect(),
-            truth: self
-                .truth
-                .as_ref()
-                .map(|t| items.iter().map(|&i| t[i]).collect()),
+            labels: CrowdLabels {
+                annotations,
+                classes: self.classes.clone(),
+                workers: self.workers.clone(),
+                items: items.iter().map(|&i| self.items[i].clone()).collect(),
+                truth: self
+                    .truth
+                    .as_ref()
+                    .map(|t| items.iter().map(|&i| t[i]).collect()),
+            },
         }
     }
 }

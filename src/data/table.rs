@@ -22,24 +22,27 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! std::fs::write(dir.path().join("answers.csv"), "task,worker,label\na,w1,cat\na,w2,dog\nb,w1,dog\n").unwrap();
 //! std::fs::write(dir.path().join("features.csv"), "a,0.5,1.0\nb,1.5,-2.0\nc,0.0,0.0\n").unwrap();
-//! let spec = TableSpec::new(dir.path().join("answers.csv"), dir.path().join("features.csv"));
+//! let spec = TableSpec::new(dir.path().join("answers.csv"), Some(dir.path().join("features.csv")));
 //! let data = spec.load().unwrap();
 //! assert_eq!((data.n_items(), data.n_workers(), data.n_features()), (3, 2, 2));
 //! assert_eq!(data.classes, ["cat", "dog"]);
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::data::labels::{Duplicates, sort_labels};
+use crate::data::labels::{Items, LabelRow, Place, build_labels};
 use crate::data::music::csv_error;
 use crate::data::text::{read_int_matrix, read_string_column, read_text};
-use crate::data::{Annotation, CrowdData, LabeledSet, Matrix, npy};
+use crate::data::{CrowdData, CrowdLabels, LabeledSet, Matrix, npy};
 use crate::error::DataError;
 
 /// Layout of the crowd-labels file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum AnswersFormat {
     /// One row per label: task, worker, label (CSV or TSV with a header).
@@ -62,17 +65,6 @@ impl AnswersFormat {
     }
 }
 
-/// What to do with a second label by the same worker for the same task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Duplicates {
-    /// Stop with an error naming both lines.
-    #[default]
-    Error,
-    /// Keep the later label.
-    KeepLast,
-}
-
 /// Where a tabular crowd data set comes from (saved in `args.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableSpec {
@@ -88,8 +80,8 @@ pub struct TableSpec {
     pub label_column: String,
     /// Field delimiter of CSV files; from the extension when `None` (`.tsv`: tab, else comma).
     pub delimiter: Option<char>,
-    /// Item features.
-    pub features: PathBuf,
+    /// Item features; none for aggregation, which needs only the labels.
+    pub features: Option<PathBuf>,
     /// Task ids of the `.npy` feature rows (and of matrix answer rows), one per line.
     pub tasks: Option<PathBuf>,
     /// The class list; the sorted set of labels when `None`.
@@ -107,15 +99,6 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Sorts labels numerically when they are all integers, else as strings.
-pub fn sort_labels(labels: BTreeSet<String>) -> Vec<String> {
-    let mut v: Vec<String> = labels.into_iter().collect();
-    if v.iter().all(|l| l.parse::<i64>().is_ok()) {
-        v.sort_by_key(|l| l.parse::<i64>().unwrap_or(0));
-    }
-    v
-}
-
 /// One crowd label as read: task id, worker id, label string, 1-based line (0 if none).
 struct RawLabel {
     task: String,
@@ -126,7 +109,7 @@ struct RawLabel {
 
 impl TableSpec {
     /// A spec with the default column names and no options.
-    pub fn new(answers: PathBuf, features: PathBuf) -> Self {
+    pub fn new(answers: PathBuf, features: Option<PathBuf>) -> Self {
         TableSpec {
             answers,
             answers_format: None,
@@ -152,16 +135,36 @@ impl TableSpec {
 
     /// Loads features, crowd labels and gold into checked crowd data.
     pub fn load(&self) -> Result<CrowdData, DataError> {
-        let (items, features) = self.load_features(&self.features, self.tasks.as_deref())?;
-        let mut index: HashMap<&str, u32> = HashMap::with_capacity(items.len());
-        for (i, id) in items.iter().enumerate() {
-            if index.insert(id.as_str(), i as u32).is_some() {
+        let Some(features_path) = &self.features else {
+            return Err(DataError::Invalid(
+                "training on your own data needs the item features (a features file)".into(),
+            ));
+        };
+        let (items, features) = self.load_features(features_path, self.tasks.as_deref())?;
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        for id in &items {
+            if !seen.insert(id.as_str()) {
                 return Err(DataError::file(
-                    &self.features,
+                    features_path,
                     format!("task id {id:?} appears twice"),
                 ));
             }
         }
+        let labels = self.read_labels(Items::Fixed {
+            ids: &items,
+            features: features_path,
+        })?;
+        CrowdData::join(labels, features)
+    }
+
+    /// Loads the crowd labels (and gold) alone, without features: what aggregation needs.
+    /// The items are the tasks the answers name, in order of first appearance (rows of a
+    /// matrix file: every row, named by `tasks` or numbered).
+    pub fn load_labels(&self) -> Result<CrowdLabels, DataError> {
+        self.read_labels(Items::Grow)
+    }
+
+    fn read_labels(&self, items: Items<'_>) -> Result<CrowdLabels, DataError> {
         let format = match self
             .answers_format
             .or_else(|| AnswersFormat::guess(&self.answers))
@@ -185,84 +188,39 @@ impl TableSpec {
                 "no crowd labels in the file",
             ));
         }
-        let classes = match &self.classes {
-            Some(c) => c.clone(),
-            None => sort_labels(raw.iter().map(|r| r.label.clone()).collect()),
-        };
-        let class_index: HashMap<&str, u32> = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i as u32))
-            .collect();
-        let mut workers: Vec<String> = Vec::new();
-        let mut worker_index: HashMap<String, u32> = HashMap::new();
-        let mut seen: HashMap<(u32, u32), (usize, u64)> = HashMap::new();
-        let mut annotations: Vec<Annotation> = Vec::with_capacity(raw.len());
-        let place = |line: u64| {
-            if line > 0 {
-                format!(":{line}")
-            } else {
-                String::new()
-            }
-        };
-        for r in &raw {
-            let item = *index.get(r.task.as_str()).ok_or_else(|| {
-                DataError::Invalid(format!(
-                    "{}{}: task {:?} has no features in {}",
-                    self.answers.display(),
-                    place(r.line),
-                    r.task,
-                    self.features.display()
-                ))
-            })?;
-            let label = *class_index.get(r.label.as_str()).ok_or_else(|| {
-                DataError::Invalid(format!(
-                    "{}{}: label {:?} is not one of the classes {classes:?}",
-                    self.answers.display(),
-                    place(r.line),
-                    r.label
-                ))
-            })?;
-            let next = workers.len() as u32;
-            let worker = *worker_index.entry(r.worker.clone()).or_insert_with(|| {
-                workers.push(r.worker.clone());
-                next
-            });
-            let a = Annotation {
-                item,
-                worker,
-                label,
-            };
-            match seen.get(&(item, worker)) {
-                Some(&(at, first)) => match self.duplicates {
-                    Duplicates::Error => {
-                        return Err(DataError::Invalid(format!(
-                            "{}{}: worker {:?} already labelled task {:?}{} \
-                             (use --duplicates keep-last to keep the later label)",
-                            self.answers.display(),
-                            place(r.line),
-                            r.worker,
-                            r.task,
-                            if first > 0 {
-                                format!(" on line {first}")
-                            } else {
-                                String::new()
-                            }
-                        )));
-                    }
-                    Duplicates::KeepLast => annotations[at] = a,
-                },
-                None => {
-                    seen.insert((item, worker), (annotations.len(), r.line));
-                    annotations.push(a);
-                }
-            }
-        }
+        let grow = matches!(items, Items::Grow);
+        let rows = raw.iter().map(|r| LabelRow {
+            task: &r.task,
+            worker: &r.worker,
+            label: &r.label,
+            place: Place::Line(&self.answers, r.line),
+        });
+        let built = build_labels(rows, items, self.classes.clone(), self.duplicates)?;
         let truth = match &self.gold {
-            Some(path) => Some(self.read_gold(path, &index, &class_index, items.len())?),
+            Some(path) => {
+                let index: HashMap<&str, u32> = built
+                    .items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (id.as_str(), i as u32))
+                    .collect();
+                let class_index: HashMap<&str, u32> = built
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.as_str(), i as u32))
+                    .collect();
+                Some(self.read_gold(path, &index, &class_index, built.items.len(), grow)?)
+            }
             None => None,
         };
-        CrowdData::new(features, annotations, classes, workers, items, truth)
+        CrowdLabels::new(
+            built.annotations,
+            built.classes,
+            built.workers,
+            built.items,
+            truth,
+        )
     }
 
     /// Reads a features file: (task ids, matrix).
@@ -532,12 +490,27 @@ impl TableSpec {
         index: &HashMap<&str, u32>,
         class_index: &HashMap<&str, u32>,
         n_items: usize,
+        labels_only: bool,
     ) -> Result<Vec<Option<u32>>, DataError> {
         let mut truth = vec![None; n_items];
+        let mut unlabelled = 0usize;
         for (task, label, line) in self.read_pairs(path)? {
-            let i = *index.get(task.as_str()).ok_or_else(|| {
-                DataError::parse(path, line, format!("task {task:?} has no features"))
-            })?;
+            let i = match index.get(task.as_str()) {
+                Some(&i) => i,
+                // Without features the items are the labelled tasks: gold for another task
+                // scores nothing (aggregation scores labelled items only).
+                None if labels_only => {
+                    unlabelled += 1;
+                    continue;
+                }
+                None => {
+                    return Err(DataError::parse(
+                        path,
+                        line,
+                        format!("task {task:?} has no features"),
+                    ));
+                }
+            };
             let y = *class_index.get(label.as_str()).ok_or_else(|| {
                 DataError::parse(
                     path,
@@ -546,6 +519,12 @@ impl TableSpec {
                 )
             })?;
             truth[i as usize] = Some(y);
+        }
+        if unlabelled > 0 {
+            tracing::warn!(
+                "{}: {unlabelled} true labels are for tasks without crowd labels; not scored",
+                path.display()
+            );
         }
         Ok(truth)
     }

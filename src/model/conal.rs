@@ -134,7 +134,8 @@ pub struct ConalConfig {
 }
 
 /// The form of the confusion matrices (`--confusion`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Confusion {
     /// The authors' form: W maps class probabilities p to a worker's label *logits* `p W`;

@@ -46,7 +46,7 @@ pub fn linear_forward(layer: &Linear, x: Tensor<2>) -> Tensor<2> {
 mod tests {
     use super::*;
     use crate::model::init::{Init, linear};
-    use crate::train::trainer::rng;
+    use crate::rng::rng;
     use burn::tensor::{Device, TensorData};
 
     fn close(a: &[f32], b: &[f32], tol: f32) {

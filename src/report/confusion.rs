@@ -27,11 +27,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{WorkerStats, files, member_dir, read_model};
 use crate::error::{Error, Result};
 use crate::model::Conal;
-use crate::run::{ModelSpec, RunConfig, WorkerStats, files};
-use crate::train::checkpoint::load_model;
-use crate::train::trainer::{rng, stream};
+use crate::rng::{rng, stream};
+use crate::spec::{ModelSpec, RunConfig};
+use crate::train::snapshot::model_from_bytes;
 
 /// The common and individual confusion matrices of a CoNAL checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,25 +70,35 @@ impl Confusions {
     pub fn load(dir: &Path) -> Result<Self> {
         let config = RunConfig::load(dir)?;
         if config.train.ensemble > 1 {
-            return Self::load(&crate::run::member_dir(dir, 0));
+            return Self::load(&member_dir(dir, 0));
         }
+        let model = read_model(&dir.join(files::MODEL))?;
+        Self::from_bytes(&config, model, WorkerStats::load(dir)?).map_err(|e| match e {
+            Error::Config(message) => Error::checkpoint(&dir.join(files::ARGS), message),
+            e => e,
+        })
+    }
+
+    /// Reads the matrices of the CoNAL model `config` describes from its burnpack bytes.
+    pub fn from_bytes(
+        config: &RunConfig,
+        model: Vec<u8>,
+        stats: Option<WorkerStats>,
+    ) -> Result<Self> {
         let ModelSpec::Conal { classifier, conal } = &config.model else {
-            return Err(Error::checkpoint(
-                &dir.join(files::ARGS),
-                format!(
-                    "method {} has no confusion matrices (only conal checkpoints do)",
-                    config.model.method().name()
-                ),
-            ));
+            return Err(Error::Config(format!(
+                "method {} has no confusion matrices (only conal checkpoints do)",
+                config.model.method().name()
+            )));
         };
         let device = burn::tensor::Device::flex();
         let skeleton = conal.init(classifier.clone(), &mut rng(0, stream::INIT), &device);
-        let model: Conal<_> = load_model(&dir.join(files::MODEL), skeleton)?;
+        let model: Conal<_> = model_from_bytes(Path::new(files::MODEL), model, skeleton)?;
         Ok(Self::from_model(
             &model,
             &config.classes,
             &config.workers,
-            WorkerStats::load(dir)?,
+            stats,
         ))
     }
 

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// How the epoch whose model is kept is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Selection {
     /// Best accuracy on a validation split with true labels (`--valid-data`).
@@ -44,7 +45,8 @@ impl Selection {
 
 /// A training recipe: a bundle of settings chosen together (`--recipe`). Individual flags
 /// override it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Recipe {
     /// The authors' settings, kept exactly: one model (see the task's defaults).
@@ -76,7 +78,8 @@ impl Recipe {
 }
 
 /// How the learning rate changes over the epochs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum LrSchedule {
     /// The same rate throughout (the authors').
@@ -105,7 +108,8 @@ impl LrSchedule {
 }
 
 /// When Adam's moment estimates start afresh.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum AdamReset {
     /// Never: one optimiser for the whole run (standard Adam).
@@ -224,47 +228,69 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks ranges; returns a message that names the flag.
+    /// Checks ranges; an error names the field ([`Error::Param`]).
     pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
         if self.epochs == 0 {
-            return bad("--epochs must be at least 1".into());
+            return Err(Error::param("epochs", self.epochs, "must be at least 1"));
         }
         if self.batch_size == 0 {
-            return bad("--batch-size must be at least 1".into());
+            return Err(Error::param(
+                "batch_size",
+                self.batch_size,
+                "must be at least 1",
+            ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("--lr must be a positive number, got {}", self.lr));
+            return Err(Error::param("lr", self.lr, "must be a positive number"));
         }
         if !self.scale.is_finite() || self.scale < 0.0 {
-            return bad(format!(
-                "--scale must be a non-negative number, got {}",
-                self.scale
+            return Err(Error::param(
+                "scale",
+                self.scale,
+                "must be a non-negative number",
             ));
         }
         if self.select == Selection::CrowdHoldout && !(self.holdout > 0.0 && self.holdout < 1.0) {
-            return bad(format!(
-                "--holdout must lie strictly between 0 and 1 for --select crowd-holdout, got {}",
-                self.holdout
+            return Err(Error::param(
+                "holdout",
+                self.holdout,
+                "must lie strictly between 0 and 1 for crowd-holdout selection",
             ));
         }
         let a = &self.adam;
-        if !(0.0..1.0).contains(&a.beta_1) || !(0.0..1.0).contains(&a.beta_2) || a.epsilon <= 0.0 {
-            return bad("Adam needs 0 ≤ β < 1 and ε > 0".into());
+        if !(0.0..1.0).contains(&a.beta_1) || !(0.0..1.0).contains(&a.beta_2) {
+            return Err(Error::param(
+                "adam_betas",
+                format!("({}, {})", a.beta_1, a.beta_2),
+                "Adam needs 0 ≤ β < 1",
+            ));
+        }
+        if !(a.epsilon > 0.0) {
+            return Err(Error::param("adam_eps", a.epsilon, "must be positive"));
         }
         if self.ensemble == 0 || self.ensemble > 1000 {
-            return bad(format!(
-                "--ensemble must lie in 1..=1000, got {}",
-                self.ensemble
+            return Err(Error::param(
+                "ensemble",
+                self.ensemble,
+                "must lie in 1..=1000",
             ));
         }
         if let Some(e) = self.ema
             && !(0.0..1.0).contains(&e)
         {
-            return bad(format!("--ema must lie in [0, 1), got {e}"));
+            return Err(Error::param("ema", e, "must lie in [0, 1)"));
         }
-        if a.weight_decay < 0.0 {
-            return bad("--weight-decay must be non-negative".into());
+        if let Some(m) = self.mixup
+            && !(m.is_finite() && m > 0.0)
+        {
+            return Err(Error::param("mixup", m, "Beta(α, α) needs α > 0"));
+        }
+        if !(a.weight_decay >= 0.0) {
+            return Err(Error::param(
+                "weight_decay",
+                a.weight_decay,
+                "must be non-negative",
+            ));
         }
         Ok(())
     }

@@ -2,12 +2,15 @@
 
 pub mod adam;
 pub mod batch;
-pub mod checkpoint;
 pub mod config;
+pub mod defaults;
 pub mod eval;
+pub mod snapshot;
 pub mod trainer;
 
+pub use crate::metrics::EpochMetrics;
 pub use adam::FusedAdam;
 pub use batch::{Inputs, LabelIndex, Vote};
 pub use config::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
-pub use trainer::{EpochMetrics, Fitted, Labeled, TrainData, Trainer};
+pub use defaults::TaskDefaults;
+pub use trainer::{Fitted, Labeled, TrainData, Trainer};

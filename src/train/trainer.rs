@@ -10,76 +10,19 @@ use std::time::Instant;
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::loss::weighted_crowd_nll;
+use crate::metrics::EpochMetrics;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
+use crate::rng::{rng, stream};
 use crate::train::adam::{FusedAdam, fuses_on};
 use crate::train::batch::{Inputs, LabelIndex, batches};
-use crate::train::checkpoint::{model_bytes, model_from_bytes};
 use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
 use crate::train::eval::{accuracy, argmax_rows, probabilities};
-
-/// RNG streams, so that each random choice has its own reproducible sequence.
-pub mod stream {
-    /// Initial weights.
-    pub const INIT: u64 = 0;
-    /// The crowd holdout split.
-    pub const HOLDOUT: u64 = 1;
-    /// Epoch `e` draws its batch order and dropout masks from stream `EPOCH + e`.
-    pub const EPOCH: u64 = 1 << 32;
-}
-
-/// A ChaCha8 generator for `seed` on `stream`.
-pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
-
-/// What one epoch measured. Written as one line of `metrics.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochMetrics {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's steps (crowd NLL plus penalty).
-    pub train_loss: f64,
-    /// Mean crowd NLL over the epoch's steps.
-    pub train_nll: f64,
-    /// The selection metric's value (see `selection_metric_name`).
-    pub selection_metric: f64,
-    /// Which metric `selection_metric` is.
-    pub selection_metric_name: String,
-    /// NLL of the held-out items' crowd labels (crowd-holdout selection of a model with a
-    /// noise model).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub holdout_nll: Option<f64>,
-    /// Agreement of the predicted class with the held-out items' target labels (crowd-holdout
-    /// selection of a plain classifier trained on aggregated labels).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub holdout_agreement: Option<f64>,
-    /// Accuracy on the validation split.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub valid_accuracy: Option<f64>,
-    /// Accuracy on the test split, when the trainer was given one (for curves; it selects
-    /// nothing unless the selection is `test-peek`).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub test_accuracy: Option<f64>,
-    /// Mean ω over the epoch's observed labels (CoNAL only).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub mean_omega: Option<f64>,
-    /// Learning rate used.
-    pub lr: f64,
-    /// Whether this epoch's model is the best so far.
-    pub best: bool,
-    /// Wall time of the epoch, milliseconds.
-    pub wall_ms: f64,
-}
+use crate::train::snapshot::{BestSnapshot, Snapshot, model_bytes, model_from_bytes};
 
 /// A split with true labels, pre-batched for evaluation.
 struct EvalSet<B> {
@@ -107,32 +50,6 @@ fn eval_set<I: Inputs>(inputs: &I, truth: &[u32], device: &Device) -> EvalSet<I:
             .collect(),
         truth: truth.to_vec(),
     }
-}
-
-/// A trainer's state between two epochs (see [`Trainer::snapshot`]).
-pub struct Snapshot {
-    /// Epochs done.
-    pub epoch: usize,
-    /// The model being trained (burnpack bytes).
-    pub model: Vec<u8>,
-    /// The optimiser's state (burnpack bytes).
-    pub optimizer: Vec<u8>,
-    /// The best model so far.
-    pub best: Option<BestSnapshot>,
-    /// Metrics of the epochs done.
-    pub history: Vec<EpochMetrics>,
-    /// The moving average of the weights, when training keeps one (burnpack bytes).
-    pub ema: Option<Vec<u8>>,
-}
-
-/// The best model so far in a [`Snapshot`].
-pub struct BestSnapshot {
-    /// Its epoch.
-    pub epoch: usize,
-    /// Its selection score (higher is better).
-    pub score: f64,
-    /// The model (burnpack bytes).
-    pub model: Vec<u8>,
 }
 
 /// A labelled split given to the trainer for evaluation.
@@ -250,11 +167,14 @@ where
                 ),
             };
             if from >= to || to - from >= shuffled.len() {
-                return Err(Error::Config(format!(
-                    "--holdout {} of {} labelled items leaves nothing to hold out or to train on",
+                return Err(Error::param(
+                    "holdout",
                     config.holdout,
-                    shuffled.len()
-                )));
+                    format!(
+                        "of {} labelled items leaves nothing to hold out or to train on",
+                        shuffled.len()
+                    ),
+                ));
             }
             let mut held: Vec<usize> = shuffled[from..to].to_vec();
             held.sort_unstable();
@@ -288,13 +208,17 @@ where
             .as_ref()
             .map(|t| eval_set(t.inputs, t.truth, &eval_device));
         if config.select == Selection::Valid && valid.is_none() {
-            return Err(Error::Config(
-                "--select valid needs a validation split (--valid-data)".into(),
+            return Err(Error::param(
+                "select",
+                "valid",
+                "needs a validation split with true labels (valid_data)",
             ));
         }
         if config.select == Selection::TestPeek && test.is_none() {
-            return Err(Error::Config(
-                "--select test-peek needs the test split (--test-data)".into(),
+            return Err(Error::param(
+                "select",
+                "test-peek",
+                "needs the test split with true labels (test_data)",
             ));
         }
         let full_batch = (config.batch_size >= train_items.len()).then(|| {

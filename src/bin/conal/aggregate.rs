@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conal::aggregate::{AggregationMethod, DawidSkene, Glad, MajorityVote};
-use conal::train::checkpoint::write_atomic;
+use conal::io::write_atomic;
 
 use crate::train::DataArgs;
 
@@ -46,18 +46,29 @@ pub struct AggregateArgs {
 }
 
 pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
-    let spec = args.data.spec(args.seed)?;
-    let crowd = spec.load_train().context("loading the data")?;
-    let result = match args.method {
-        AggregationMethod::Mv => MajorityVote::new().seed(args.seed).fit(&crowd)?,
-        AggregationMethod::Ds => DawidSkene::new()
-            .max_iter(args.max_iter)
-            .tol(args.tol)
-            .fit(&crowd)?,
-        AggregationMethod::Glad => Glad::new()
-            .max_iter(args.max_iter)
-            .tol(args.tol)
-            .fit(&crowd)?,
+    let spec = args.data.spec(args.seed, false)?;
+    let crowd = spec.load_labels().context("loading the data")?;
+    // What each method learned about the workers, for --workers-out.
+    let (result, confusions, abilities) = match args.method {
+        AggregationMethod::Mv => (
+            MajorityVote::new().seed(args.seed).fit(&crowd)?.aggregation,
+            None,
+            None,
+        ),
+        AggregationMethod::Ds => {
+            let fitted = DawidSkene::new()
+                .max_iter(args.max_iter)
+                .tol(args.tol)
+                .fit(&crowd)?;
+            (fitted.aggregation, Some(fitted.worker_confusions), None)
+        }
+        AggregationMethod::Glad => {
+            let fitted = Glad::new()
+                .max_iter(args.max_iter)
+                .tol(args.tol)
+                .fit(&crowd)?;
+            (fitted.aggregation, None, Some(fitted.abilities))
+        }
     };
     let labelled: Vec<usize> = (0..crowd.n_items())
         .filter(|&i| result.has_labels[i])
@@ -87,8 +98,8 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
             .map(|(r, id)| {
                 serde_json::json!({
                     "worker": id,
-                    "confusion": result.worker_confusions.as_ref().map(|c| &c[r]),
-                    "ability": result.worker_abilities.as_ref().map(|a| a[r]),
+                    "confusion": confusions.as_ref().map(|c| &c[r]),
+                    "ability": abilities.as_ref().map(|a| a[r]),
                 })
             })
             .collect();

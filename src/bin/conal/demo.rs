@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 use conal::aggregate::MajorityVote;
+use conal::data::source::{DataSpec, TaskKind};
 use conal::data::synthetic::SyntheticConfig;
-use conal::model::{ConalConfig, MlpConfig};
-use conal::run::{LabelSource, ModelSpec, RunConfig};
-use conal::task::{DataSpec, TaskKind};
-use conal::train::{AdamSettings, Recipe, TrainConfig};
+use conal::estimator::RunParams;
+use conal::spec::Method;
+use conal::train::Recipe;
 
 use crate::progress::{self, ProgressKind};
 
@@ -33,7 +33,7 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
     let data_spec = DataSpec::synthetic(synthetic.clone());
     let data = data_spec.load()?;
     let crowd = &data.train;
-    let mv = MajorityVote::new().seed(args.seed).fit(crowd)?;
+    let mv = MajorityVote::new().seed(args.seed).fit(crowd)?.aggregation;
     println!(
         "demo crowd (seed {}): {} training items, {} workers, {} labels, {} classes.\n\
          {:.0}% of the workers are lazy and always answer {:?}; on the {:.0}% ambiguous items \
@@ -51,65 +51,24 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
         "majority vote on the training items: accuracy {:.3}",
         crowd.truth_accuracy(&mv.labels).map_or(f64::NAN, |a| a.0)
     );
-    let d = TaskKind::Synthetic.defaults();
-    let train = TrainConfig {
-        seed: args.seed,
-        epochs: args.epochs,
-        batch_size: d.batch_size,
-        lr: d.lr,
-        lr_schedule: Default::default(),
-        scale: d.scale,
-        select: d.select,
-        holdout: 0.15,
-        holdout_seed: None,
-        holdout_fold: None,
-        adam: AdamSettings::default(),
-        ema: None,
-        ensemble: 1,
-        recipe: Recipe::Paper,
-        mixup: None,
-    };
-    let (k, r, f) = (crowd.n_classes(), crowd.n_workers(), crowd.n_features());
-    let classifier = MlpConfig::labelme(f, k);
-    let mut conal = ConalConfig::labelme(f, r, k);
-    conal.emb_dim = d.emb_dim;
     let mut results = Vec::new();
-    for (name, model, save) in [
-        (
-            "CoNAL",
-            ModelSpec::Conal {
-                classifier: classifier.clone(),
-                conal,
-            },
-            args.save_dir.as_deref(),
-        ),
-        (
-            "MLP on majority-vote labels",
-            ModelSpec::Classifier {
-                classifier,
-                labels: LabelSource::MajorityVote,
-            },
-            None,
-        ),
+    for (name, method, save) in [
+        ("CoNAL", Method::Conal, args.save_dir.as_deref()),
+        ("MLP on majority-vote labels", Method::Mv, None),
     ] {
-        let config = RunConfig {
-            conal_version: env!("CARGO_PKG_VERSION").into(),
-            data: data_spec.clone(),
-            model,
-            train: train.clone(),
-            device: "cpu".into(),
-            classes: crowd.classes.clone(),
-            workers: crowd.workers.clone(),
-            n_features: f,
-            log_dir: None,
-            result: None,
+        let params = RunParams {
+            task: TaskKind::Synthetic,
+            recipe: Recipe::Paper,
+            seed: args.seed,
+            epochs: Some(args.epochs),
+            ..RunParams::new(method)
         };
         let mut reporter = progress::reporter(progress_kind, 0);
         let outputs = conal::run::Outputs::new(save, None);
-        let outcome = conal::run::train(&config, &data, outputs, reporter.as_mut())?;
-        let result = outcome
-            .config
-            .result
+        let fitted = params.fit_task(data_spec.clone(), &data, outputs, reporter.as_mut())?;
+        let result = fitted
+            .result()
+            .cloned()
             .ok_or_else(|| anyhow::anyhow!("training returned no result"))?;
         results.push((name, result));
     }

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conal::experiment::{ExperimentSpec, Protocol};
-use conal::run::Method;
-use conal::train::Selection;
-use conal::train::checkpoint::write_atomic;
+use conal::io::write_atomic;
+use conal::spec::Method;
 
 use crate::progress::{self, ProgressKind};
 use crate::train::{DataArgs, HyperArgs};
@@ -46,20 +45,18 @@ pub struct ExperimentArgs {
 
 pub fn run(args: &ExperimentArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
     anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
-    let data_spec = args.data.spec(0)?;
+    let data_spec = args.data.spec(0, true)?;
     let data = data_spec.load().context("loading the data")?;
     let spec = ExperimentSpec {
         data: data_spec,
         methods: args.methods.clone(),
         seeds: (0..args.seeds).collect(),
         protocols: args.protocols.clone(),
-        train: args
+        params: args
             .hyper
-            .train_config(args.data.task()?, Method::Conal, 0, Selection::Last)?,
-        adam_reset: args.hyper.adam_reset,
-        model: args.hyper.model_options(),
-        device: args.hyper.device.clone(),
+            .run_params(args.data.task()?, Method::Conal, 0, None),
     };
+    spec.params.check()?;
     let mut reporter = progress::reporter(progress_kind, 0);
     let results = conal::experiment::run(&spec, &data, reporter.as_mut())?;
     let md = results.markdown();

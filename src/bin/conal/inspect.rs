@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
+use conal::io::write_atomic;
 use conal::report::confusion::Confusions;
 use conal::report::plot::{Panel, heatmaps};
-use conal::train::checkpoint::write_atomic;
 
 /// Output format of `conal inspect` on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

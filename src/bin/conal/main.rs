@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use conal::task::TaskKind;
+use conal::data::source::TaskKind;
 use tracing_subscriber::EnvFilter;
 
 use crate::progress::{LogWriter, ProgressKind};
@@ -153,59 +153,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Result<()> {
-    // A resumed run takes everything from the args.json its first session wrote.
-    let (config, data) = if args.resume {
-        let dir = args
-            .save_dir
-            .as_deref()
-            .context("--resume needs --save-dir")?;
-        let config = conal::run::RunConfig::load(dir)?;
-        let data = config.data.load().context("loading the data")?;
-        (config, data)
-    } else {
-        let (data_spec, train_config) = args.resolve()?;
-        let data = data_spec.load().context("loading the data")?;
-        let config = args.run_config(data_spec, train_config, &data.train)?;
-        (config, data)
-    };
-    let task = config.data.task;
-    let crowd = &data.train;
-    tracing::info!(
-        "{}: {} items, {} workers, {} labels, {} classes, {} features",
-        task.name(),
-        crowd.n_items(),
-        crowd.n_workers(),
-        crowd.annotations.len(),
-        crowd.n_classes(),
-        crowd.n_features()
-    );
-    if config.train.select == conal::train::Selection::TestPeek {
-        tracing::warn!(
-            "--select test-peek chooses the epoch on the test set (the paper's Music protocol); \
-             its accuracy is optimistic"
-        );
-    }
     let mut reporter = progress::reporter(progress, args.log_interval);
     let outputs = conal::run::Outputs {
         save_dir: args.save_dir.as_deref(),
-        log_dir: config.log_dir.as_deref(),
+        log_dir: args.log_dir.as_deref(),
         checkpoint_every: args.checkpoint_every,
         resume: args.resume,
     };
-    let outcome = conal::run::train(&config, &data, outputs, reporter.as_mut())?;
-    let result = outcome
-        .config
-        .result
-        .as_ref()
-        .context("training returned no result")?;
+    // A resumed run takes everything from the args.json its first session wrote.
+    let fitted = if args.resume {
+        conal::estimator::resume(outputs, reporter.as_mut())?
+    } else {
+        let (data_spec, params) = args.resolve()?;
+        let data = data_spec.load().context("loading the data")?;
+        args.check_shape(&data.train)?;
+        params.fit_task(data_spec, &data, outputs, reporter.as_mut())?
+    };
+    let config = fitted.config();
+    let task = config.data.task;
+    let result = fitted.result().context("training returned no result")?;
     if args.json {
         println!(
             "{}",
             serde_json::json!({
-                "method": outcome.config.model.method().name(),
+                "method": config.model.method().name(),
                 "task": task.name(),
-                "seed": outcome.config.train.seed,
-                "select": outcome.config.train.select.name(),
+                "seed": config.train.seed,
+                "select": config.train.select.name(),
                 "best_epoch": result.best_epoch,
                 "epochs": result.epochs_run,
                 "test_accuracy": result.test_accuracy,
@@ -218,15 +192,15 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     }
     println!(
         "{} on {}: kept epoch {} of {} ({} selection), trained in {:.1} s",
-        outcome.config.model.method().name(),
+        config.model.method().name(),
         task.name(),
         result.best_epoch,
         result.epochs_run,
-        outcome.config.train.select.name(),
+        config.train.select.name(),
         result.train_seconds
     );
     if let (Some(acc), Some(f1)) = (result.test_accuracy, result.test_macro_f1) {
-        let label = if outcome.config.train.select == conal::train::Selection::TestPeek {
+        let label = if config.train.select == conal::train::Selection::TestPeek {
             "  [test-peeked (paper protocol)]"
         } else {
             ""
@@ -246,13 +220,34 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     Ok(())
 }
 
+/// The error chain as one line, with the library's parameter names (`batch_size`) spelled as
+/// the flags that set them (`--batch-size`).
+fn message(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        let text = match cause.downcast_ref::<conal::Error>() {
+            Some(conal::Error::Param {
+                param,
+                value,
+                expected,
+            }) => format!("--{} {value}: {expected}", param.replace('_', "-")),
+            _ => cause.to_string(),
+        };
+        // anyhow's `{:#}` joins the chain; a cause already quoted by its parent is skipped.
+        if parts.last().is_none_or(|p: &String| !p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
 fn main() -> ExitCode {
     let cli = parse();
     init_logging(&cli);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::FAILURE
         }
     }

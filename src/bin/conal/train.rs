@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use conal::data::labelme;
+use conal::data::source::{DataSpec, TableSplit, TaskKind};
 use conal::data::synthetic::SyntheticConfig;
 use conal::data::table::{AnswersFormat, Duplicates, TableSpec};
+use conal::estimator::RunParams;
 use conal::model::{Confusion, Init};
-use conal::run::{Head, Method, ModelOptions, ModelSpec, RunConfig};
-use conal::task::{DataSpec, TableSplit, TaskKind};
-use conal::train::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
+use conal::spec::{Head, Method, ModelOptions};
+use conal::train::{AdamReset, LrSchedule, Recipe, Selection};
 
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
@@ -223,7 +224,9 @@ impl DataArgs {
     }
 
     /// Checks the combination and builds the data spec (`seed` seeds a synthetic crowd).
-    pub fn spec(&self, seed: u64) -> anyhow::Result<DataSpec> {
+    /// `needs_features`: whether the command reads item features (training does;
+    /// aggregation reads the crowd labels alone).
+    pub fn spec(&self, seed: u64, needs_features: bool) -> anyhow::Result<DataSpec> {
         let task = self.task()?;
         let table = task == TaskKind::Table;
         let table_flags_used = self.answers.is_some()
@@ -277,10 +280,13 @@ impl DataArgs {
                 .answers
                 .clone()
                 .context("--task table needs --answers FILE (the crowd labels)")?;
-            let features = self
-                .features
-                .as_ref()
-                .context("--task table needs --features FILE (the item features)")?;
+            let features = match &self.features {
+                Some(f) => Some(PathBuf::from(f)),
+                None if needs_features => {
+                    bail!("--task table needs --features FILE (the item features)")
+                }
+                None => None,
+            };
             Some(TableSpec {
                 answers_format: self.answers_format,
                 task_column: self.task_column.clone(),
@@ -291,7 +297,7 @@ impl DataArgs {
                 classes: self.classes.clone(),
                 duplicates: self.duplicates,
                 gold: self.gold.clone(),
-                ..TableSpec::new(answers, PathBuf::from(features))
+                ..TableSpec::new(answers, features)
             })
         } else {
             None
@@ -415,39 +421,36 @@ pub struct HyperArgs {
 }
 
 impl HyperArgs {
-    /// Training settings of `method` on `task` with `seed` and `select`.
-    pub fn train_config(
+    /// The estimator parameters of `method` on `task` with `seed` and `select` (`None`: the
+    /// task's).
+    pub fn run_params(
         &self,
         task: TaskKind,
         method: Method,
         seed: u64,
-        select: Selection,
-    ) -> anyhow::Result<TrainConfig> {
-        let d = task.defaults();
-        let train = TrainConfig {
-            seed,
-            epochs: self.epochs.unwrap_or(d.epochs),
-            batch_size: self.batch_size.unwrap_or(d.batch_size),
-            lr: self.lr.unwrap_or(d.lr),
-            lr_schedule: self.lr_schedule,
-            scale: self.scale.unwrap_or(d.scale),
-            select,
-            holdout: self.holdout,
-            holdout_seed: None,
-            holdout_fold: None,
-            adam: AdamSettings {
-                epsilon: self.adam_eps,
-                weight_decay: self.weight_decay,
-                reset: self.adam_reset.unwrap_or(method.adam_reset(task)),
-                ..AdamSettings::default()
-            },
-            ema: self.ema,
-            ensemble: self.ensemble.unwrap_or(self.recipe.ensemble()),
+        select: Option<Selection>,
+    ) -> RunParams {
+        RunParams {
+            task,
             recipe: self.recipe,
+            seed,
+            select,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            lr_schedule: self.lr_schedule,
+            scale: self.scale,
+            holdout: self.holdout,
+            adam_reset: self.adam_reset,
+            ema: self.ema,
+            ensemble: self.ensemble,
             mixup: self.mixup,
-        };
-        train.check().context("checking the training flags")?;
-        Ok(train)
+            adam_eps: self.adam_eps,
+            weight_decay: self.weight_decay,
+            model: self.model_options(),
+            device: self.device.clone(),
+            ..RunParams::new(method)
+        }
     }
 
     /// Architecture settings.
@@ -578,35 +581,34 @@ pub fn hide_features_unless_labelme(mut cmd: clap::Command, task: TaskKind) -> c
 }
 
 impl TrainArgs {
-    /// Resolves the flags into the data spec and training settings (the model comes once the
-    /// data is read).
-    pub fn resolve(&self) -> anyhow::Result<(DataSpec, TrainConfig)> {
-        let data = self.data.spec(self.seed)?;
+    /// Resolves the flags into the data spec and the estimator parameters.
+    pub fn resolve(&self) -> anyhow::Result<(DataSpec, RunParams)> {
+        let data = self.data.spec(self.seed, true)?;
         let task = self.data.task()?;
-        let d = task.defaults();
-        let mut select = self.select.unwrap_or(d.select);
-        // LabelMe's default is its validation split, which needs one; else crowd holdout.
-        if self.select.is_none() && select == Selection::Valid && self.data.valid_data.is_none() {
-            select = Selection::CrowdHoldout;
-        }
-        let train = self
+        let params = self
             .hyper
-            .train_config(task, self.method, self.seed, select)?;
-        Ok((data, train))
+            .run_params(task, self.method, self.seed, self.select);
+        params.check()?;
+        Ok((data, params))
     }
 
-    /// The model for data with `n_features` features, `n_worker` workers, `n_class` classes,
-    /// checking the seed's explicit shape flags against the data.
-    pub fn model(
-        &self,
-        n_features: usize,
-        n_worker: usize,
-        n_class: usize,
-    ) -> anyhow::Result<ModelSpec> {
+    /// Checks the seed's explicit shape flags (`--input-dim`, `--n-class`, `--n-annotator`)
+    /// against the data.
+    pub fn check_shape(&self, crowd: &conal::data::CrowdData) -> anyhow::Result<()> {
         for (flag, given, actual, what) in [
-            ("--input-dim", self.input_dim, n_features, "features"),
-            ("--n-class", self.n_class, n_class, "classes"),
-            ("--n-annotator", self.n_annotator, n_worker, "workers"),
+            (
+                "--input-dim",
+                self.input_dim,
+                crowd.n_features(),
+                "features",
+            ),
+            ("--n-class", self.n_class, crowd.n_classes(), "classes"),
+            (
+                "--n-annotator",
+                self.n_annotator,
+                crowd.n_workers(),
+                "workers",
+            ),
         ] {
             if let Some(g) = given
                 && g != actual
@@ -614,34 +616,6 @@ impl TrainArgs {
                 bail!("{flag} {g} contradicts the data, which has {actual} {what}");
             }
         }
-        Ok(ModelSpec::build(
-            self.method,
-            self.data.task()?,
-            n_features,
-            n_worker,
-            n_class,
-            &self.hyper.model_options(),
-        ))
-    }
-
-    /// Builds the run configuration for loaded training data.
-    pub fn run_config(
-        &self,
-        data: DataSpec,
-        train: TrainConfig,
-        crowd: &conal::data::CrowdData,
-    ) -> anyhow::Result<RunConfig> {
-        Ok(RunConfig {
-            conal_version: env!("CARGO_PKG_VERSION").into(),
-            model: self.model(crowd.n_features(), crowd.n_workers(), crowd.n_classes())?,
-            data,
-            train,
-            device: self.hyper.device.clone(),
-            classes: crowd.classes.clone(),
-            workers: crowd.workers.clone(),
-            n_features: crowd.n_features(),
-            log_dir: self.log_dir.clone(),
-            result: None,
-        })
+        Ok(())
     }
 }

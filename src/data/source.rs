@@ -1,4 +1,6 @@
-//! The built-in tasks: where their data comes from and the settings the authors used.
+//! Where a run's data comes from: the built-in tasks, a generated crowd, your own files, or
+//! arrays given in memory. (The training settings each task implies live in
+//! [`crate::train::defaults`].)
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +10,10 @@ use crate::data::synthetic::SyntheticConfig;
 use crate::data::table::TableSpec;
 use crate::data::{CrowdData, LabeledSet, TaskData, labelme, music};
 use crate::error::{DataError, Error, Result};
-use crate::train::{AdamReset, Selection};
 
 /// A built-in task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum TaskKind {
     /// Music genre (Rodrigues et al.): 700 songs, 44 workers, 10 genres, 124 audio features.
@@ -35,77 +37,6 @@ impl TaskKind {
             TaskKind::Table => "table",
         }
     }
-
-    /// The task's default settings.
-    pub fn defaults(self) -> TaskDefaults {
-        match self {
-            // The authors' Music settings: full batch (700 songs < 1024), 200 epochs, Adam
-            // re-created every epoch as their code does.
-            TaskKind::Music => TaskDefaults {
-                epochs: 200,
-                batch_size: 1024,
-                lr: 1e-2,
-                scale: 1e-5,
-                emb_dim: 80,
-                normalize_instance: false,
-                batch_norm: true,
-                select: Selection::CrowdHoldout,
-                adam_reset: AdamReset::Epoch,
-            },
-            // The authors' LabelMe settings (batch 1024, lr 1e-2, Adam re-created every epoch),
-            // with 500 epochs: their 100 epochs are ~1,000 steps on the 10,000 augmented images
-            // but only 100 full-batch steps on the 1,000 published ones.
-            TaskKind::Labelme => TaskDefaults {
-                epochs: 500,
-                batch_size: 1024,
-                lr: 1e-2,
-                scale: 1e-5,
-                emb_dim: 20,
-                normalize_instance: true,
-                batch_norm: false,
-                select: Selection::Valid,
-                adam_reset: AdamReset::Epoch,
-            },
-            // Your own data: the Music settings, whose input batch norm copes with unscaled
-            // features.
-            TaskKind::Table => TaskKind::Music.defaults(),
-            TaskKind::Synthetic => TaskDefaults {
-                epochs: 100,
-                batch_size: 256,
-                lr: 1e-2,
-                scale: 1e-5,
-                emb_dim: 20,
-                normalize_instance: true,
-                batch_norm: false,
-                select: Selection::CrowdHoldout,
-                adam_reset: AdamReset::Never,
-            },
-        }
-    }
-}
-
-/// Settings that differ between tasks (every one can be overridden on the command line).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskDefaults {
-    /// `--epochs`.
-    pub epochs: usize,
-    /// `--batch-size`.
-    pub batch_size: usize,
-    /// `--lr`.
-    pub lr: f64,
-    /// `--scale` (λ).
-    pub scale: f64,
-    /// `--emb-dim` (E).
-    pub emb_dim: usize,
-    /// Whether the auxiliary network normalises the instance embedding.
-    pub normalize_instance: bool,
-    /// Whether the classifier head batch-normalises its input and hidden layer (Music head).
-    pub batch_norm: bool,
-    /// `--select`.
-    pub select: Selection,
-    /// `--adam-reset` for CoNAL (other methods use standard Adam, see
-    /// [`Method::adam_reset`](crate::run::Method::adam_reset)).
-    pub adam_reset: AdamReset,
 }
 
 /// Where a run's data comes from. Saved in `args.json`, so that `conal test` can read test
@@ -169,6 +100,23 @@ impl LabeledSource {
 }
 
 impl DataSpec {
+    /// Data given in memory (the estimator API): nothing to reload. Saved as `--task table`
+    /// without files, so that `conal test` scores such a model on test files with
+    /// `--test-features` and `--test-gold`.
+    pub fn memory() -> Self {
+        DataSpec {
+            task: TaskKind::Table,
+            train_data: None,
+            valid_data: None,
+            test_data: None,
+            features: None,
+            synthetic: None,
+            table: None,
+            table_valid: None,
+            table_test: None,
+        }
+    }
+
     /// A generated crowd.
     pub fn synthetic(config: SyntheticConfig) -> Self {
         DataSpec {
@@ -225,8 +173,21 @@ impl DataSpec {
 
     fn table(&self) -> Result<&TableSpec> {
         self.table.as_ref().ok_or_else(|| {
-            Error::Config("--task table needs --answers FILE and --features FILE".into())
+            Error::Config(
+                "the model was fitted on data given in memory: there are no files to reload \
+                 its training data from"
+                    .into(),
+            )
         })
+    }
+
+    /// Loads only the training crowd's labels (and true labels), not the features: what
+    /// aggregation needs. Your own data needs no features file for it.
+    pub fn load_labels(&self) -> Result<crate::data::CrowdLabels> {
+        match self.task {
+            TaskKind::Table => Ok(self.table()?.load_labels()?),
+            _ => Ok(self.load_train()?.labels),
+        }
     }
 
     /// Loads only the training crowd.
@@ -269,13 +230,18 @@ impl DataSpec {
         n_features: usize,
     ) -> Result<LabeledSet> {
         let set = match (src, self.task) {
-            (LabeledSource::Table(t), TaskKind::Table) => self.table()?.load_labeled(
-                &t.features,
-                t.tasks.as_deref(),
-                &t.gold,
-                classes,
-                n_features,
-            )?,
+            (LabeledSource::Table(t), TaskKind::Table) => self
+                .table
+                .clone()
+                // A model fitted in memory reads test files with the default columns.
+                .unwrap_or_else(|| TableSpec::new(PathBuf::new(), None))
+                .load_labeled(
+                    &t.features,
+                    t.tasks.as_deref(),
+                    &t.gold,
+                    classes,
+                    n_features,
+                )?,
             (LabeledSource::Path(path), TaskKind::Music) => {
                 music::load_labeled(&music::labeled_path(path), classes, n_features)?
             }

@@ -6,17 +6,18 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::AggregationMethod;
+use crate::data::source::TaskKind;
 use crate::data::{Annotation, CrowdData};
 use crate::error::{Error, Result};
 use crate::model::init::number_params;
 use crate::model::{
     ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind, CrowdModel, Init, MlpConfig, Plain,
 };
-use crate::task::TaskKind;
 use crate::train::AdamReset;
 
 /// What to train (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// CoNAL: common + individual confusions mixed by ω.
@@ -114,7 +115,8 @@ pub struct ModelOptions {
 }
 
 /// The two classifier heads of the authors' code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Head {
     /// BatchNorm on the input and the hidden layer (copes with unscaled features).
@@ -162,17 +164,21 @@ impl LabelSource {
             LabelSource::Glad => aggregate(AggregationMethod::Glad),
             LabelSource::Gold => {
                 let truth = data.truth.as_ref().ok_or_else(|| {
-                    Error::Config("--method gold needs true labels for the training items".into())
+                    Error::param("method", "gold", "needs true labels for the training items")
                 })?;
                 data.labelled_items()
                     .into_iter()
                     .map(|i| {
                         let label = truth[i].ok_or_else(|| {
-                            Error::Config(format!(
-                                "--method gold needs a true label for every crowd-labelled item; \
-                                 item {:?} has none",
-                                data.items[i]
-                            ))
+                            Error::param(
+                                "method",
+                                "gold",
+                                format!(
+                                    "needs a true label for every crowd-labelled item; item {:?} \
+                                     has none",
+                                    data.items[i]
+                                ),
+                            )
                         })?;
                         Ok(Annotation {
                             item: i as u32,
@@ -345,51 +351,49 @@ impl ModelSpec {
 
     /// Checks the model against the data it is trained on.
     pub fn check(&self, data: &CrowdData) -> Result<()> {
-        let expect = |what: &str, flag: &str, got: usize, data_value: usize| {
+        let expect = |what: &str, param: &'static str, got: usize, data_value: usize| {
             if got == data_value {
                 Ok(())
             } else {
-                Err(Error::Config(format!(
-                    "{flag} {got} contradicts the data, which has {data_value} {what}"
-                )))
+                Err(Error::param(
+                    param,
+                    got,
+                    format!("contradicts the data, which has {data_value} {what}"),
+                ))
             }
         };
         let classifier = self.classifier();
         expect(
             "features",
-            "--input-dim",
+            "input_dim",
             classifier.n_input,
             data.n_features(),
         )?;
-        expect("classes", "--n-class", classifier.n_class, data.n_classes())?;
+        expect("classes", "n_class", classifier.n_class, data.n_classes())?;
         if classifier.n_units == 0 {
-            return Err(Error::Config("--n-units must be at least 1".into()));
+            return Err(Error::param("n_units", 0, "must be at least 1"));
         }
         if !(0.0..1.0).contains(&classifier.dropout) {
-            return Err(Error::Config(format!(
-                "--dropout must lie in [0, 1), got {}",
-                classifier.dropout
-            )));
+            return Err(Error::param(
+                "dropout",
+                classifier.dropout,
+                "must lie in [0, 1)",
+            ));
         }
         match self {
             ModelSpec::Conal { conal, .. } => {
-                expect("features", "--input-dim", conal.n_input, data.n_features())?;
-                expect("classes", "--n-class", conal.n_class, data.n_classes())?;
-                expect("workers", "--n-annotator", conal.n_worker, data.n_workers())?;
+                expect("features", "input_dim", conal.n_input, data.n_features())?;
+                expect("classes", "n_class", conal.n_class, data.n_classes())?;
+                expect("workers", "n_annotator", conal.n_worker, data.n_workers())?;
                 if conal.emb_dim == 0 {
-                    return Err(Error::Config("--emb-dim must be at least 1".into()));
+                    return Err(Error::param("emb_dim", 0, "must be at least 1"));
                 }
             }
             ModelSpec::CrowdLayer { crowd_layer, .. } => {
-                expect(
-                    "classes",
-                    "--n-class",
-                    crowd_layer.n_class,
-                    data.n_classes(),
-                )?;
+                expect("classes", "n_class", crowd_layer.n_class, data.n_classes())?;
                 expect(
                     "workers",
-                    "--n-annotator",
+                    "n_annotator",
                     crowd_layer.n_worker,
                     data.n_workers(),
                 )?;

@@ -1,0 +1,132 @@
+//! The CoNAL estimator.
+
+use std::path::Path;
+
+use crate::checkpoint::WorkerStats;
+use crate::data::{CrowdData, LabeledSet};
+use crate::error::{Error, Result};
+use crate::estimator::RunParams;
+use crate::model::Confusion;
+use crate::report::confusion::Confusions;
+use crate::run::FittedModel;
+use crate::spec::{Method, ModelSpec};
+
+/// CoNAL (Chu, Ma & Wang, AAAI 2021): the classifier's class probabilities go through a
+/// common confusion matrix shared by all workers and an individual one per worker, mixed per
+/// (item, worker) by ω from an auxiliary network.
+///
+/// By default the tuned recipe: a cross-fitted ensemble of 10 models with the authors'
+/// Music settings (200 full-batch epochs, Adam at 0.01 re-created every epoch… see
+/// [`TaskKind::defaults`](crate::data::source::TaskKind::defaults)), each selecting its epoch
+/// on the crowd labels of its held-out fold. `recipe(Recipe::Paper)` trains one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConalParams(RunParams);
+
+impl Default for ConalParams {
+    fn default() -> Self {
+        ConalParams(RunParams::new(Method::Conal))
+    }
+}
+
+impl ConalParams {
+    /// The defaults (see the type's documentation).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    run_setters!();
+
+    /// Size of the auxiliary network's embeddings (E). Defaults to the task's (80 for your
+    /// own data and Music, 20 for LabelMe).
+    pub fn emb_dim(mut self, e: usize) -> Self {
+        self.0.model.emb_dim = Some(e);
+        self
+    }
+
+    /// Form of the confusion matrices. Defaults to `Confusion::Free` (the authors'
+    /// unconstrained logit maps).
+    pub fn confusion(mut self, confusion: Confusion) -> Self {
+        self.0.model.confusion = confusion;
+        self
+    }
+
+    /// Trains on the crowd-labelled items of `data`.
+    pub fn fit(&self, data: &CrowdData) -> Result<FittedConal> {
+        self.fit_splits(data, None, None)
+    }
+
+    /// Trains on `train`, with a labelled validation split (for `Selection::Valid`) and a
+    /// test split (reported per epoch; selected on only by `Selection::TestPeek`).
+    pub fn fit_splits(
+        &self,
+        train: &CrowdData,
+        valid: Option<&LabeledSet>,
+        test: Option<&LabeledSet>,
+    ) -> Result<FittedConal> {
+        FittedConal::new(self.0.fit_splits(train, valid, test)?)
+    }
+}
+
+/// A trained CoNAL model (or ensemble): predictions, the learned confusion matrices and
+/// per-worker statistics.
+#[derive(Debug, Clone)]
+pub struct FittedConal(FittedModel, Confusions);
+
+impl FittedConal {
+    /// Wraps a trained run, which must be CoNAL.
+    pub fn new(fitted: FittedModel) -> Result<Self> {
+        if !matches!(fitted.config().model, ModelSpec::Conal { .. }) {
+            return Err(Error::Config(format!(
+                "a {} model is not CoNAL",
+                fitted.config().model.method().name()
+            )));
+        }
+        let member = &fitted.members()[0];
+        let confusions = Confusions::from_bytes(
+            &member.config,
+            member.model.clone(),
+            member.worker_stats.clone(),
+        )?;
+        Ok(FittedConal(fitted, confusions))
+    }
+
+    /// Reads a CoNAL checkpoint directory (`conal train --save-dir`, or [`Self::save`]).
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::new(FittedModel::load(dir)?)
+    }
+
+    fitted_methods!();
+
+    /// The learned matrices (of the first member, for an ensemble), with worker statistics.
+    pub fn confusions(&self) -> &Confusions {
+        &self.1
+    }
+
+    /// The raw common matrix W_g (K × K; a worker's label logits are `p · W`).
+    pub fn common_confusion(&self) -> &[Vec<f32>] {
+        &self.1.common
+    }
+
+    /// The raw individual matrices W_r (R × K × K, worker-index order).
+    pub fn worker_confusions(&self) -> &[Vec<Vec<f32>>] {
+        &self.1.individual
+    }
+
+    /// Row-softmax of W_g: the label distribution through the common matrix for an item of
+    /// known true class (row = true class).
+    pub fn common_probabilities(&self) -> Vec<Vec<f64>> {
+        self.1.common_probabilities()
+    }
+
+    /// Row-softmax of each W_r.
+    pub fn worker_probabilities(&self) -> Vec<Vec<Vec<f64>>> {
+        (0..self.1.individual.len())
+            .map(|r| self.1.individual_probabilities(r))
+            .collect()
+    }
+
+    /// Labels, ω statistics and the class prior per worker (of the first member).
+    pub fn worker_stats(&self) -> Option<&WorkerStats> {
+        self.1.stats.as_ref()
+    }
+}

@@ -1,0 +1,90 @@
+//! The CrowdLayer estimator.
+
+use std::path::Path;
+
+use crate::data::{CrowdData, LabeledSet};
+use crate::error::{Error, Result};
+use crate::estimator::RunParams;
+use crate::model::CrowdLayerKind;
+use crate::run::FittedModel;
+use crate::spec::{Method, ModelSpec};
+
+/// CrowdLayer (Rodrigues & Pereira, AAAI 2018): the classifier followed by one layer per
+/// worker that maps its class probabilities to the worker's labels. Trained with standard
+/// Adam; the other defaults are CoNAL's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrowdLayerParams(RunParams);
+
+impl Default for CrowdLayerParams {
+    fn default() -> Self {
+        CrowdLayerParams(RunParams::new(Method::CrowdlayerMw))
+    }
+}
+
+impl CrowdLayerParams {
+    /// The defaults, with a K × K matrix per worker (`CrowdLayerKind::Mw`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    run_setters!();
+
+    /// The per-worker layer. Defaults to `CrowdLayerKind::Mw` (a K × K matrix, initialised to
+    /// the identity); `Vw` a per-class scale, `Vb` a per-class bias, `Vwb` both.
+    pub fn kind(mut self, kind: CrowdLayerKind) -> Self {
+        self.0.method = match kind {
+            CrowdLayerKind::Mw => Method::CrowdlayerMw,
+            CrowdLayerKind::Vw => Method::CrowdlayerVw,
+            CrowdLayerKind::Vb => Method::CrowdlayerVb,
+            CrowdLayerKind::Vwb => Method::CrowdlayerVwb,
+        };
+        self
+    }
+
+    /// Trains on the crowd-labelled items of `data`.
+    pub fn fit(&self, data: &CrowdData) -> Result<FittedCrowdLayer> {
+        self.fit_splits(data, None, None)
+    }
+
+    /// Trains on `train` with optional labelled validation and test splits.
+    pub fn fit_splits(
+        &self,
+        train: &CrowdData,
+        valid: Option<&LabeledSet>,
+        test: Option<&LabeledSet>,
+    ) -> Result<FittedCrowdLayer> {
+        FittedCrowdLayer::new(self.0.fit_splits(train, valid, test)?)
+    }
+}
+
+/// A trained CrowdLayer model (or ensemble).
+#[derive(Debug, Clone)]
+pub struct FittedCrowdLayer(FittedModel);
+
+impl FittedCrowdLayer {
+    /// Wraps a trained run, which must be a CrowdLayer.
+    pub fn new(fitted: FittedModel) -> Result<Self> {
+        match &fitted.config().model {
+            ModelSpec::CrowdLayer { .. } => Ok(FittedCrowdLayer(fitted)),
+            other => Err(Error::Config(format!(
+                "a {} model is not a CrowdLayer",
+                other.method().name()
+            ))),
+        }
+    }
+
+    /// Reads a CrowdLayer checkpoint directory.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::new(FittedModel::load(dir)?)
+    }
+
+    fitted_methods!();
+
+    /// The per-worker layer.
+    pub fn kind(&self) -> CrowdLayerKind {
+        match &self.0.config().model {
+            ModelSpec::CrowdLayer { crowd_layer, .. } => crowd_layer.kind,
+            _ => unreachable!("checked by FittedCrowdLayer::new"),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Estimators over in-memory data, linfa-shaped: a params type with documented builder setters
+//! ("defaults to …") and `check()`, `fit(&data)` returning a fitted type that predicts, reports
+//! what it learned, and saves to (or loads from) the checkpoint directory the command line
+//! writes and reads.
+//!
+//! - [`ConalParams`] → [`FittedConal`]: CoNAL (common + individual confusions mixed by ω).
+//! - [`CrowdLayerParams`] → [`FittedCrowdLayer`]: CrowdLayer (Rodrigues & Pereira 2018).
+//! - [`ClassifierParams`] → [`FittedClassifier`]: the classifier alone, trained on aggregated
+//!   (majority vote, Dawid-Skene, GLAD) or true labels.
+//! - The aggregators, which need no features, are in [`crate::aggregate`].
+//!
+//! All three share [`RunParams`], the method-independent part (recipe, selection, epochs,
+//! seed, threads, …) that the command line, `conal experiment` and `conal demo` also build
+//! their runs from: it is the one place that turns settings into a [`TrainConfig`] and a
+//! [`RunConfig`].
+//!
+//! ```
+//! use conal::data::synthetic::SyntheticConfig;
+//! use conal::estimator::ConalParams;
+//!
+//! let demo = SyntheticConfig::default().generate()?.data;
+//! let model = ConalParams::new().recipe(conal::train::Recipe::Paper).epochs(20).fit(&demo.train)?;
+//! let test = demo.test.as_ref().unwrap();
+//! let predicted = model.predict(&test.features)?;
+//! assert_eq!(predicted.len(), test.len());
+//! assert_eq!(model.common_confusion().len(), demo.train.n_classes());
+//! # Ok::<(), conal::Error>(())
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::source::{DataSpec, TaskKind};
+use crate::data::{CrowdData, LabeledSet, TaskData};
+use crate::error::{Error, Result};
+use crate::progress::{Progress, Silent};
+use crate::run::{FittedModel, Outputs};
+use crate::spec::{Head, Method, ModelOptions, ModelSpec, RunConfig};
+use crate::train::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
+
+#[macro_use]
+mod setters;
+mod classifier;
+mod conal;
+mod crowdlayer;
+
+pub use classifier::{ClassifierParams, FittedClassifier};
+pub use conal::{ConalParams, FittedConal};
+pub use crowdlayer::{CrowdLayerParams, FittedCrowdLayer};
+
+/// Everything a training run needs besides the data, for any method. Each field left `None`
+/// takes the value of the task defaults ([`TaskKind::defaults`]) or the recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunParams {
+    /// What to train.
+    pub method: Method,
+    /// Whose per-task defaults fill the unset fields: `Table` (your own data: the authors'
+    /// Music settings) unless a built-in task is named.
+    pub task: TaskKind,
+    /// The training recipe: `Tuned` (a cross-fitted ensemble of 10) or `Paper` (one model).
+    pub recipe: Recipe,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Model selection; the task's default when `None` (LabelMe's validation split falls
+    /// back to crowd holdout when there is none).
+    pub select: Option<Selection>,
+    /// Passes over the training items.
+    pub epochs: Option<usize>,
+    /// Items per optimisation step.
+    pub batch_size: Option<usize>,
+    /// Adam learning rate.
+    pub lr: Option<f64>,
+    /// Learning-rate schedule.
+    pub lr_schedule: LrSchedule,
+    /// λ of CoNAL's regulariser.
+    pub scale: Option<f64>,
+    /// Fraction of crowd-labelled items held out for crowd-holdout selection.
+    pub holdout: f64,
+    /// When Adam's moments restart; the method's default on the task when `None`.
+    pub adam_reset: Option<AdamReset>,
+    /// Moving average of the weights with this decay per step.
+    pub ema: Option<f64>,
+    /// Ensemble members; from the recipe when `None`.
+    pub ensemble: Option<usize>,
+    /// Mixup's Beta(α, α) parameter.
+    pub mixup: Option<f64>,
+    /// Adam's ε.
+    pub adam_eps: f32,
+    /// L2 weight decay.
+    pub weight_decay: f32,
+    /// Architecture settings.
+    pub model: ModelOptions,
+    /// Device name: `cpu`, or a GPU backend the build has.
+    pub device: String,
+    /// Threads for tensor math during `fit` (`None`: the current thread pool, by default one
+    /// thread per core).
+    #[serde(skip)]
+    pub threads: Option<usize>,
+}
+
+impl RunParams {
+    /// The defaults for `method`: the tuned recipe, seed 0, the task defaults of your own
+    /// data, on the CPU.
+    pub fn new(method: Method) -> Self {
+        let adam = AdamSettings::default();
+        RunParams {
+            method,
+            task: TaskKind::Table,
+            recipe: Recipe::default(),
+            seed: 0,
+            select: None,
+            epochs: None,
+            batch_size: None,
+            lr: None,
+            lr_schedule: LrSchedule::default(),
+            scale: None,
+            holdout: TrainConfig::default().holdout,
+            adam_reset: None,
+            ema: None,
+            ensemble: None,
+            mixup: None,
+            adam_eps: adam.epsilon,
+            weight_decay: adam.weight_decay,
+            model: ModelOptions::default(),
+            device: "cpu".into(),
+            threads: None,
+        }
+    }
+
+    /// The training settings these parameters give, for data with (`has_valid`) or without
+    /// a validation split: the one place they are resolved.
+    pub fn train_config(&self, has_valid: bool) -> Result<TrainConfig> {
+        let d = self.task.defaults();
+        let mut select = self.select.unwrap_or(d.select);
+        // LabelMe's default is its validation split, which needs one; else crowd holdout.
+        if self.select.is_none() && select == Selection::Valid && !has_valid {
+            select = Selection::CrowdHoldout;
+        }
+        let train = TrainConfig {
+            seed: self.seed,
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch_size.unwrap_or(d.batch_size),
+            lr: self.lr.unwrap_or(d.lr),
+            lr_schedule: self.lr_schedule,
+            scale: self.scale.unwrap_or(d.scale),
+            select,
+            holdout: self.holdout,
+            holdout_seed: None,
+            holdout_fold: None,
+            adam: AdamSettings {
+                epsilon: self.adam_eps,
+                weight_decay: self.weight_decay,
+                reset: self.adam_reset.unwrap_or(self.method.adam_reset(self.task)),
+                ..AdamSettings::default()
+            },
+            ema: self.ema,
+            ensemble: self.ensemble.unwrap_or(self.recipe.ensemble()),
+            recipe: self.recipe,
+            mixup: self.mixup,
+        };
+        train.check()?;
+        Ok(train)
+    }
+
+    /// Checks every value that does not depend on the data.
+    pub fn check(&self) -> Result<()> {
+        self.train_config(true)?;
+        let m = &self.model;
+        if m.n_units == 0 {
+            return Err(Error::param("n_units", 0, "must be at least 1"));
+        }
+        if !(0.0..1.0).contains(&m.dropout) {
+            return Err(Error::param("dropout", m.dropout, "must lie in [0, 1)"));
+        }
+        if m.emb_dim == Some(0) {
+            return Err(Error::param("emb_dim", 0, "must be at least 1"));
+        }
+        if let Some(n) = self.threads
+            && n == 0
+        {
+            return Err(Error::param("threads", 0, "must be at least 1"));
+        }
+        crate::run::device_from_name(&self.device)?;
+        Ok(())
+    }
+
+    /// The run configuration (`args.json`) for training on `data` read as `source`: the one
+    /// place it is built.
+    pub fn run_config(
+        &self,
+        source: DataSpec,
+        data: &CrowdData,
+        has_valid: bool,
+    ) -> Result<RunConfig> {
+        let train = self.train_config(has_valid)?;
+        let model = ModelSpec::build(
+            self.method,
+            self.task,
+            data.n_features(),
+            data.n_workers(),
+            data.n_classes(),
+            &self.model,
+        );
+        model.check(data)?;
+        let config = RunConfig {
+            conal_version: env!("CARGO_PKG_VERSION").into(),
+            data: source,
+            model,
+            train,
+            device: self.device.clone(),
+            classes: data.classes.clone(),
+            workers: data.workers.clone(),
+            n_features: data.n_features(),
+            log_dir: None,
+            result: None,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Trains on `data` (loaded from `source`), writing the checkpoint and logs to `outputs`
+    /// as training goes and reporting to `progress`.
+    pub fn fit_task(
+        &self,
+        source: DataSpec,
+        data: &TaskData,
+        outputs: Outputs<'_>,
+        progress: &mut dyn Progress,
+    ) -> Result<FittedModel> {
+        self.check()?;
+        let mut config = self.run_config(source, &data.train, data.valid.is_some())?;
+        config.log_dir = outputs.log_dir.map(Into::into);
+        self.with_threads(|| resume_or_train(&config, data, outputs, progress))
+    }
+
+    /// Trains on in-memory crowd data, with optional labelled validation and test splits
+    /// (for `select` `Valid` and `TestPeek`, and for the scores in the result).
+    pub fn fit_splits(
+        &self,
+        train: &CrowdData,
+        valid: Option<&LabeledSet>,
+        test: Option<&LabeledSet>,
+    ) -> Result<FittedModel> {
+        // The run's functions read a whole task; it owns its parts, so they are copied once.
+        let data = TaskData {
+            train: train.clone(),
+            valid: valid.cloned(),
+            test: test.cloned(),
+        };
+        self.fit_task(DataSpec::memory(), &data, Outputs::default(), &mut Silent)
+    }
+
+    /// Runs `f` with `threads` threads for tensor math, if set.
+    fn with_threads<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+        match self.threads {
+            None => f(),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::param("threads", n, format!("cannot start them: {e}")))?
+                .install(f),
+        }
+    }
+}
+
+/// Trains the run `config` describes (continuing the state in `outputs.save_dir` when
+/// `outputs.resume`).
+fn resume_or_train(
+    config: &RunConfig,
+    data: &TaskData,
+    outputs: Outputs<'_>,
+    progress: &mut dyn Progress,
+) -> Result<FittedModel> {
+    FittedModel::from_outcome(crate::run::train(config, data, outputs, progress)?)
+}
+
+/// Continues the interrupted run in `outputs.save_dir` with the settings of its `args.json`,
+/// reading its data as it was read the first time.
+pub fn resume(outputs: Outputs<'_>, progress: &mut dyn Progress) -> Result<FittedModel> {
+    let dir = outputs
+        .save_dir
+        .ok_or_else(|| Error::param("resume", true, "needs the checkpoint directory (save_dir)"))?;
+    let config = RunConfig::load(dir)?;
+    let data = config.data.load()?;
+    resume_or_train(
+        &config,
+        &data,
+        Outputs {
+            resume: true,
+            // The first session's log directory, unless another is given.
+            log_dir: outputs.log_dir.or(config.log_dir.as_deref()),
+            ..outputs
+        },
+        progress,
+    )
+}
+
+/// The classifier head a task uses by default.
+pub fn default_head(task: TaskKind) -> Head {
+    if task.defaults().batch_norm {
+        Head::Music
+    } else {
+        Head::Labelme
+    }
+}
