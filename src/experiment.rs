@@ -246,7 +246,7 @@ pub fn run(
         }
     }
     Ok(ExperimentResults {
-        task: spec.data.task,
+        task: spec.data.task(),
         spec: spec.clone(),
         runs,
         summaries,

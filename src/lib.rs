@@ -6,37 +6,38 @@
 //! all workers and an **individual** one per worker, mixed per (item, worker) by a weight ω from
 //! a small auxiliary network; training maximises the likelihood of the labels the workers gave.
 //!
-//! The data flow: files → [`data::CrowdData`] → batches ([`train::Inputs`]) → model
-//! ([`model::Conal`]) → loss ([`loss`]) → optimiser ([`train::Trainer`]) → checkpoint and
-//! reports ([`run`]).
+//! Train CoNAL's default recipe (a cross-fitted ensemble of 10) on a generated crowd and
+//! predict:
 //!
 //! ```
-//! use burn::tensor::Device;
-//! use conal::data::synthetic::SyntheticConfig;
-//! use conal::model::{ConalConfig, MlpConfig};
-//! use conal::progress::Silent;
-//! use conal::train::eval::{accuracy, argmax_rows, predict};
-//! use conal::train::{Selection, TrainConfig, TrainData, Trainer};
+//! use conal::{ConalParams, data::synthetic::SyntheticConfig};
 //!
-//! // A generated crowd: 2,000 items, 30 workers, 6 classes.
-//! let demo = SyntheticConfig::default().generate()?;
-//! let (crowd, test) = (&demo.data.train, demo.data.test.as_ref().unwrap());
-//! let (d, r, k) = (crowd.n_features(), crowd.n_workers(), crowd.n_classes());
-//!
-//! let device = Device::flex().autodiff();
-//! let mut rng = conal::train::trainer::rng(0, 0);
-//! let model = ConalConfig::labelme(d, r, k).init(MlpConfig::labelme(d, k), &mut rng, &device);
-//! let data = TrainData { inputs: &crowd.features, annotations: &crowd.annotations, weights: None, valid: None, test: None };
-//! let config = TrainConfig { epochs: 20, batch_size: 256, select: Selection::CrowdHoldout, ..TrainConfig::default() };
-//! let fitted = Trainer::new(model, &data, config, &device)?.fit(&crowd.features, &mut Silent)?;
-//!
-//! let (p, k) = predict(&fitted.model, &test.features, 1024, &Device::flex());
-//! let acc = accuracy(&argmax_rows(&p, k), &test.truth);
-//! assert!(acc > 0.6, "test accuracy {acc}");
-//! // The learned confusions: W_g is K × K, one W_r per worker.
-//! assert_eq!(fitted.model.individual.dims(), [r, k, k]);
+//! let demo = SyntheticConfig::default().generate()?.data; // 2,000 items, 30 workers
+//! let model = ConalParams::new().epochs(30).fit(&demo.train)?;
+//! let test = demo.test.unwrap();
+//! let predicted = model.predict(&test.features)?;
+//! # let accuracy = conal::train::eval::accuracy(&predicted, &test.truth);
+//! # assert!(accuracy > 0.6, "test accuracy {accuracy}");
+//! # assert_eq!(model.worker_confusions().len(), 30);
 //! # Ok::<(), conal::Error>(())
 //! ```
+//!
+//! The estimators ([`estimator`]) take in-memory data: [`data::CrowdData`] (crowd labels
+//! joined to item features) for the learning methods, [`data::CrowdLabels`] alone for the
+//! aggregators ([`aggregate`]). Both are built from files ([`data::table`], the built-in
+//! tasks) or from arrays ([`data::CrowdLabels::from_strings`], [`data::CrowdLabels::from_codes`],
+//! [`data::CrowdData::join`]) through the same checks. A fitted model predicts, reports what
+//! it learned and saves the checkpoint directory the `conal` command line reads
+//! ([`checkpoint`]).
+//!
+//! The layers, lowest first (each module imports only those before it; `tests/layers.rs`
+//! checks): [`error`], [`io`], [`rng`], [`metrics`], [`progress`] → [`data`] → [`loss`],
+//! [`model`], [`aggregate`] → [`train`] (the epoch loop, selection, snapshots) → [`spec`]
+//! (what `args.json` records) → [`checkpoint`] (the directory layout) → [`report`] → [`run`]
+//! (a whole run: one model or an ensemble) → [`estimator`], [`experiment`], [`bench`].
+//!
+//! For a custom backbone or data type, drive the trainer directly: [`train::Trainer`] with
+//! a [`model::Conal`] around your [`model::Backbone`] (see `examples/custom_task.rs`).
 
 pub mod aggregate;
 pub mod bench;

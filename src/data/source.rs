@@ -2,7 +2,7 @@
 //! arrays given in memory. (The training settings each task implies live in
 //! [`crate::train::defaults`].)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -39,33 +39,152 @@ impl TaskKind {
     }
 }
 
-/// Where a run's data comes from. Saved in `args.json`, so that `conal test` can read test
-/// data the same way.
+/// Where a run's data comes from. Saved in `args.json` (in the flat layout of
+/// [`DataSpecFile`], so that files written before this type was an enum still load), so that
+/// `conal test` and `conal train --resume` can read the data the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataSpec {
+#[serde(into = "DataSpecFile", try_from = "DataSpecFile")]
+pub enum DataSpec {
+    /// Music genre (Rodrigues et al.).
+    Music {
+        /// The data folder (`music_genre_gold.csv`, `music_genre_mturk.csv`).
+        train_data: PathBuf,
+        /// Validation songs with true labels (a songs CSV).
+        valid_data: Option<PathBuf>,
+        /// Test songs with true labels (a songs CSV, or a folder holding
+        /// `music_genre_test.csv`).
+        test_data: Option<PathBuf>,
+    },
+    /// LabelMe scenes (Rodrigues & Pereira).
+    Labelme {
+        /// The data folder (answers, labels and features).
+        train_data: PathBuf,
+        /// A LabelMe folder whose validation split is used.
+        valid_data: Option<PathBuf>,
+        /// A LabelMe folder whose test split is used.
+        test_data: Option<PathBuf>,
+        /// Which features.
+        features: labelme::Features,
+    },
+    /// A generated crowd with known confusions (its test split is generated with it).
+    Synthetic(SyntheticConfig),
+    /// Your own data's files.
+    Table {
+        /// Crowd labels, features and options.
+        table: TableSpec,
+        /// A labelled validation split.
+        valid: Option<TableSplit>,
+        /// A labelled test split.
+        test: Option<TableSplit>,
+    },
+    /// Arrays given in memory (the estimator API): nothing to reload. Test files are read as
+    /// your own data's (`conal test --test-features … --test-gold …`).
+    Memory,
+}
+
+/// `args.json`'s layout of a [`DataSpec`]: one object with every field, those a task does not
+/// use `null` (or absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSpecFile {
     /// The task.
     pub task: TaskKind,
     /// The data folder (Music or LabelMe layout); none for a synthetic crowd.
     pub train_data: Option<PathBuf>,
-    /// Validation data with true labels: a LabelMe folder (its valid split) or a Music songs
-    /// CSV.
+    /// Validation data with true labels.
     pub valid_data: Option<PathBuf>,
-    /// Test data with true labels: a LabelMe folder (its test split), a Music songs CSV or a
-    /// Music folder (its `music_genre_test.csv`).
+    /// Test data with true labels.
     pub test_data: Option<PathBuf>,
     /// LabelMe features.
     pub features: Option<labelme::Features>,
     /// The generated crowd's parameters.
     pub synthetic: Option<SyntheticConfig>,
-    /// Your own data's files (`--task table`).
+    /// Your own data's files (`--task table`); absent for data given in memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<TableSpec>,
-    /// A validation split of your own data (`--valid-features`, `--valid-gold`).
+    /// A validation split of your own data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_valid: Option<TableSplit>,
-    /// A test split of your own data (`--test-features`, `--test-gold`).
+    /// A test split of your own data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_test: Option<TableSplit>,
+}
+
+impl From<DataSpec> for DataSpecFile {
+    fn from(spec: DataSpec) -> Self {
+        let mut file = DataSpecFile {
+            task: spec.task(),
+            train_data: None,
+            valid_data: None,
+            test_data: None,
+            features: None,
+            synthetic: None,
+            table: None,
+            table_valid: None,
+            table_test: None,
+        };
+        match spec {
+            DataSpec::Music {
+                train_data,
+                valid_data,
+                test_data,
+            } => {
+                file.train_data = Some(train_data);
+                file.valid_data = valid_data;
+                file.test_data = test_data;
+            }
+            DataSpec::Labelme {
+                train_data,
+                valid_data,
+                test_data,
+                features,
+            } => {
+                file.train_data = Some(train_data);
+                file.valid_data = valid_data;
+                file.test_data = test_data;
+                file.features = Some(features);
+            }
+            DataSpec::Synthetic(config) => file.synthetic = Some(config),
+            DataSpec::Table { table, valid, test } => {
+                file.table = Some(table);
+                file.table_valid = valid;
+                file.table_test = test;
+            }
+            DataSpec::Memory => {}
+        }
+        file
+    }
+}
+
+impl TryFrom<DataSpecFile> for DataSpec {
+    type Error = String;
+    fn try_from(f: DataSpecFile) -> std::result::Result<Self, String> {
+        let folder = |train: Option<PathBuf>| {
+            train
+                .ok_or_else(|| format!("task {} needs train_data (the data folder)", f.task.name()))
+        };
+        Ok(match f.task {
+            TaskKind::Music => DataSpec::Music {
+                train_data: folder(f.train_data.clone())?,
+                valid_data: f.valid_data,
+                test_data: f.test_data,
+            },
+            TaskKind::Labelme => DataSpec::Labelme {
+                train_data: folder(f.train_data.clone())?,
+                valid_data: f.valid_data,
+                test_data: f.test_data,
+                features: f.features.unwrap_or(labelme::Features::Vgg),
+            },
+            TaskKind::Synthetic => DataSpec::Synthetic(f.synthetic.unwrap_or_default()),
+            TaskKind::Table => match f.table {
+                Some(table) => DataSpec::Table {
+                    table,
+                    valid: f.table_valid,
+                    test: f.table_test,
+                },
+                None => DataSpec::Memory,
+            },
+        })
+    }
 }
 
 /// A labelled split of your own data: features (CSV or .npy with task ids) and `task,label`
@@ -100,115 +219,91 @@ impl LabeledSource {
 }
 
 impl DataSpec {
-    /// Data given in memory (the estimator API): nothing to reload. Saved as `--task table`
-    /// without files, so that `conal test` scores such a model on test files with
-    /// `--test-features` and `--test-gold`.
+    /// Data given in memory.
     pub fn memory() -> Self {
-        DataSpec {
-            task: TaskKind::Table,
-            train_data: None,
-            valid_data: None,
-            test_data: None,
-            features: None,
-            synthetic: None,
-            table: None,
-            table_valid: None,
-            table_test: None,
-        }
+        DataSpec::Memory
     }
 
     /// A generated crowd.
     pub fn synthetic(config: SyntheticConfig) -> Self {
-        DataSpec {
-            task: TaskKind::Synthetic,
-            train_data: None,
-            valid_data: None,
-            test_data: None,
-            features: None,
-            synthetic: Some(config),
-            table: None,
-            table_valid: None,
-            table_test: None,
-        }
+        DataSpec::Synthetic(config)
     }
 
-    fn train_dir(&self) -> Result<&Path> {
-        self.train_data.as_deref().ok_or_else(|| {
-            Error::Config(format!(
-                "--task {} needs --train-data (the data folder)",
-                self.task.name()
-            ))
-        })
+    /// The task (data given in memory counts as your own data, `Table`).
+    pub fn task(&self) -> TaskKind {
+        match self {
+            DataSpec::Music { .. } => TaskKind::Music,
+            DataSpec::Labelme { .. } => TaskKind::Labelme,
+            DataSpec::Synthetic(_) => TaskKind::Synthetic,
+            DataSpec::Table { .. } | DataSpec::Memory => TaskKind::Table,
+        }
     }
 
     /// Loads the training crowd and whichever of the validation and test splits were given.
     pub fn load(&self) -> Result<TaskData> {
-        match self.task {
+        if let DataSpec::Synthetic(config) = self {
             // The generated test split is part of the generated task.
-            TaskKind::Synthetic => Ok(self.synthetic.clone().unwrap_or_default().generate()?.data),
-            TaskKind::Music | TaskKind::Labelme | TaskKind::Table => {
-                let train = self.load_train()?;
-                let valid = match self.source(Split::Valid) {
-                    Some(src) => Some(self.load_labeled(&src, Split::Valid, &train)?),
-                    None => None,
-                };
-                let test = match self.source(Split::Test) {
-                    Some(src) => Some(self.load_labeled(&src, Split::Test, &train)?),
-                    None => None,
-                };
-                Ok(TaskData { train, valid, test })
-            }
+            return Ok(config.generate()?.data);
         }
+        let train = self.load_train()?;
+        let valid = match self.source(Split::Valid) {
+            Some(src) => Some(self.load_labeled(&src, Split::Valid, &train)?),
+            None => None,
+        };
+        let test = match self.source(Split::Test) {
+            Some(src) => Some(self.load_labeled(&src, Split::Test, &train)?),
+            None => None,
+        };
+        Ok(TaskData { train, valid, test })
     }
 
     /// Where the validation or test split given at training comes from, if one was.
     pub fn source(&self, split: Split) -> Option<LabeledSource> {
-        match (self.task, split) {
-            (TaskKind::Table, Split::Valid) => self.table_valid.clone().map(LabeledSource::Table),
-            (TaskKind::Table, Split::Test) => self.table_test.clone().map(LabeledSource::Table),
-            (_, Split::Valid) => self.valid_data.clone().map(LabeledSource::Path),
-            (_, Split::Test) => self.test_data.clone().map(LabeledSource::Path),
+        let pick = |valid: &Option<PathBuf>, test: &Option<PathBuf>| match split {
+            Split::Valid => valid.clone().map(LabeledSource::Path),
+            Split::Test => test.clone().map(LabeledSource::Path),
+        };
+        match self {
+            DataSpec::Music {
+                valid_data,
+                test_data,
+                ..
+            }
+            | DataSpec::Labelme {
+                valid_data,
+                test_data,
+                ..
+            } => pick(valid_data, test_data),
+            DataSpec::Table { valid, test, .. } => match split {
+                Split::Valid => valid.clone().map(LabeledSource::Table),
+                Split::Test => test.clone().map(LabeledSource::Table),
+            },
+            DataSpec::Synthetic(_) | DataSpec::Memory => None,
         }
     }
 
-    fn table(&self) -> Result<&TableSpec> {
-        self.table.as_ref().ok_or_else(|| {
-            Error::Config(
-                "the model was fitted on data given in memory: there are no files to reload \
-                 its training data from"
-                    .into(),
-            )
+    /// Loads only the training crowd.
+    pub fn load_train(&self) -> Result<CrowdData> {
+        Ok(match self {
+            DataSpec::Table { table, .. } => table.load()?,
+            DataSpec::Music { train_data, .. } => music::load(train_data)?,
+            DataSpec::Labelme {
+                train_data,
+                features,
+                ..
+            } => labelme::load(train_data, *features)?,
+            DataSpec::Synthetic(config) => config.generate()?.data.train,
+            DataSpec::Memory => return Err(memory_has_no_files()),
         })
     }
 
     /// Loads only the training crowd's labels (and true labels), not the features: what
     /// aggregation needs. Your own data needs no features file for it.
     pub fn load_labels(&self) -> Result<crate::data::CrowdLabels> {
-        match self.task {
-            TaskKind::Table => Ok(self.table()?.load_labels()?),
+        match self {
+            DataSpec::Table { table, .. } => Ok(table.load_labels()?),
             _ => Ok(self.load_train()?.labels),
         }
-    }
-
-    /// Loads only the training crowd.
-    pub fn load_train(&self) -> Result<CrowdData> {
-        Ok(match self.task {
-            TaskKind::Table => self.table()?.load()?,
-            TaskKind::Music => music::load(self.train_dir()?)?,
-            TaskKind::Labelme => labelme::load(self.train_dir()?, self.labelme_features())?,
-            TaskKind::Synthetic => {
-                self.synthetic
-                    .clone()
-                    .unwrap_or_default()
-                    .generate()?
-                    .data
-                    .train
-            }
-        })
-    }
-
-    fn labelme_features(&self) -> labelme::Features {
-        self.features.unwrap_or(labelme::Features::Vgg)
     }
 
     /// Loads a labelled split for a model trained on `train`'s classes and feature width.
@@ -229,12 +324,16 @@ impl DataSpec {
         classes: &[String],
         n_features: usize,
     ) -> Result<LabeledSet> {
-        let set = match (src, self.task) {
-            (LabeledSource::Table(t), TaskKind::Table) => self
-                .table
-                .clone()
-                // A model fitted in memory reads test files with the default columns.
-                .unwrap_or_else(|| TableSpec::new(PathBuf::new(), None))
+        let set = match (src, self) {
+            (LabeledSource::Table(t), DataSpec::Table { table, .. }) => table.load_labeled(
+                &t.features,
+                t.tasks.as_deref(),
+                &t.gold,
+                classes,
+                n_features,
+            )?,
+            // A model fitted in memory reads test files with the default columns.
+            (LabeledSource::Table(t), DataSpec::Memory) => TableSpec::new(PathBuf::new(), None)
                 .load_labeled(
                     &t.features,
                     t.tasks.as_deref(),
@@ -242,30 +341,32 @@ impl DataSpec {
                     classes,
                     n_features,
                 )?,
-            (LabeledSource::Path(path), TaskKind::Music) => {
+            (LabeledSource::Path(path), DataSpec::Music { .. }) => {
                 music::load_labeled(&music::labeled_path(path), classes, n_features)?
             }
-            (LabeledSource::Path(path), TaskKind::Labelme) => {
-                let features = self.labelme_features();
-                let bow_dim = (features == labelme::Features::Bow).then_some(n_features);
+            (LabeledSource::Path(path), DataSpec::Labelme { features, .. }) => {
+                let bow_dim = (*features == labelme::Features::Bow).then_some(n_features);
                 let split = match split {
                     Split::Valid => labelme::Split::Valid,
                     Split::Test => labelme::Split::Test,
                 };
-                labelme::load_labeled(path, split, features, bow_dim)?
+                labelme::load_labeled(path, split, *features, bow_dim)?
             }
-            (LabeledSource::Path(_), TaskKind::Table) => {
+            (LabeledSource::Path(_), DataSpec::Table { .. } | DataSpec::Memory) => {
                 return Err(Error::Config(
-                    "--task table reads labelled data from --test-features and --test-gold".into(),
+                    "your own data's labelled splits are read from features and gold files \
+                     (--test-features and --test-gold)"
+                        .into(),
                 ));
             }
-            (LabeledSource::Table(_), task) => {
+            (LabeledSource::Table(_), spec) => {
                 return Err(Error::Config(format!(
-                    "--test-features/--test-gold are for --task table; --task {} reads --test-data",
-                    task.name()
+                    "features and gold files (--test-features/--test-gold) are for your own \
+                     data; task {} reads its own test data (--test-data)",
+                    spec.task().name()
                 )));
             }
-            (LabeledSource::Path(_), TaskKind::Synthetic) => {
+            (LabeledSource::Path(_), DataSpec::Synthetic(_)) => {
                 return Err(Error::Config(
                     "the synthetic task generates its own test split; it reads no test file".into(),
                 ));
@@ -281,6 +382,14 @@ impl DataSpec {
         }
         Ok(set)
     }
+}
+
+fn memory_has_no_files() -> Error {
+    Error::Config(
+        "the model was fitted on data given in memory: there are no files to reload its \
+         training data from"
+            .into(),
+    )
 }
 
 /// A labelled split.

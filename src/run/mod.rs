@@ -84,7 +84,7 @@ pub fn train(
     let crowd = &data.train;
     tracing::info!(
         "{}: {} items, {} workers, {} labels, {} classes, {} features",
-        config.data.task.name(),
+        config.data.task().name(),
         crowd.n_items(),
         crowd.n_workers(),
         crowd.annotations.len(),

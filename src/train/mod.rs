@@ -4,7 +4,11 @@ pub mod adam;
 pub mod batch;
 pub mod config;
 pub mod defaults;
+mod ema;
 pub mod eval;
+mod finite;
+mod holdout;
+mod select;
 pub mod snapshot;
 pub mod trainer;
 

@@ -21,36 +21,11 @@ use crate::rng::{rng, stream};
 use crate::train::adam::{FusedAdam, fuses_on};
 use crate::train::batch::{Inputs, LabelIndex, batches};
 use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
-use crate::train::eval::{accuracy, argmax_rows, probabilities};
+use crate::train::ema::ema_update;
+use crate::train::finite::non_finite;
+use crate::train::holdout::{self, Holdout};
+use crate::train::select::{EvalSet, eval_set};
 use crate::train::snapshot::{BestSnapshot, Snapshot, model_bytes, model_from_bytes};
-
-/// A split with true labels, pre-batched for evaluation.
-struct EvalSet<B> {
-    chunks: Vec<B>,
-    truth: Vec<u32>,
-}
-
-/// Held-out crowd-labelled items, pre-batched with their observed labels (also kept on the
-/// host as (batch row, label) pairs).
-struct Holdout<B> {
-    chunks: Vec<HoldoutChunk<B>>,
-}
-
-/// A batch, its observed labels, and the same labels as (batch row, label) pairs.
-type HoldoutChunk<B> = (B, Observed, Vec<(usize, u32)>);
-
-const EVAL_CHUNK: usize = 4096;
-
-fn eval_set<I: Inputs>(inputs: &I, truth: &[u32], device: &Device) -> EvalSet<I::Batch> {
-    let rows: Vec<usize> = (0..inputs.len()).collect();
-    EvalSet {
-        chunks: rows
-            .chunks(EVAL_CHUNK)
-            .map(|c| inputs.batch(c, device))
-            .collect(),
-        truth: truth.to_vec(),
-    }
-}
 
 /// A labelled split given to the trainer for evaluation.
 pub struct Labeled<'a, I> {
@@ -147,55 +122,9 @@ where
         }
         let eval_device = device.clone().inner();
         let holdout = if config.select == Selection::CrowdHoldout {
-            let mut shuffled = train_items.clone();
-            let holdout_seed = config.holdout_seed.unwrap_or(config.seed);
-            shuffled.shuffle(&mut rng(holdout_seed, stream::HOLDOUT));
-            // The held-out items: the first `holdout` of the shuffled items, or fold j of k.
-            let (from, to) = match config.holdout_fold {
-                Some((j, k)) if k >= 2 && j < k => {
-                    let n = shuffled.len();
-                    (j * n / k, (j + 1) * n / k)
-                }
-                Some((j, k)) => {
-                    return Err(Error::Config(format!(
-                        "holdout fold {j} of {k} does not exist"
-                    )));
-                }
-                None => (
-                    0,
-                    ((shuffled.len() as f64) * config.holdout).round() as usize,
-                ),
-            };
-            if from >= to || to - from >= shuffled.len() {
-                return Err(Error::param(
-                    "holdout",
-                    config.holdout,
-                    format!(
-                        "of {} labelled items leaves nothing to hold out or to train on",
-                        shuffled.len()
-                    ),
-                ));
-            }
-            let mut held: Vec<usize> = shuffled[from..to].to_vec();
-            held.sort_unstable();
-            train_items = shuffled[..from]
-                .iter()
-                .chain(&shuffled[to..])
-                .copied()
-                .collect();
-            train_items.sort_unstable();
-            Some(Holdout {
-                chunks: held
-                    .chunks(EVAL_CHUNK)
-                    .map(|c| {
-                        (
-                            data.inputs.batch(c, &eval_device),
-                            labels.observed(c, &eval_device),
-                            labels.pairs(c),
-                        )
-                    })
-                    .collect(),
-            })
+            let (held, rest) = holdout::split(&train_items, &config)?;
+            train_items = rest;
+            Some(Holdout::new(&held, data.inputs, &labels, &eval_device))
         } else {
             None
         };
@@ -388,15 +317,15 @@ where
         };
         let noise_model = eval_model.has_noise_model();
         let holdout_nll = match &self.holdout {
-            Some(h) if noise_model => Some(holdout_nll(&eval_model, h)),
+            Some(h) if noise_model => Some(h.nll(&eval_model)),
             _ => None,
         };
         let holdout_agreement = match &self.holdout {
-            Some(h) if !noise_model => Some(holdout_agreement(&eval_model, h)),
+            Some(h) if !noise_model => Some(h.agreement(&eval_model)),
             _ => None,
         };
-        let valid_accuracy = self.valid.as_ref().map(|v| set_accuracy(&eval_model, v));
-        let test_accuracy = self.test.as_ref().map(|t| set_accuracy(&eval_model, t));
+        let valid_accuracy = self.valid.as_ref().map(|v| v.accuracy(&eval_model));
+        let test_accuracy = self.test.as_ref().map(|t| t.accuracy(&eval_model));
         // Selection: a metric where higher is better.
         let (metric, score) = match self.config.select {
             Selection::CrowdHoldout => match holdout_agreement {
@@ -463,10 +392,7 @@ where
             Some((best_epoch, _, model)) => (model, best_epoch),
             None => (self.model().valid(), self.epoch),
         };
-        let holdout_probabilities = self
-            .holdout
-            .as_ref()
-            .map(|h| holdout_label_probabilities(&model, h));
+        let holdout_probabilities = self.holdout.as_ref().map(|h| h.label_probabilities(&model));
         Fitted {
             model,
             best_epoch,
@@ -547,106 +473,6 @@ where
     }
 }
 
-/// `decay · average + (1 − decay) · current`, parameter by parameter (matched by id).
-fn ema_update<M: burn::module::Module>(average: M, current: &M, decay: f64) -> M {
-    use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
-    use burn::tensor::Tensor;
-    use std::collections::HashMap;
-    struct Collect(HashMap<ParamId, Tensor<1>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let t = param.val();
-            let n = t.shape().num_elements();
-            self.0.insert(param.id, t.reshape([n]));
-        }
-    }
-    struct Blend(HashMap<ParamId, Tensor<1>>, f64);
-    impl ModuleMapper for Blend {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let Some(new) = self.0.remove(&param.id) else {
-                return param;
-            };
-            let decay = self.1;
-            param.map(|old| {
-                let dims = old.dims();
-                old.mul_scalar(decay) + new.reshape(dims).mul_scalar(1.0 - decay)
-            })
-        }
-    }
-    let mut values = Collect(HashMap::new());
-    current.visit(&mut values);
-    average.map(&mut Blend(values.0, decay))
-}
-
-/// Sums every gradient entry (or, without gradients, every parameter entry) of a module, one
-/// reduction per parameter, and names the parameters on the way (for the message if a sum
-/// is not finite).
-struct FiniteCheck<'a> {
-    grads: Option<&'a GradientsParams>,
-    path: Vec<String>,
-    sums: Vec<(String, burn::tensor::Tensor<1>)>,
-}
-
-impl burn::module::ModuleVisitor for FiniteCheck<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(
-        &mut self,
-        param: &burn::module::Param<burn::tensor::Tensor<D>>,
-    ) {
-        // The plain sum is NaN or infinite whenever an entry is (a finite sum of finite
-        // entries overflows only when training has diverged anyway).
-        let sum = match self.grads {
-            Some(grads) => grads.get::<D>(param.id).map(|g| g.sum()),
-            None => Some(param.val().sum()),
-        };
-        if let Some(sum) = sum {
-            self.sums.push((self.path.join("."), sum));
-        }
-    }
-}
-
-/// The name of a parameter with a NaN or infinite entry in its gradient (`grads`) or, without
-/// `grads`, in its values; `None` if there is none. One read-back when all is well.
-fn non_finite<M: burn::module::Module>(
-    model: &M,
-    grads: Option<&GradientsParams>,
-) -> Option<String> {
-    let mut visitor = FiniteCheck {
-        grads,
-        path: Vec::new(),
-        sums: Vec::new(),
-    };
-    model.visit(&mut visitor);
-    let total = visitor
-        .sums
-        .iter()
-        .map(|(_, s)| s.clone())
-        .reduce(|a, b| a + b)?;
-    if total.into_scalar::<f32>().is_finite() {
-        return None;
-    }
-    // Find the culprit (rare, so a second read-back per parameter is fine).
-    for (name, sum) in visitor.sums {
-        if !sum.into_scalar::<f32>().is_finite() {
-            return Some(if name.is_empty() {
-                "a parameter".into()
-            } else {
-                name
-            });
-        }
-    }
-    // Every parameter's own sum is finite: only adding them up overflowed, so no entry is
-    // NaN or infinite.
-    None
-}
-
 /// A fresh Adam with these settings, raising `non_finite` (when given) on a NaN or infinite
 /// gradient entry.
 fn new_optimizer(settings: &AdamSettings, non_finite: Option<&Arc<AtomicBool>>) -> ModuleOptimizer {
@@ -660,68 +486,4 @@ fn new_optimizer(settings: &AdamSettings, non_finite: Option<&Arc<AtomicBool>>) 
         Some(flag) => adam.with_non_finite_flag(flag.clone()),
         None => adam,
     })
-}
-
-fn set_accuracy<M: CrowdModel<B>, B>(model: &M, set: &EvalSet<B>) -> f64 {
-    let mut predictions = Vec::with_capacity(set.truth.len());
-    for chunk in &set.chunks {
-        let probs = probabilities(model.class_logits(chunk, &mut Mode::eval()));
-        predictions.extend(argmax_rows(&probs.0, probs.1));
-    }
-    accuracy(&predictions, &set.truth)
-}
-
-fn holdout_agreement<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f64 {
-    let (mut right, mut n) = (0usize, 0usize);
-    for (x, _, pairs) in &holdout.chunks {
-        let probs = probabilities(model.class_logits(x, &mut Mode::eval()));
-        let predicted = argmax_rows(&probs.0, probs.1);
-        for &(row, label) in pairs {
-            right += usize::from(predicted[row] == label);
-            n += 1;
-        }
-    }
-    if n == 0 { 0.0 } else { right as f64 / n as f64 }
-}
-
-/// The probability of each held-out crowd label under `model`, chunk by chunk.
-fn holdout_label_probabilities<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> Vec<f64> {
-    let mut out = Vec::new();
-    for (x, obs, _) in &holdout.chunks {
-        if obs.len == 0 {
-            continue;
-        }
-        let logits = model.forward(x, obs, &mut Mode::eval()).worker_logits;
-        let p = burn::tensor::activation::log_softmax(logits, 1)
-            .gather(1, obs.labels.clone().reshape([obs.len, 1]))
-            .exp()
-            .into_data();
-        out.extend(
-            p.try_into_vec::<f32>()
-                .expect("float tensors are f32")
-                .into_iter()
-                .map(f64::from),
-        );
-    }
-    out
-}
-
-fn holdout_nll<M: CrowdModel<B>, B>(model: &M, holdout: &Holdout<B>) -> f64 {
-    let (mut total, mut n) = (0.0, 0usize);
-    for (x, obs, _) in &holdout.chunks {
-        if obs.len == 0 {
-            continue;
-        }
-        let out = model.forward(x, obs, &mut Mode::eval());
-        let nll: f32 =
-            weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone())
-                .into_scalar();
-        total += nll as f64 * obs.len as f64;
-        n += obs.len;
-    }
-    if n == 0 {
-        f64::INFINITY
-    } else {
-        total / n as f64
-    }
 }

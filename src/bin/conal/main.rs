@@ -170,7 +170,7 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
         params.fit_task(data_spec, &data, outputs, reporter.as_mut())?
     };
     let config = fitted.config();
-    let task = config.data.task;
+    let task = config.data.task();
     let result = fitted.result().context("training returned no result")?;
     if args.json {
         println!(

@@ -302,27 +302,39 @@ impl DataArgs {
         } else {
             None
         };
-        Ok(DataSpec {
-            task,
-            train_data: self.train_data.clone(),
-            valid_data: self.valid_data.clone(),
-            test_data: self.test_data.clone(),
-            features,
-            synthetic: (task == TaskKind::Synthetic)
-                .then(|| SyntheticConfig::default().with_seed(seed)),
-            table: table_spec,
-            table_valid: table_split(
-                &self.valid_features,
-                &self.valid_tasks,
-                &self.valid_gold,
-                "valid",
-            )?,
-            table_test: table_split(
-                &self.test_features,
-                &self.test_tasks,
-                &self.test_gold,
-                "test",
-            )?,
+        let folder = || {
+            self.train_data
+                .clone()
+                .with_context(|| format!("--task {} needs --train-data DIR", task.name()))
+        };
+        Ok(match task {
+            TaskKind::Music => DataSpec::Music {
+                train_data: folder()?,
+                valid_data: self.valid_data.clone(),
+                test_data: self.test_data.clone(),
+            },
+            TaskKind::Labelme => DataSpec::Labelme {
+                train_data: folder()?,
+                valid_data: self.valid_data.clone(),
+                test_data: self.test_data.clone(),
+                features: features.unwrap_or(labelme::Features::Vgg),
+            },
+            TaskKind::Synthetic => DataSpec::Synthetic(SyntheticConfig::default().with_seed(seed)),
+            TaskKind::Table => DataSpec::Table {
+                table: table_spec.context("--task table needs --answers FILE")?,
+                valid: table_split(
+                    &self.valid_features,
+                    &self.valid_tasks,
+                    &self.valid_gold,
+                    "valid",
+                )?,
+                test: table_split(
+                    &self.test_features,
+                    &self.test_tasks,
+                    &self.test_gold,
+                    "test",
+                )?,
+            },
         })
     }
 }
