@@ -34,7 +34,7 @@
 //! checks): [`error`], [`io`], [`rng`], [`metrics`], [`progress`] → [`data`] → [`loss`],
 //! [`model`], [`aggregate`] → [`train`] (the epoch loop, selection, snapshots) → [`spec`]
 //! (what `args.json` records) → [`checkpoint`] (the directory layout) → [`report`] → [`run`]
-//! (a whole run: one model or an ensemble) → [`estimator`], [`experiment`], [`bench`].
+//! (a whole run: one model or an ensemble) → [`estimator`], [`experiment`], [`mod@bench`].
 //!
 //! For a custom backbone or data type, drive the trainer directly: [`train::Trainer`] with
 //! a [`model::Conal`] around your [`model::Backbone`] (see `examples/custom_task.rs`).

@@ -131,9 +131,9 @@ impl Matrix {
 pub struct Annotation {
     /// Item (row of the feature matrix).
     pub item: u32,
-    /// Worker index (into [`CrowdData::workers`]).
+    /// Worker index (into [`CrowdLabels::workers`]).
     pub worker: u32,
-    /// Class index (into [`CrowdData::classes`]).
+    /// Class index (into [`CrowdLabels::classes`]).
     pub label: u32,
 }
 
@@ -262,15 +262,7 @@ impl CrowdLabels {
         labels: &[S],
         classes: Option<Vec<String>>,
     ) -> Result<Self, DataError> {
-        if tasks.len() != workers.len() || tasks.len() != labels.len() {
-            return Err(DataError::Invalid(format!(
-                "the task, worker and label columns have {}, {} and {} rows; they must be \
-                 equally long",
-                tasks.len(),
-                workers.len(),
-                labels.len()
-            )));
-        }
+        same_lengths(tasks.len(), workers.len(), labels.len())?;
         let rows = (0..tasks.len()).map(|i| LabelRow {
             task: tasks[i].as_ref(),
             worker: workers[i].as_ref(),
@@ -297,15 +289,7 @@ impl CrowdLabels {
         workers: &[u32],
         labels: &[u32],
     ) -> Result<Self, DataError> {
-        if tasks.len() != workers.len() || tasks.len() != labels.len() {
-            return Err(DataError::Invalid(format!(
-                "the task, worker and label columns have {}, {} and {} rows; they must be \
-                 equally long",
-                tasks.len(),
-                workers.len(),
-                labels.len()
-            )));
-        }
+        same_lengths(tasks.len(), workers.len(), labels.len())?;
         let k = classes.len();
         let mut annotations = Vec::with_capacity(tasks.len());
         for j in 0..tasks.len() {
@@ -576,6 +560,17 @@ pub struct TaskData {
     pub valid: Option<LabeledSet>,
     /// A test split with true labels, when the data set has one.
     pub test: Option<LabeledSet>,
+}
+
+/// The three columns of crowd labels must be equally long.
+fn same_lengths(tasks: usize, workers: usize, labels: usize) -> Result<(), DataError> {
+    if tasks == workers && tasks == labels {
+        return Ok(());
+    }
+    Err(DataError::Invalid(format!(
+        "the task, worker and label columns have {tasks}, {workers} and {labels} rows; they \
+         must be equally long"
+    )))
 }
 
 fn check_unique(what: &str, names: &[String]) -> Result<(), DataError> {

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use crate::data::{CrowdData, LabeledSet};
 use crate::error::{Error, Result};
 use crate::estimator::RunParams;
 use crate::run::FittedModel;
@@ -40,20 +39,7 @@ impl ClassifierParams {
         self
     }
 
-    /// Trains on the crowd-labelled items of `data`.
-    pub fn fit(&self, data: &CrowdData) -> Result<FittedClassifier> {
-        self.fit_splits(data, None, None)
-    }
-
-    /// Trains on `train` with optional labelled validation and test splits.
-    pub fn fit_splits(
-        &self,
-        train: &CrowdData,
-        valid: Option<&LabeledSet>,
-        test: Option<&LabeledSet>,
-    ) -> Result<FittedClassifier> {
-        FittedClassifier::new(self.0.fit_splits(train, valid, test)?)
-    }
+    fit_methods!(FittedClassifier);
 }
 
 /// A trained classifier (or ensemble) on aggregated labels.

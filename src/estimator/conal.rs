@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use crate::checkpoint::WorkerStats;
-use crate::data::{CrowdData, LabeledSet};
 use crate::error::{Error, Result};
 use crate::estimator::RunParams;
 use crate::model::Confusion;
@@ -50,21 +49,7 @@ impl ConalParams {
         self
     }
 
-    /// Trains on the crowd-labelled items of `data`.
-    pub fn fit(&self, data: &CrowdData) -> Result<FittedConal> {
-        self.fit_splits(data, None, None)
-    }
-
-    /// Trains on `train`, with a labelled validation split (for `Selection::Valid`) and a
-    /// test split (reported per epoch; selected on only by `Selection::TestPeek`).
-    pub fn fit_splits(
-        &self,
-        train: &CrowdData,
-        valid: Option<&LabeledSet>,
-        test: Option<&LabeledSet>,
-    ) -> Result<FittedConal> {
-        FittedConal::new(self.0.fit_splits(train, valid, test)?)
-    }
+    fit_methods!(FittedConal);
 }
 
 /// A trained CoNAL model (or ensemble): predictions, the learned confusion matrices and

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use crate::data::{CrowdData, LabeledSet};
 use crate::error::{Error, Result};
 use crate::estimator::RunParams;
 use crate::model::CrowdLayerKind;
@@ -41,20 +40,7 @@ impl CrowdLayerParams {
         self
     }
 
-    /// Trains on the crowd-labelled items of `data`.
-    pub fn fit(&self, data: &CrowdData) -> Result<FittedCrowdLayer> {
-        self.fit_splits(data, None, None)
-    }
-
-    /// Trains on `train` with optional labelled validation and test splits.
-    pub fn fit_splits(
-        &self,
-        train: &CrowdData,
-        valid: Option<&LabeledSet>,
-        test: Option<&LabeledSet>,
-    ) -> Result<FittedCrowdLayer> {
-        FittedCrowdLayer::new(self.0.fit_splits(train, valid, test)?)
-    }
+    fit_methods!(FittedCrowdLayer);
 }
 
 /// A trained CrowdLayer model (or ensemble).

@@ -202,3 +202,24 @@ macro_rules! fitted_methods {
         }
     };
 }
+
+/// `fit` and `fit_splits` of a params newtype whose fitted type is `$fitted`.
+macro_rules! fit_methods {
+    ($fitted:ty) => {
+        /// Trains on the crowd-labelled items of `data`.
+        pub fn fit(&self, data: &$crate::data::CrowdData) -> $crate::error::Result<$fitted> {
+            self.fit_splits(data, None, None)
+        }
+
+        /// Trains on `train`, with a labelled validation split (for `Selection::Valid`) and
+        /// a test split (reported per epoch; selected on only by `Selection::TestPeek`).
+        pub fn fit_splits(
+            &self,
+            train: &$crate::data::CrowdData,
+            valid: Option<&$crate::data::LabeledSet>,
+            test: Option<&$crate::data::LabeledSet>,
+        ) -> $crate::error::Result<$fitted> {
+            <$fitted>::new(self.0.fit_splits(train, valid, test)?)
+        }
+    };
+}

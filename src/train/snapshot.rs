@@ -11,7 +11,7 @@ use burn::tensor::Bytes;
 use crate::error::{Error, Result};
 use crate::metrics::EpochMetrics;
 
-/// A trainer's state between two epochs (see [`Trainer::snapshot`]).
+/// A trainer's state between two epochs (see [`Trainer::snapshot`](crate::train::Trainer::snapshot)).
 pub struct Snapshot {
     /// Epochs done.
     pub epoch: usize,
