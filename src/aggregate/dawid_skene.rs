@@ -236,11 +236,15 @@ fn e_step(
     has_labels: &[bool],
 ) -> Vec<Vec<f64>> {
     let log_prior: Vec<f64> = prior.iter().map(|p| p.max(EPS).ln()).collect();
+    let log_errors = log_table(errors);
     let mut log_post = vec![log_prior.clone(); n_items];
     for a in annotations {
-        let m = &errors[a.worker as usize];
+        let m = &log_errors[a.worker as usize];
+        // The entry is positive: the M-step clips every (worker, label) pair that occurs
+        // at EPS before normalising, and crowd-kit takes its log as it is (not re-clipped,
+        // although normalising may have taken it below EPS).
         for (c, lp) in log_post[a.item as usize].iter_mut().enumerate() {
-            *lp += m[c][a.label as usize].max(EPS).ln();
+            *lp += m[c][a.label as usize];
         }
     }
     log_post
@@ -258,6 +262,18 @@ fn e_step(
         .collect()
 }
 
+/// The natural log of every entry (taken once per iteration, not once per label).
+fn log_table(errors: &[Vec<Vec<f64>>]) -> Vec<Vec<Vec<f64>>> {
+    errors
+        .iter()
+        .map(|m| {
+            m.iter()
+                .map(|row| row.iter().map(|v| v.ln()).collect())
+                .collect()
+        })
+        .collect()
+}
+
 /// Evidence lower bound as crowd-kit computes it: for every label, the expectation over the
 /// item's posterior of log P(label | class) + log prior(class); plus the posteriors' entropy.
 fn elbo(
@@ -268,19 +284,21 @@ fn elbo(
     labelled: &[usize],
 ) -> f64 {
     let mut total = 0.0;
+    let log_errors = log_table(errors);
+    let log_prior: Vec<f64> = prior.iter().map(|p| p.max(EPS).ln()).collect();
     for a in annotations {
-        let m = &errors[a.worker as usize];
+        let m = &log_errors[a.worker as usize];
         for (c, p) in post[a.item as usize].iter().enumerate() {
             if *p > 0.0 {
-                total += p * (m[c][a.label as usize].max(EPS).ln() + prior[c].max(EPS).ln());
+                total += p * (m[c][a.label as usize] + log_prior[c]);
             }
         }
     }
+    // crowd-kit clips the posteriors at EPS for the entropy term.
     for &i in labelled {
         for &p in &post[i] {
-            if p > 0.0 {
-                total -= p * p.ln();
-            }
+            let p = p.max(EPS);
+            total -= p * p.ln();
         }
     }
     total

@@ -146,6 +146,13 @@ impl Glad {
         self
     }
 
+    /// Tolerance of the conjugate-gradient M-step (crowd-kit's `m_step_tol`). Defaults to
+    /// 1e-2.
+    pub fn m_step_tol(mut self, tol: f64) -> Self {
+        self.m_step_tol = tol;
+        self
+    }
+
     fn check(&self) -> Result<()> {
         if self.max_iter == 0 || self.m_step_max_iter == 0 {
             return Err(Error::Config(
