@@ -108,6 +108,12 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The caller asked to stop ([`crate::progress::Progress::cancelled`]).
+    #[error("interrupted after epoch {epoch}")]
+    Interrupted {
+        /// The last finished epoch.
+        epoch: usize,
+    },
     /// Training diverged (a non-finite loss or gradient).
     #[error("training diverged: {0}")]
     Diverged(String),

@@ -30,6 +30,13 @@ pub trait Progress: Send {
     fn finish(&mut self, message: &str) {
         let _ = message;
     }
+
+    /// Whether the caller asked to stop (Ctrl-C in Python). Asked after every epoch; long
+    /// work then ends with [`Error::Interrupted`](crate::Error::Interrupted), keeping what
+    /// it saved so far.
+    fn cancelled(&mut self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.

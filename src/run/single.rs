@@ -147,6 +147,9 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
         };
         sink.write(&m)?;
         progress.epoch(&m);
+        if progress.cancelled() {
+            return Err(Error::Interrupted { epoch: m.epoch });
+        }
         let due = match outputs.checkpoint_every {
             Some(0) => false,
             Some(n) => m.epoch % n == 0 || trainer.is_done(),
