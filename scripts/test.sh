@@ -28,3 +28,23 @@ else
     cargo test --all-targets --no-fail-fast "$@"
 fi
 cargo test --doc
+
+# The Python package. Its build shares the Rust build directory (CARGO_TARGET_DIR) and so
+# reuses the compiled dependencies; CI has CONAL_REQUIRE_PYTHON=1, which makes a missing
+# Python or a failed install an error instead of a skip.
+if ! command -v python3 >/dev/null 2>&1; then
+    if [ -n "${CONAL_REQUIRE_PYTHON:-}" ]; then echo "python3 not found" >&2; exit 1; fi
+    echo "SKIPPED: the Python package's tests (python3 not found)" >&2
+    exit 0
+fi
+pydir="$(mktemp -d)"
+trap 'rm -rf "$pydir" ${venv:+"$(dirname "$venv")"}' EXIT
+python3 -m venv "$pydir/venv"
+py="$pydir/venv/bin/python"
+"$py" -m pip install --quiet --disable-pip-version-check pytest "crowd-kit==1.4.2" "scikit-learn<1.6"
+"$py" -m pip install --quiet --disable-pip-version-check ./python
+repo="$(pwd)"
+CONAL_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/conal"
+export CONAL_BIN
+# Run from outside the source tree, so that `import conal` finds the installed package.
+(cd "$pydir" && "$py" -m pytest -q -p no:cacheprovider "$repo/python/tests")

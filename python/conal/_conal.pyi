@@ -1,0 +1,42 @@
+"""Type stubs of the native module (the public API is conal.aggregation and conal.learning)."""
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def majority_vote(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int,
+) -> npt.NDArray[np.float64]: ...
+def dawid_skene(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,
+    gold_tasks: npt.NDArray[np.int64], gold_labels: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]: ...
+def glad(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,
+    m_step_max_iter: int, m_step_tol: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def default_params(method: str) -> str: ...
+def sort_labels(labels: list[str]) -> list[str]: ...
+def fit(
+    method: str, params: str, x: npt.NDArray[np.float32], tasks: npt.NDArray[np.int64],
+    workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64], task_ids: list[str],
+    worker_ids: list[str], classes: list[str], n_jobs: Optional[int],
+    progress: Optional[Callable[[int, int, str], Any]],
+) -> Fitted: ...
+def load(path: str) -> Fitted: ...
+
+class Fitted:
+    classes: list[str]
+    workers: list[str]
+    method: str
+    def predict_proba(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+    def config_json(self) -> str: ...
+    def history_json(self) -> str: ...
+    def confusions(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], Optional[str]]: ...
+    def save(self, path: str) -> None: ...

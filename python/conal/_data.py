@@ -1,0 +1,86 @@
+"""Conversion of crowd-kit style DataFrames to the integer codes the native module takes.
+
+Only conversion lives here: every check of the values themselves (missing values, ranges,
+repeated pairs) is done by the Rust core, whose messages name the column and the row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("task", "worker", "label")
+
+
+class Coded(NamedTuple):
+    """A crowd-label frame as codes: ``tasks[j]`` indexes ``task_ids`` and so on."""
+
+    tasks: np.ndarray
+    workers: np.ndarray
+    labels: np.ndarray
+    task_ids: pd.Index
+    worker_ids: pd.Index
+    classes: pd.Index
+
+
+def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
+    """The frame's task, worker and label columns; TypeError/ValueError otherwise."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame with columns task, worker, label; got "
+            f"{type(data).__name__}"
+        )
+    missing = [c for c in COLUMNS if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{name} has no column {missing[0]!r} (expected columns task, worker, label; "
+            f"found {list(map(str, data.columns))})"
+        )
+    if len(data) == 0:
+        raise ValueError(f"{name} has 0 rows: no crowd labels to learn from")
+    return data[list(COLUMNS)]
+
+
+def factorize(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Codes (−1 for a missing value) and the distinct values, in order of first
+    appearance unless ``sort``."""
+    codes, uniques = pd.factorize(values, sort=sort)
+    return codes.astype(np.int64, copy=False), pd.Index(uniques)
+
+
+def encode(
+    data: pd.DataFrame,
+    classes: Sequence[Any] | None = None,
+    tasks: pd.Index | None = None,
+) -> Coded:
+    """Codes for a crowd-label frame. ``classes`` fixes the class list (a label outside it
+    is an error); ``tasks`` fixes the task list (a task outside it is an error)."""
+    frame = check_frame(data)
+    if tasks is None:
+        task_codes, task_ids = factorize(frame["task"])
+    else:
+        task_codes = tasks.get_indexer(frame["task"]).astype(np.int64)
+        bad = np.flatnonzero(task_codes < 0)
+        if len(bad):
+            row = int(bad[0])
+            raise ValueError(
+                f"column 'task', row {row}: task {frame['task'].iloc[row]!r} is not a row of X "
+                f"(give X as a DataFrame indexed by task id, or tasks=)"
+            )
+        task_ids = tasks
+    worker_codes, worker_ids = factorize(frame["worker"])
+    if classes is None:
+        label_codes, label_ids = factorize(frame["label"])
+    else:
+        label_ids = pd.Index(list(classes))
+        label_codes = label_ids.get_indexer(frame["label"]).astype(np.int64)
+        bad = np.flatnonzero((label_codes < 0) & frame["label"].notna().to_numpy())
+        if len(bad):
+            row = int(bad[0])
+            raise ValueError(
+                f"column 'label', row {row}: label {frame['label'].iloc[row]!r} is not one of "
+                f"the classes {list(label_ids)}"
+            )
+    return Coded(task_codes, worker_codes, label_codes, task_ids, worker_ids, label_ids)

@@ -1,0 +1,348 @@
+"""Learning from crowds, scikit-learn shaped: estimators that train a classifier from the
+labels a crowd gave, with keyword parameters (``get_params``/``set_params``), ``fit(X,
+answers)``, ``predict(X)`` and ``predict_proba(X)``.
+
+``X`` holds one row of features per task: a float array whose rows are the tasks (then
+``answers.task`` holds row numbers, or ``tasks=`` names the rows) or a DataFrame indexed by
+task id. ``answers`` is a DataFrame with columns ``task``, ``worker``, ``label``.
+
+The defaults are the command line's: CoNAL's tuned recipe (a cross-fitted ensemble of 10
+models, the authors' Music settings). ``save(path)`` writes the checkpoint directory
+``conal train --save-dir`` writes; :func:`load` reads one, so ``conal test`` and
+``conal inspect`` work on a model fitted here and the reverse.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _conal
+from ._data import check_frame, encode
+
+__all__ = ["CoNAL", "CrowdLayer", "AggregatedClassifier", "load"]
+
+
+class _Bar:
+    """A one-line progress display on stderr."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.start = time.monotonic()
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        width = 24
+        filled = width * done // max(total, 1)
+        line = f"\r{self.name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {message}"
+        sys.stderr.write(line[:120])
+        if done >= total:
+            sys.stderr.write(f"  ({time.monotonic() - self.start:.1f} s)\n")
+        sys.stderr.flush()
+
+
+def _features(X: Any, tasks: Optional[Sequence[Any]]) -> tuple[np.ndarray, pd.Index]:
+    """float32 C-contiguous features (converted once, not copied when already so) and the
+    task id of each row."""
+    if isinstance(X, pd.DataFrame):
+        if tasks is not None:
+            raise ValueError("give tasks= only with an array X; a DataFrame's index names its rows")
+        index = pd.Index(X.index)
+        values = X.to_numpy()
+    else:
+        values = np.asarray(X)
+        index = pd.Index(list(tasks)) if tasks is not None else pd.RangeIndex(len(values))
+    if values.ndim != 2:
+        raise ValueError(f"X must be 2-dimensional (tasks × features), got shape {values.shape}")
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+        raise TypeError(f"X must hold real numbers, got dtype {values.dtype}")
+    if len(index) != len(values):
+        raise ValueError(f"tasks= names {len(index)} rows, X has {len(values)}")
+    if index.has_duplicates:
+        raise ValueError(f"task {index[index.duplicated()][0]!r} names two rows of X")
+    x = np.ascontiguousarray(values, dtype=np.float32)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, col = bad[0]
+        raise ValueError(f"X row {row} (task {index[row]!r}), column {col}: value is not finite ({x[row, col]})")
+    return x, index
+
+
+class _Estimator:
+    """The scikit-learn estimator protocol over one conal method."""
+
+    _method = "conal"
+    _names: tuple = ()
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor parameters."""
+        return {name: getattr(self, name) for name in self._names}
+
+    def set_params(self, **params: Any) -> "_Estimator":
+        """Sets constructor parameters; unknown names are a ValueError."""
+        for name, value in params.items():
+            if name not in self._names:
+                raise ValueError(f"{type(self).__name__} has no parameter {name!r} (it has {list(self._names)})")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+    def _method_name(self) -> str:
+        return self._method
+
+    def _run_params(self) -> dict:
+        params = json.loads(_conal.default_params(self._method_name()))
+        params["recipe"] = self.recipe
+        params["seed"] = int(self.seed)
+        for key in ("epochs", "batch_size", "ensemble"):
+            value = getattr(self, key)
+            params[key] = None if value is None else int(value)
+        params["lr"] = None if self.lr is None else float(self.lr)
+        params["select"] = self.select
+        params["holdout"] = float(self.holdout)
+        params["device"] = self.device
+        params["model"]["n_units"] = int(self.n_units)
+        params["model"]["dropout"] = float(self.dropout)
+        return params
+
+    def fit(self, X: Any, answers: pd.DataFrame, tasks: Optional[Sequence[Any]] = None) -> "_Estimator":
+        """Trains on the features ``X`` of the tasks and the crowd's ``answers``.
+
+        The GIL is released while training; Ctrl-C stops it within a second with
+        ``KeyboardInterrupt``.
+        """
+        x, index = _features(X, tasks)
+        frame = check_frame(answers, "answers")
+        labels = frame["label"]
+        present = labels.dropna().unique()
+        names = [str(v) for v in present]
+        if len(set(names)) != len(names):
+            raise ValueError("two labels have the same text; labels must be distinct as strings")
+        order = _conal.sort_labels(names)
+        by_name = dict(zip(names, present))
+        classes = [by_name[n] for n in order]
+        coded = encode(frame, classes=classes, tasks=index)
+        callback = _Bar(type(self).__name__) if self.progress else None
+        self._fitted = _conal.fit(
+            self._method_name(),
+            json.dumps(self._run_params()),
+            x,
+            coded.tasks,
+            coded.workers,
+            coded.labels,
+            [str(t) for t in index],
+            [str(w) for w in coded.worker_ids],
+            [str(c) for c in coded.classes],
+            None if self.n_jobs is None else int(self.n_jobs),
+            callback,
+        )
+        self.classes_ = np.asarray(classes, dtype=object if not _uniform(classes) else None)
+        self.workers_ = np.asarray(list(coded.worker_ids), dtype=object)
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def _check_fitted(self) -> None:
+        if getattr(self, "_fitted", None) is None:
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, answers) first")
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, one row per row of ``X``, columns in ``classes_`` order."""
+        self._check_fitted()
+        x, _ = _features(X, None if isinstance(X, pd.DataFrame) else range(len(np.asarray(X))))
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {x.shape[1]} features, the model was trained on {self.n_features_in_}")
+        return self._fitted.predict_proba(x)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row of ``X`` (values of ``classes_``)."""
+        self._check_fitted()
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def save(self, path: str) -> None:
+        """Writes the checkpoint directory ``conal train --save-dir`` writes."""
+        self._check_fitted()
+        self._fitted.save(str(path))
+
+    @property
+    def history_(self) -> pd.DataFrame:
+        """The metrics of every training epoch (of the first ensemble member)."""
+        self._check_fitted()
+        return pd.DataFrame(json.loads(self._fitted.history_json()))
+
+
+def _uniform(values: list) -> bool:
+    return len({type(v) for v in values}) == 1 and not isinstance(values[0], str)
+
+
+_COMMON = ("recipe", "epochs", "batch_size", "lr", "seed", "select", "holdout", "ensemble",
+           "n_units", "dropout", "device", "n_jobs", "progress")
+
+_COMMON_DOC = """
+    Parameters (all keyword; ``None`` takes the command line's default):
+        recipe: "tuned" (a cross-fitted ensemble of 10, the default) or "paper" (one model
+            with the authors' settings).
+        epochs, batch_size, lr: training length, items per step, Adam's learning rate
+            (defaults: 200, 1024, 0.01).
+        seed: seed of every random choice (default 0).
+        select: model selection, "crowd-holdout" (default; no true label used) or "last".
+        holdout: fraction of labelled tasks held out for selection (default 0.15).
+        ensemble: members of the ensemble (default: the recipe's).
+        n_units, dropout: the classifier's hidden units (128) and dropout (0.5).
+        device: "cpu", or a GPU backend the build has.
+        n_jobs: threads for tensor math (default: one per core).
+        progress: show a progress line on stderr (default True).
+"""
+
+
+class CoNAL(_Estimator):
+    __doc__ = (
+        """CoNAL (Chu, Ma & Wang, AAAI 2021): the classifier's class probabilities pass
+    through a common confusion matrix shared by all workers and an individual one per
+    worker, mixed per (task, worker) by ω.
+
+    After ``fit``: ``classes_``, ``workers_``, ``common_confusion_`` (K × K, raw: a
+    worker's label logits are ``p @ W``), ``worker_confusions_`` (R × K × K, raw),
+    ``common_probabilities_`` / ``worker_probabilities_`` (row-softmax: row = true class),
+    ``worker_stats_`` (DataFrame: labels and ω per worker).
+"""
+        + _COMMON_DOC
+        + """        emb_dim: size of the auxiliary network's embeddings (default 80).
+        scale: λ of the regulariser pulling W_r towards W_g (default 1e-5).
+"""
+    )
+    _method = "conal"
+    _names = _COMMON + ("emb_dim", "scale")
+
+    def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
+                 lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 n_jobs: Optional[int] = None, progress: bool = True, emb_dim: Optional[int] = None,
+                 scale: Optional[float] = None):
+        self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
+        self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.device, self.n_jobs, self.progress, self.emb_dim, self.scale = device, n_jobs, progress, emb_dim, scale
+
+    def _run_params(self) -> dict:
+        params = super()._run_params()
+        params["model"]["emb_dim"] = None if self.emb_dim is None else int(self.emb_dim)
+        params["scale"] = None if self.scale is None else float(self.scale)
+        return params
+
+    def _confusions(self):
+        self._check_fitted()
+        if getattr(self, "_cached", None) is None:
+            self._cached = self._fitted.confusions()
+        return self._cached
+
+    @property
+    def common_confusion_(self) -> np.ndarray:
+        """The raw common matrix W_g (K × K)."""
+        return self._confusions()[0]
+
+    @property
+    def worker_confusions_(self) -> np.ndarray:
+        """The raw individual matrices W_r (R × K × K, ``workers_`` order)."""
+        return self._confusions()[1]
+
+    @property
+    def common_probabilities_(self) -> np.ndarray:
+        """Row-softmax of W_g: row = true class, column = label given."""
+        return _softmax(self.common_confusion_.astype(np.float64))
+
+    @property
+    def worker_probabilities_(self) -> np.ndarray:
+        """Row-softmax of each W_r."""
+        return _softmax(self.worker_confusions_.astype(np.float64))
+
+    @property
+    def worker_stats_(self) -> pd.DataFrame:
+        """Per worker: labels given and ω (weight of the common confusion) mean/min/max."""
+        stats = self._confusions()[2]
+        if stats is None:
+            return pd.DataFrame(columns=["labels", "omega_mean", "omega_min", "omega_max"])
+        rows = json.loads(stats)["workers"]
+        frame = pd.DataFrame(rows).set_index("id")
+        frame.index.name = "worker"
+        return frame
+
+
+def _softmax(m: np.ndarray) -> np.ndarray:
+    e = np.exp(m - m.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class CrowdLayer(_Estimator):
+    __doc__ = (
+        """CrowdLayer (Rodrigues & Pereira, AAAI 2018): the classifier followed by one layer
+    per worker mapping its class probabilities to the worker's labels.
+"""
+        + _COMMON_DOC
+        + """        kind: the per-worker layer, "mw" (a K × K matrix, default), "vw", "vb" or "vwb".
+"""
+    )
+    _names = _COMMON + ("kind",)
+
+    def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
+                 lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 n_jobs: Optional[int] = None, progress: bool = True, kind: str = "mw"):
+        self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
+        self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.device, self.n_jobs, self.progress, self.kind = device, n_jobs, progress, kind
+
+    def _method_name(self) -> str:
+        if self.kind not in ("mw", "vw", "vb", "vwb"):
+            raise ValueError(f"kind must be one of 'mw', 'vw', 'vb', 'vwb', got {self.kind!r}")
+        return f"crowdlayer-{self.kind}"
+
+
+class AggregatedClassifier(_Estimator):
+    __doc__ = (
+        """The classifier alone, trained on one label per task: the crowd's labels
+    aggregated by majority vote (default), Dawid-Skene or GLAD.
+"""
+        + _COMMON_DOC
+        + """        labels: "mv", "ds" or "glad".
+"""
+    )
+    _names = _COMMON + ("labels",)
+
+    def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
+                 lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 n_jobs: Optional[int] = None, progress: bool = True, labels: str = "mv"):
+        self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
+        self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.device, self.n_jobs, self.progress, self.labels = device, n_jobs, progress, labels
+
+    def _method_name(self) -> str:
+        if self.labels not in ("mv", "ds", "glad"):
+            raise ValueError(f"labels must be one of 'mv', 'ds', 'glad', got {self.labels!r}")
+        return self.labels
+
+
+def load(path: str) -> _Estimator:
+    """Reads a checkpoint directory (``conal train --save-dir``, or an estimator's ``save``)
+    into a fitted estimator of the matching class. Its ``classes_`` and ``workers_`` are the
+    names saved there (strings)."""
+    fitted = _conal.load(str(path))
+    method = fitted.method
+    if method == "conal":
+        est: _Estimator = CoNAL(progress=False)
+    elif method.startswith("crowdlayer-"):
+        est = CrowdLayer(progress=False, kind=method.split("-", 1)[1])
+    else:
+        est = AggregatedClassifier(progress=False, labels=method if method in ("mv", "ds", "glad") else "mv")
+    config = json.loads(fitted.config_json())
+    est._fitted = fitted
+    est.classes_ = np.asarray(fitted.classes, dtype=object)
+    est.workers_ = np.asarray(fitted.workers, dtype=object)
+    est.n_features_in_ = int(config["n_features"])
+    est.seed = int(config["train"]["seed"])
+    return est

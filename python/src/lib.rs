@@ -1,0 +1,515 @@
+//! `conal._conal`: the native module behind the `conal` Python package. It converts numpy
+//! arrays and Python values to the library's types, calls the same estimators the `conal`
+//! command line calls, and converts the results back; the crowd-kit and scikit-learn shapes
+//! (DataFrames, index names) are built by the thin Python layer around it.
+//!
+//! Every fit runs with the GIL released. Errors become `ValueError` (bad data or parameters),
+//! `KeyboardInterrupt` (Ctrl-C during a fit) or `RuntimeError`; a Rust panic surfaces as
+//! PyO3's `PanicException`, never an abort.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use conal::aggregate::{DawidSkene, Glad, MajorityVote};
+use conal::data::{Annotation, CrowdData, CrowdLabels, Matrix};
+use conal::estimator::RunParams;
+use conal::metrics::EpochMetrics;
+use conal::progress::Progress;
+use conal::report::confusion::Confusions;
+use conal::run::{FittedModel, Outputs};
+use conal::spec::{Method, ModelSpec};
+use numpy::{PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+/// The library's error as the Python exception of the same message.
+fn to_py(e: conal::Error) -> PyErr {
+    match e {
+        conal::Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(e.to_string()),
+        conal::Error::Io { .. } | conal::Error::Diverged(_) => {
+            PyRuntimeError::new_err(e.to_string())
+        }
+        e => PyValueError::new_err(e.to_string()),
+    }
+}
+
+fn data_err(e: conal::DataError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// Crowd labels from the integer codes pandas' `factorize` gives (−1 for a missing value):
+/// the column and the first bad row are named.
+fn labels_from_codes(
+    tasks: &[i64],
+    workers: &[i64],
+    labels: &[i64],
+    n_tasks: usize,
+    n_workers: usize,
+    classes: Vec<String>,
+) -> PyResult<(Vec<Annotation>, usize)> {
+    if tasks.len() != workers.len() || tasks.len() != labels.len() {
+        return Err(PyValueError::new_err(format!(
+            "the task, worker and label columns have {}, {} and {} rows",
+            tasks.len(),
+            workers.len(),
+            labels.len()
+        )));
+    }
+    if tasks.is_empty() {
+        return Err(PyValueError::new_err(
+            "no crowd labels: the data has 0 rows (expected columns task, worker, label)",
+        ));
+    }
+    let k = classes.len();
+    let mut out = Vec::with_capacity(tasks.len());
+    for row in 0..tasks.len() {
+        for (column, code, n) in [
+            ("task", tasks[row], n_tasks),
+            ("worker", workers[row], n_workers),
+            ("label", labels[row], k),
+        ] {
+            if code < 0 {
+                return Err(PyValueError::new_err(format!(
+                    "column {column:?}, row {row}: missing value (NaN or None)"
+                )));
+            }
+            if code as usize >= n {
+                return Err(PyValueError::new_err(format!(
+                    "column {column:?}, row {row}: code {code} is out of range (expected 0..{n})"
+                )));
+            }
+        }
+        out.push(Annotation {
+            item: tasks[row] as u32,
+            worker: workers[row] as u32,
+            label: labels[row] as u32,
+        });
+    }
+    Ok((out, k))
+}
+
+/// Checked crowd labels (ids are the codes; the Python layer keeps the real ids).
+fn crowd_labels(
+    tasks: &[i64],
+    workers: &[i64],
+    labels: &[i64],
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> PyResult<CrowdLabels> {
+    let classes: Vec<String> = (0..n_classes).map(|k| k.to_string()).collect();
+    let (annotations, _) =
+        labels_from_codes(tasks, workers, labels, n_tasks, n_workers, classes.clone())?;
+    CrowdLabels::new(
+        annotations,
+        classes,
+        (0..n_workers).map(|w| w.to_string()).collect(),
+        (0..n_tasks).map(|t| t.to_string()).collect(),
+        None,
+    )
+    .map_err(data_err)
+}
+
+fn rows_to_array<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    PyArray2::from_vec2(py, rows).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+/// Majority vote: vote shares per task (tasks × classes). Ties are the Python layer's (first
+/// class in column order, as crowd-kit).
+#[pyfunction]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes))]
+fn majority_vote<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let fitted = py
+        .detach(|| MajorityVote::new().fit(&data))
+        .map_err(to_py)?;
+    rows_to_array(py, &fitted.aggregation.posteriors)
+}
+
+/// Dawid-Skene: (posteriors, priors, worker confusions [worker, true, given], ELBO history).
+#[pyfunction]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, gold_tasks, gold_labels))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn dawid_skene<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_iter: usize,
+    tol: f64,
+    gold_tasks: PyReadonlyArray1<'py, i64>,
+    gold_labels: PyReadonlyArray1<'py, i64>,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray3<f64>>,
+    Vec<f64>,
+)> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let gold: Vec<(usize, u32)> = gold_tasks
+        .as_slice()?
+        .iter()
+        .zip(gold_labels.as_slice()?)
+        .map(|(&t, &y)| (t as usize, y as u32))
+        .collect();
+    let fitted = py
+        .detach(|| {
+            DawidSkene::new()
+                .max_iter(n_iter)
+                .tol(tol)
+                .gold(gold)
+                .fit(&data)
+        })
+        .map_err(to_py)?;
+    let errors = PyArray3::from_vec3(py, &fitted.worker_confusions)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok((
+        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        PyArray1::from_vec(py, fitted.priors),
+        errors,
+        fitted.elbo_history,
+    ))
+}
+
+/// GLAD: (posteriors, abilities α per worker, log-easiness β per task).
+#[pyfunction]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, m_step_max_iter, m_step_tol))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn glad<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_iter: usize,
+    tol: f64,
+    m_step_max_iter: usize,
+    m_step_tol: f64,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+)> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let fitted = py
+        .detach(|| {
+            Glad::new()
+                .max_iter(n_iter)
+                .tol(tol)
+                .m_step_max_iter(m_step_max_iter)
+                .m_step_tol(m_step_tol)
+                .fit(&data)
+        })
+        .map_err(to_py)?;
+    Ok((
+        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        PyArray1::from_vec(py, fitted.abilities),
+        PyArray1::from_vec(py, fitted.difficulties),
+    ))
+}
+
+/// Reports to a Python callable `callback(done, total, message)` at most every 0.2 s, and
+/// checks for Ctrl-C (`check_signals`) at most every 0.2 s.
+struct PyProgress {
+    callback: Option<Py<PyAny>>,
+    total: u64,
+    done: u64,
+    last: Instant,
+    interrupted: Option<PyErr>,
+}
+
+impl PyProgress {
+    const EVERY: Duration = Duration::from_millis(200);
+
+    fn report(&mut self, message: &str, force: bool) {
+        if !force && self.last.elapsed() < Self::EVERY {
+            return;
+        }
+        self.last = Instant::now();
+        let (done, total) = (self.done, self.total);
+        Python::attach(|py| {
+            if let Err(e) = py.check_signals() {
+                self.interrupted = Some(e);
+                return;
+            }
+            if let Some(cb) = &self.callback
+                && let Err(e) = cb.call1(py, (done, total, message))
+            {
+                // A broken progress callback must not lose the fit: report it once.
+                e.print(py);
+                self.callback = None;
+            }
+        });
+    }
+}
+
+impl Progress for PyProgress {
+    fn start(&mut self, _label: &str, total: u64) {
+        self.total = total;
+        self.done = 0;
+    }
+
+    fn epoch(&mut self, m: &EpochMetrics) {
+        self.done += 1;
+        let message = format!("epoch {} loss {:.4}", m.epoch, m.train_loss);
+        let force = self.done == self.total;
+        self.report(&message, force);
+    }
+
+    fn cancelled(&mut self) -> bool {
+        if self.interrupted.is_none() && self.last.elapsed() >= Self::EVERY {
+            self.report("", true);
+        }
+        self.interrupted.is_some()
+    }
+}
+
+/// A trained model (CoNAL, CrowdLayer or a classifier on aggregated labels).
+#[pyclass(module = "conal._conal", name = "Fitted", frozen)]
+struct PyFitted {
+    inner: FittedModel,
+}
+
+fn matrix(x: &PyReadonlyArray2<'_, f32>) -> PyResult<Matrix> {
+    let view = x.as_array();
+    let (rows, cols) = view.dim();
+    // One copy into the library's row-major matrix (whatever the array's layout).
+    let values: Vec<f32> = match x.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => view.iter().copied().collect(),
+    };
+    Matrix::new(rows, cols, values).map_err(data_err)
+}
+
+#[pymethods]
+impl PyFitted {
+    /// Class probabilities for the rows of `x` (float32, items × features).
+    fn predict_proba<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let x = matrix(&x)?;
+        let p = py.detach(|| self.inner.predict_proba(&x)).map_err(to_py)?;
+        let (rows, cols) = (p.rows(), p.cols());
+        PyArray1::from_vec(py, p.into_vec())
+            .reshape([rows, cols])
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// Class names.
+    #[getter]
+    fn classes(&self) -> Vec<String> {
+        self.inner.classes().to_vec()
+    }
+
+    /// Worker ids.
+    #[getter]
+    fn workers(&self) -> Vec<String> {
+        self.inner.workers().to_vec()
+    }
+
+    /// The method, as `conal train --method` names it.
+    #[getter]
+    fn method(&self) -> &'static str {
+        self.inner.config().model.method().name()
+    }
+
+    /// `args.json` as a JSON string.
+    fn config_json(&self) -> PyResult<String> {
+        serde_json::to_string(self.inner.config())
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// The metrics of every epoch (of the first member), as a JSON string (a list).
+    fn history_json(&self) -> PyResult<String> {
+        serde_json::to_string(self.inner.history())
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+    }
+
+    /// CoNAL's matrices of the first member: (common K×K, individual R×K×K, worker stats as
+    /// JSON or None). `ValueError` for other methods.
+    fn confusions<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<f32>>,
+        Bound<'py, PyArray3<f32>>,
+        Option<String>,
+    )> {
+        let member = &self.inner.members()[0];
+        if !matches!(member.config.model, ModelSpec::Conal { .. }) {
+            return Err(PyValueError::new_err(format!(
+                "method {} has no confusion matrices (only CoNAL has)",
+                member.config.model.method().name()
+            )));
+        }
+        let c = Confusions::from_bytes(
+            &member.config,
+            member.model.clone(),
+            member.worker_stats.clone(),
+        )
+        .map_err(to_py)?;
+        let to_err = |e: numpy::FromVecError| PyRuntimeError::new_err(e.to_string());
+        let stats = match &c.stats {
+            Some(s) => {
+                Some(serde_json::to_string(s).map_err(|e| PyRuntimeError::new_err(e.to_string()))?)
+            }
+            None => None,
+        };
+        Ok((
+            PyArray2::from_vec2(py, &c.common).map_err(to_err)?,
+            PyArray3::from_vec3(py, &c.individual).map_err(to_err)?,
+            stats,
+        ))
+    }
+
+    /// Writes the checkpoint directory `conal train --save-dir` writes.
+    fn save(&self, path: PathBuf) -> PyResult<()> {
+        self.inner.save(&path).map_err(to_py)
+    }
+}
+
+/// Reads a checkpoint directory (written by `conal train --save-dir` or `save`).
+#[pyfunction]
+fn load(path: PathBuf) -> PyResult<PyFitted> {
+    Ok(PyFitted {
+        inner: FittedModel::load(&path).map_err(to_py)?,
+    })
+}
+
+/// The estimator parameters' defaults for `method`, as a dict (the Python layer's
+/// `get_params` names).
+#[pyfunction]
+fn default_params(method: &str) -> PyResult<String> {
+    let method = parse_method(method)?;
+    serde_json::to_string(&RunParams::new(method))
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
+fn parse_method(name: &str) -> PyResult<Method> {
+    Method::ALL
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+            PyValueError::new_err(format!("method {name:?} is not one of {names:?}"))
+        })
+}
+
+/// Trains `method` on features `x` (rows = tasks) and crowd labels given as codes.
+/// `params` is a JSON object of estimator parameters (the fields of `RunParams`) overriding
+/// the method's defaults.
+#[pyfunction]
+#[pyo3(signature = (method, params, x, tasks, workers, labels, task_ids, worker_ids, classes, n_jobs, progress))]
+#[allow(clippy::too_many_arguments)]
+fn fit<'py>(
+    py: Python<'py>,
+    method: &str,
+    params: &str,
+    x: PyReadonlyArray2<'py, f32>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    task_ids: Vec<String>,
+    worker_ids: Vec<String>,
+    classes: Vec<String>,
+    n_jobs: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<PyFitted> {
+    let method = parse_method(method)?;
+    let mut merged = serde_json::to_value(RunParams::new(method))
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let overrides: serde_json::Value = serde_json::from_str(params)
+        .map_err(|e| PyValueError::new_err(format!("parameters: {e}")))?;
+    if let (Some(base), Some(over)) = (merged.as_object_mut(), overrides.as_object()) {
+        for (k, v) in over {
+            if !base.contains_key(k) {
+                return Err(PyValueError::new_err(format!("unknown parameter {k:?}")));
+            }
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    let mut run: RunParams = serde_json::from_value(merged)
+        .map_err(|e| PyValueError::new_err(format!("parameters: {e}")))?;
+    run.method = method;
+    run.threads = n_jobs;
+    let features = matrix(&x)?;
+    if features.rows() != task_ids.len() {
+        return Err(PyValueError::new_err(format!(
+            "X has {} rows for {} tasks",
+            features.rows(),
+            task_ids.len()
+        )));
+    }
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let (annotations, _) =
+        labels_from_codes(t, w, l, task_ids.len(), worker_ids.len(), classes.clone())?;
+    let labels =
+        CrowdLabels::new(annotations, classes, worker_ids, task_ids, None).map_err(data_err)?;
+    let data = CrowdData::join(labels, features).map_err(data_err)?;
+    let task = conal::data::TaskData {
+        train: data,
+        valid: None,
+        test: None,
+    };
+    let mut reporter = PyProgress {
+        callback: progress,
+        total: 0,
+        done: 0,
+        last: Instant::now(),
+        interrupted: None,
+    };
+    let result = py.detach(|| {
+        run.fit_task(
+            conal::data::source::DataSpec::memory(),
+            &task,
+            Outputs::default(),
+            &mut reporter,
+        )
+    });
+    if let Some(e) = reporter.interrupted.take() {
+        return Err(e);
+    }
+    Ok(PyFitted {
+        inner: result.map_err(to_py)?,
+    })
+}
+
+/// Class names in the order `conal train` gives them: numerically when all are integers,
+/// else as strings.
+#[pyfunction]
+fn sort_labels(labels: Vec<String>) -> Vec<String> {
+    conal::data::table::sort_labels(labels.into_iter().collect())
+}
+
+/// The native module.
+#[pymodule]
+fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(majority_vote, m)?)?;
+    m.add_function(wrap_pyfunction!(dawid_skene, m)?)?;
+    m.add_function(wrap_pyfunction!(glad, m)?)?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(default_params, m)?)?;
+    m.add_function(wrap_pyfunction!(sort_labels, m)?)?;
+    m.add_class::<PyFitted>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

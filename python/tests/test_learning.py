@@ -1,0 +1,119 @@
+"""conal.learning: scikit-learn shaped estimators, the same models as the command line, and
+checkpoint directories shared with it."""
+
+import json
+import os
+import pathlib
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import conal
+from conal.learning import AggregatedClassifier, CoNAL, CrowdLayer
+
+from conftest import REPO, TABLE
+
+
+def cli(*args):
+    # scripts/test.sh points CONAL_BIN at the binary it built.
+    binary = pathlib.Path(os.environ.get("CONAL_BIN", REPO / "target" / "debug" / "conal"))
+    if not binary.is_file():
+        if os.environ.get("CONAL_REQUIRE_DATA"):
+            pytest.fail(f"no conal binary at {binary} (set CONAL_BIN)")
+        pytest.skip(f"SKIPPED: no conal binary at {binary} (set CONAL_BIN)")
+    out = subprocess.run([str(binary), "--progress", "none", *map(str, args)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def accuracy(pred, truth):
+    return float(np.mean(np.asarray(pred, dtype=str) == np.asarray(truth, dtype=str)))
+
+
+def test_conal_fits_predicts_and_reports(table):
+    answers, features, test, gold = table
+    model = CoNAL(recipe="paper", epochs=30, progress=False)
+    assert model.get_params()["epochs"] == 30
+    model.set_params(seed=1)
+    assert model.seed == 1
+    model.fit(features, answers)
+    assert list(model.classes_) == ["c0", "c1", "c2"]
+    p = model.predict_proba(test)
+    assert p.shape == (60, 3) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert accuracy(model.predict(test), gold) > 0.7
+    assert model.common_confusion_.shape == (3, 3)
+    assert model.worker_confusions_.shape == (6, 3, 3)
+    np.testing.assert_allclose(model.worker_probabilities_.sum(axis=-1), 1.0)
+    stats = model.worker_stats_
+    assert stats.index.name == "worker" and len(stats) == 6
+    assert stats["labels"].sum() == len(answers)
+    assert len(model.history_) == 30
+
+
+def test_array_x_with_row_numbers_or_task_ids(table):
+    answers, features, test, gold = table
+    rows = {t: i for i, t in enumerate(features.index)}
+    numbered = answers.assign(task=answers.task.map(rows))
+    x64 = features.to_numpy()  # float64: converted once
+    a = CoNAL(recipe="paper", epochs=10, progress=False).fit(x64, numbered)
+    b = CoNAL(recipe="paper", epochs=10, progress=False).fit(np.asfortranarray(x64), answers, tasks=features.index)
+    np.testing.assert_array_equal(a.predict_proba(test.to_numpy()), b.predict_proba(test.to_numpy()))
+
+
+def test_same_model_as_the_command_line_and_shared_checkpoints(table, tmp_path):
+    answers, features, test, gold = table
+    model = CoNAL(recipe="paper", epochs=30, progress=False).fit(features, answers)
+    ours = accuracy(model.predict(test), gold)
+    ckpt = tmp_path / "cli"
+    cli("train", "--task", "table", "--recipe", "paper", "--epochs", "30", "--answers",
+        TABLE / "answers.csv", "--features", TABLE / "features.csv", "--save-dir", ckpt)
+    scored = json.loads(cli("test", "--json", "--ckpt-dir", ckpt, "--test-features",
+                            TABLE / "test_features.csv", "--test-gold", TABLE / "test_gold.csv"))
+    assert scored["accuracy"] == pytest.approx(ours, abs=1e-12)
+    # The very same model: its bytes.
+    saved = tmp_path / "py"
+    model.save(saved)
+    assert (saved / "model.bpk").read_bytes() == (ckpt / "model.bpk").read_bytes()
+    # conal test reads the directory Python wrote; conal.load the one the CLI wrote.
+    scored = json.loads(cli("test", "--json", "--ckpt-dir", saved, "--test-features",
+                            TABLE / "test_features.csv", "--test-gold", TABLE / "test_gold.csv"))
+    assert scored["accuracy"] == pytest.approx(ours, abs=1e-12)
+    loaded = conal.load(str(ckpt))
+    assert isinstance(loaded, CoNAL)
+    np.testing.assert_array_equal(loaded.predict_proba(test), model.predict_proba(test))
+    assert loaded.worker_stats_.shape[0] == 6
+
+
+def test_other_methods(table):
+    answers, features, test, gold = table
+    for est in (CrowdLayer(recipe="paper", epochs=20, progress=False),
+                AggregatedClassifier(recipe="paper", epochs=20, labels="ds", progress=False)):
+        est.fit(features, answers)
+        assert accuracy(est.predict(test), gold) > 0.6, est
+
+
+def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table):
+    answers, features, test, gold = table
+    import _thread
+
+    big = CoNAL(recipe="tuned", epochs=100000, progress=False)
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        big.fit(features, answers)
+    assert time.monotonic() - start < 3.0
+    # Still usable.
+    CoNAL(recipe="paper", epochs=2, progress=False).fit(features, answers)
+
+
+def test_progress_line(table, capfd):
+    answers, features, test, gold = table
+    CoNAL(recipe="paper", epochs=5, progress=True).fit(features, answers)
+    err = capfd.readouterr().err
+    assert "CoNAL [" in err and "5/5" in err
