@@ -222,7 +222,7 @@ class GLAD(_Base):
         _check_count("n_iter", self.n_iter)
         _check_count("m_step_max_iter", self.m_step_max_iter)
         coded = encode(data)
-        posteriors, alphas, betas = _conal.glad(
+        posteriors, alphas, betas, history = _conal.glad(
             *_args(coded),
             int(self.n_iter),
             float(self.tol),
@@ -238,7 +238,7 @@ class GLAD(_Base):
         self.betas_ = pd.Series(betas, index=pd.Index(coded.task_ids, name="task"), name="beta")
         k = len(coded.classes)
         self.priors_ = pd.Series(np.full(k, 1.0 / k), index=pd.Index(coded.classes))
-        self.loss_history_: List[float] = []
+        self.loss_history_: List[float] = list(history)
         return self
 
 

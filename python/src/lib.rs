@@ -184,7 +184,7 @@ fn dawid_skene<'py>(
     ))
 }
 
-/// GLAD: (posteriors, abilities α per worker, log-easiness β per task).
+/// GLAD: (posteriors, abilities α per worker, log-easiness β per task, Q per round).
 #[pyfunction]
 #[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, m_step_max_iter, m_step_tol))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -204,6 +204,7 @@ fn glad<'py>(
     Bound<'py, PyArray2<f64>>,
     Bound<'py, PyArray1<f64>>,
     Bound<'py, PyArray1<f64>>,
+    Vec<f64>,
 )> {
     let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
     let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
@@ -221,6 +222,7 @@ fn glad<'py>(
         rows_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.abilities),
         PyArray1::from_vec(py, fitted.difficulties),
+        fitted.loss_history,
     ))
 }
 

@@ -43,6 +43,9 @@ pub struct FittedGlad {
     pub abilities: Vec<f64>,
     /// Item log-easiness β (crowd-kit's `betas_`): the item's inverse difficulty is e^β.
     pub difficulties: Vec<f64>,
+    /// The expected log-likelihood per (label, class) row after each EM round (crowd-kit's
+    /// `loss_history_`).
+    pub loss_history: Vec<f64>,
 }
 
 /// GLAD parameters (crowd-kit's defaults).
@@ -233,6 +236,7 @@ impl Glad {
         // crowd-kit compares the first per-row objective with the unnormalised initial one,
         // so at least two EM rounds run; we do the same.
         let mut q = problem(&post).q_and_grad(&x, &mut grad);
+        let mut loss_history = Vec::new();
         for iter in 0..self.max_iter {
             let last = q;
             post = e_step(&x);
@@ -240,6 +244,10 @@ impl Glad {
             conjugate_gradient(&p, &mut x, self.m_step_max_iter, self.m_step_tol);
             q = p.q_and_grad(&x, &mut grad) / n_rows;
             tracing::debug!("GLAD iteration {}: Q per row {q:.6}", iter + 1);
+            // crowd-kit's Q also counts the priors' normalising constants, −½ ln 2π per
+            // parameter; they do not move the optimum or the stopping rule.
+            let constants = x.len() as f64 * 0.5 * (2.0 * std::f64::consts::PI).ln() / n_rows;
+            loss_history.push(q - constants);
 
             if q - last < self.tol {
                 break;
@@ -257,6 +265,7 @@ impl Glad {
             },
             abilities: alpha.to_vec(),
             difficulties: beta.to_vec(),
+            loss_history,
         })
     }
 }
