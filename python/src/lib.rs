@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use conal::aggregate::{DawidSkene, Glad, MajorityVote};
-use conal::data::{Annotation, CrowdData, CrowdLabels, Matrix};
+use conal::data::{CrowdData, CrowdLabels, Matrix};
 use conal::estimator::RunParams;
 use conal::metrics::EpochMetrics;
 use conal::progress::Progress;
@@ -37,58 +37,9 @@ fn data_err(e: conal::DataError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-/// Crowd labels from the integer codes pandas' `factorize` gives (−1 for a missing value):
-/// the column and the first bad row are named.
-fn labels_from_codes(
-    tasks: &[i64],
-    workers: &[i64],
-    labels: &[i64],
-    n_tasks: usize,
-    n_workers: usize,
-    classes: Vec<String>,
-) -> PyResult<(Vec<Annotation>, usize)> {
-    if tasks.len() != workers.len() || tasks.len() != labels.len() {
-        return Err(PyValueError::new_err(format!(
-            "the task, worker and label columns have {}, {} and {} rows",
-            tasks.len(),
-            workers.len(),
-            labels.len()
-        )));
-    }
-    if tasks.is_empty() {
-        return Err(PyValueError::new_err(
-            "no crowd labels: the data has 0 rows (expected columns task, worker, label)",
-        ));
-    }
-    let k = classes.len();
-    let mut out = Vec::with_capacity(tasks.len());
-    for row in 0..tasks.len() {
-        for (column, code, n) in [
-            ("task", tasks[row], n_tasks),
-            ("worker", workers[row], n_workers),
-            ("label", labels[row], k),
-        ] {
-            if code < 0 {
-                return Err(PyValueError::new_err(format!(
-                    "column {column:?}, row {row}: missing value (NaN or None)"
-                )));
-            }
-            if code as usize >= n {
-                return Err(PyValueError::new_err(format!(
-                    "column {column:?}, row {row}: code {code} is out of range (expected 0..{n})"
-                )));
-            }
-        }
-        out.push(Annotation {
-            item: tasks[row] as u32,
-            worker: workers[row] as u32,
-            label: labels[row] as u32,
-        });
-    }
-    Ok((out, k))
-}
-
-/// Checked crowd labels (ids are the codes; the Python layer keeps the real ids).
+/// Checked crowd labels from the integer codes pandas' `factorize` gives (−1 for a missing
+/// value; the core names the column and the first bad row). Ids are the codes; the Python
+/// layer keeps the real ones.
 fn crowd_labels(
     tasks: &[i64],
     workers: &[i64],
@@ -97,17 +48,8 @@ fn crowd_labels(
     n_workers: usize,
     n_classes: usize,
 ) -> PyResult<CrowdLabels> {
-    let classes: Vec<String> = (0..n_classes).map(|k| k.to_string()).collect();
-    let (annotations, _) =
-        labels_from_codes(tasks, workers, labels, n_tasks, n_workers, classes.clone())?;
-    CrowdLabels::new(
-        annotations,
-        classes,
-        (0..n_workers).map(|w| w.to_string()).collect(),
-        (0..n_tasks).map(|t| t.to_string()).collect(),
-        None,
-    )
-    .map_err(data_err)
+    let classes = (0..n_classes).map(|k| k.to_string()).collect();
+    CrowdLabels::from_codes(n_tasks, n_workers, classes, tasks, workers, labels).map_err(data_err)
 }
 
 fn rows_to_array<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py, PyArray2<f64>>> {
@@ -461,10 +403,9 @@ fn fit<'py>(
         )));
     }
     let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let (annotations, _) =
-        labels_from_codes(t, w, l, task_ids.len(), worker_ids.len(), classes.clone())?;
-    let labels =
-        CrowdLabels::new(annotations, classes, worker_ids, task_ids, None).map_err(data_err)?;
+    let labels = CrowdLabels::from_codes(task_ids.len(), worker_ids.len(), classes, t, w, l)
+        .and_then(|labels| labels.with_ids(worker_ids, task_ids))
+        .map_err(data_err)?;
     let data = CrowdData::join(labels, features).map_err(data_err)?;
     let task = conal::data::TaskData {
         train: data,

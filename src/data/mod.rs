@@ -280,38 +280,41 @@ impl CrowdLabels {
     }
 
     /// Crowd labels from integer codes: `tasks[j]`, `workers[j]`, `labels[j]` index the items
-    /// `0..n_items`, the workers `0..n_workers` and `classes`. Ids are the codes as text.
+    /// `0..n_items`, the workers `0..n_workers` and `classes`; a negative code is a missing
+    /// value (pandas' `factorize` gives −1 for NaN). Ids are the codes as text
+    /// ([`CrowdLabels::with_ids`] names them).
     pub fn from_codes(
         n_items: usize,
         n_workers: usize,
         classes: Vec<String>,
-        tasks: &[u32],
-        workers: &[u32],
-        labels: &[u32],
+        tasks: &[i64],
+        workers: &[i64],
+        labels: &[i64],
     ) -> Result<Self, DataError> {
         same_lengths(tasks.len(), workers.len(), labels.len())?;
         let k = classes.len();
         let mut annotations = Vec::with_capacity(tasks.len());
         for j in 0..tasks.len() {
-            let (t, w, l) = (tasks[j], workers[j], labels[j]);
-            let bad = |column: &str, value: u32, n: usize| {
-                Err(DataError::Invalid(format!(
-                    "row {j}: {column} {value} is out of range (expected 0..{n})"
-                )))
-            };
-            if t as usize >= n_items {
-                return bad("task", t, n_items);
-            }
-            if w as usize >= n_workers {
-                return bad("worker", w, n_workers);
-            }
-            if l as usize >= k {
-                return bad("label", l, k);
+            for (column, code, n) in [
+                ("task", tasks[j], n_items),
+                ("worker", workers[j], n_workers),
+                ("label", labels[j], k),
+            ] {
+                if code < 0 {
+                    return Err(DataError::Invalid(format!(
+                        "column {column:?}, row {j}: missing value (NaN or None)"
+                    )));
+                }
+                if code as u64 >= n as u64 {
+                    return Err(DataError::Invalid(format!(
+                        "row {j}: {column} {code} is out of range (expected 0..{n})"
+                    )));
+                }
             }
             annotations.push(Annotation {
-                item: t,
-                worker: w,
-                label: l,
+                item: tasks[j] as u32,
+                worker: workers[j] as u32,
+                label: labels[j] as u32,
             });
         }
         CrowdLabels::new(
@@ -321,6 +324,25 @@ impl CrowdLabels {
             (0..n_items).map(|i| i.to_string()).collect(),
             None,
         )
+    }
+
+    /// The same labels with these worker and item ids (in index order), checked for their
+    /// count and uniqueness.
+    pub fn with_ids(mut self, workers: Vec<String>, items: Vec<String>) -> Result<Self, DataError> {
+        if workers.len() != self.workers.len() || items.len() != self.items.len() {
+            return Err(DataError::Invalid(format!(
+                "{} worker ids and {} item ids for {} workers and {} items",
+                workers.len(),
+                items.len(),
+                self.workers.len(),
+                self.items.len()
+            )));
+        }
+        check_unique("worker id", &workers)?;
+        check_unique("item id", &items)?;
+        self.workers = workers;
+        self.items = items;
+        Ok(self)
     }
 
     /// Number of items.
