@@ -22,6 +22,7 @@
 use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Probabilities are clipped below at this value before taking logs (crowd-kit's `_EPS`).
 const EPS: f64 = 1e-10;
@@ -124,21 +125,23 @@ impl DawidSkene {
         let mv = MajorityVote::new()
             .fit_annotations(n_items, k, annotations)?
             .aggregation;
-        let mut post: Vec<Vec<f64>> = mv.posteriors;
         let has_labels = mv.has_labels;
-        self.apply_gold(&mut post);
+        let mut post: Vec<f64> = mv.posteriors.concat();
+        self.apply_gold(&mut post, k);
+        let triples = Triples::new(n_items, n_workers, annotations);
         let labelled: Vec<usize> = (0..n_items).filter(|&i| has_labels[i]).collect();
         let mut prior = mean_rows(&post, &labelled, k);
-        let mut errors = m_step(&post, annotations, n_workers, k);
+        let mut errors = vec![0.0; n_workers * k * k];
+        m_step(&post, annotations, &triples, k, &mut errors);
         let mut last = f64::NEG_INFINITY;
         let mut elbo_history = Vec::new();
         for iter in 0..self.max_iter {
-            post = e_step(&prior, &errors, annotations, n_items, k, &has_labels);
-            self.apply_gold(&mut post);
+            e_step(&prior, &errors, &triples, k, &has_labels, &mut post);
+            self.apply_gold(&mut post, k);
             prior = mean_rows(&post, &labelled, k);
-            errors = m_step(&post, annotations, n_workers, k);
+            m_step(&post, annotations, &triples, k, &mut errors);
             let elbo =
-                elbo(&post, &prior, &errors, annotations, &labelled) / annotations.len() as f64;
+                elbo(&post, &prior, &errors, annotations, &labelled, k) / annotations.len() as f64;
             tracing::debug!(
                 "Dawid-Skene iteration {}: ELBO per label {elbo:.6}",
                 iter + 1
@@ -149,22 +152,27 @@ impl DawidSkene {
             }
             last = elbo;
         }
-        let labels = post.iter().map(|row| argmax(row) as u32).collect();
+        let posteriors: Vec<Vec<f64>> = post.chunks(k).map(<[f64]>::to_vec).collect();
+        let labels = posteriors.iter().map(|row| argmax(row) as u32).collect();
+        let worker_confusions = errors
+            .chunks(k * k)
+            .map(|m| m.chunks(k).map(<[f64]>::to_vec).collect())
+            .collect();
         Ok(FittedDawidSkene {
             aggregation: Aggregation {
                 labels,
-                posteriors: post,
+                posteriors,
                 has_labels,
             },
-            worker_confusions: errors,
+            worker_confusions,
             priors: prior,
             elbo_history,
         })
     }
 
-    fn apply_gold(&self, post: &mut [Vec<f64>]) {
+    fn apply_gold(&self, post: &mut [f64], k: usize) {
         for &(i, y) in &self.gold {
-            for (c, v) in post[i].iter_mut().enumerate() {
+            for (c, v) in post[i * k..(i + 1) * k].iter_mut().enumerate() {
                 *v = if c == y as usize { 1.0 } else { 0.0 };
             }
         }
@@ -182,10 +190,10 @@ pub(crate) fn argmax(row: &[f64]) -> usize {
     best
 }
 
-fn mean_rows(post: &[Vec<f64>], items: &[usize], k: usize) -> Vec<f64> {
+fn mean_rows(post: &[f64], items: &[usize], k: usize) -> Vec<f64> {
     let mut m = vec![0.0; k];
     for &i in items {
-        for (acc, v) in m.iter_mut().zip(&post[i]) {
+        for (acc, v) in m.iter_mut().zip(&post[i * k..(i + 1) * k]) {
             *acc += v;
         }
     }
@@ -193,110 +201,229 @@ fn mean_rows(post: &[Vec<f64>], items: &[usize], k: usize) -> Vec<f64> {
     m
 }
 
-/// Worker confusions `[worker][true class][label]` from posteriors: expected counts, clipped
-/// at EPS for the labels a worker used, normalised over those labels.
-fn m_step(
-    post: &[Vec<f64>],
-    annotations: &[Annotation],
-    n_workers: usize,
-    k: usize,
-) -> Vec<Vec<Vec<f64>>> {
-    let mut counts = vec![vec![vec![0.0; k]; k]; n_workers];
-    let mut used = vec![vec![false; k]; n_workers];
-    for a in annotations {
-        let (w, l) = (a.worker as usize, a.label as usize);
-        used[w][l] = true;
-        for (c, p) in post[a.item as usize].iter().enumerate() {
-            counts[w][c][l] += p;
+/// Items per parallel task in the E-step (small enough to balance, large enough that
+/// scheduling costs nothing).
+const ITEMS_PER_TASK: usize = 2048;
+
+/// The labels grouped by item, each group keeping the input order, for the E-step: each
+/// item's sums then run over its labels in the order one pass over the input would add them,
+/// so that spreading items over threads gives the same bits as one thread. And the number
+/// of labels per worker, to balance the M-step.
+struct Triples {
+    /// `by_item[item_start[i]..item_start[i + 1]]`: item i's (worker, label).
+    item_start: Vec<usize>,
+    by_item: Vec<(u32, u32)>,
+    /// Worker w has `worker_start[w + 1] - worker_start[w]` labels.
+    worker_start: Vec<usize>,
+}
+
+impl Triples {
+    fn new(n_items: usize, n_workers: usize, annotations: &[Annotation]) -> Self {
+        let (item_start, by_item) = group_by_item(n_items, annotations);
+        let mut worker_start = vec![0usize; n_workers + 1];
+        for a in annotations {
+            worker_start[a.worker as usize + 1] += 1;
+        }
+        for w in 0..n_workers {
+            worker_start[w + 1] += worker_start[w];
+        }
+        Triples {
+            item_start,
+            by_item,
+            worker_start,
         }
     }
-    for (w, m) in counts.iter_mut().enumerate() {
-        for row in m.iter_mut() {
-            for (l, v) in row.iter_mut().enumerate() {
-                if used[w][l] {
-                    *v = v.max(EPS);
+}
+
+/// A stable counting sort of `annotations` by item: group offsets and (worker, label).
+fn group_by_item(n_items: usize, annotations: &[Annotation]) -> (Vec<usize>, Vec<(u32, u32)>) {
+    let mut start = vec![0usize; n_items + 1];
+    for a in annotations {
+        start[a.item as usize + 1] += 1;
+    }
+    for i in 0..n_items {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut values = vec![(0, 0); annotations.len()];
+    for a in annotations {
+        values[next[a.item as usize]] = (a.worker, a.label);
+        next[a.item as usize] += 1;
+    }
+    (start, values)
+}
+
+/// Worker confusions `[worker][true class][label]` (flat, `k × k` per worker) from
+/// posteriors: expected counts, clipped at EPS for the labels a worker used, normalised over
+/// those labels.
+///
+/// In parallel over ranges of workers, each range passing over all the labels in input
+/// order and counting its own workers' (a pass by worker instead would read the posteriors
+/// in random order, a cache miss per label). Every count sums the same terms in the same
+/// order however many ranges there are.
+fn m_step(
+    post: &[f64],
+    annotations: &[Annotation],
+    triples: &Triples,
+    k: usize,
+    errors: &mut [f64],
+) {
+    let parts = worker_ranges(&triples.worker_start, rayon::current_num_threads());
+    let mut pieces: Vec<&mut [f64]> = Vec::with_capacity(parts.len());
+    let mut rest = errors;
+    let mut at = 0;
+    for r in &parts {
+        let (piece, tail) = rest.split_at_mut((r.end - at) * k * k);
+        pieces.push(piece);
+        rest = tail;
+        at = r.end;
+    }
+    pieces
+        .into_par_iter()
+        .zip(parts.into_par_iter())
+        .for_each(|(out, range)| {
+            // Counts laid out [worker][label][class], so that one label adds a whole
+            // posterior row to contiguous memory.
+            let n = range.len();
+            let mut counts = vec![0.0; n * k * k];
+            let mut used = vec![false; n * k];
+            let (lo, hi) = (range.start as u32, range.end as u32);
+            for a in annotations {
+                if a.worker < lo || a.worker >= hi {
+                    continue;
+                }
+                let (w, l) = ((a.worker - lo) as usize, a.label as usize);
+                used[w * k + l] = true;
+                let p = &post[a.item as usize * k..(a.item as usize + 1) * k];
+                let at = (w * k + l) * k;
+                for (acc, p) in counts[at..at + k].iter_mut().zip(p) {
+                    *acc += p;
                 }
             }
-            let s: f64 = row.iter().sum();
-            if s > 0.0 {
-                row.iter_mut().for_each(|v| *v /= s);
+            for (w, m) in out.chunks_mut(k * k).enumerate() {
+                for (c, row) in m.chunks_mut(k).enumerate() {
+                    for (l, v) in row.iter_mut().enumerate() {
+                        let n = counts[(w * k + l) * k + c];
+                        *v = if used[w * k + l] { n.max(EPS) } else { n };
+                    }
+                    let s: f64 = row.iter().sum();
+                    if s > 0.0 {
+                        row.iter_mut().for_each(|v| *v /= s);
+                    }
+                }
             }
-        }
-    }
-    counts
+        });
 }
 
-/// Posteriors of the labelled items given the prior and the worker confusions.
+/// Up to `parts` contiguous ranges of workers with about equal numbers of labels.
+fn worker_ranges(worker_start: &[usize], parts: usize) -> Vec<std::ops::Range<usize>> {
+    let n_workers = worker_start.len() - 1;
+    let total = worker_start[n_workers];
+    let parts = parts.clamp(1, n_workers.max(1));
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = 0;
+    for p in 1..=parts {
+        let end = if p == parts {
+            n_workers
+        } else {
+            let goal = total * p / parts;
+            // The first worker boundary at or past the goal.
+            worker_start
+                .partition_point(|&s| s < goal)
+                .clamp(start, n_workers)
+        };
+        if end > start {
+            ranges.push(start..end);
+            start = end;
+        }
+    }
+    ranges
+}
+
+/// Posteriors of the labelled items given the prior and the worker confusions (unlabelled
+/// items get the prior), written into `post`. Items in parallel.
 fn e_step(
     prior: &[f64],
-    errors: &[Vec<Vec<f64>>],
-    annotations: &[Annotation],
-    n_items: usize,
+    errors: &[f64],
+    triples: &Triples,
     k: usize,
     has_labels: &[bool],
-) -> Vec<Vec<f64>> {
+    post: &mut [f64],
+) {
     let log_prior: Vec<f64> = prior.iter().map(|p| p.max(EPS).ln()).collect();
-    let log_errors = log_table(errors);
-    let mut log_post = vec![log_prior.clone(); n_items];
-    for a in annotations {
-        let m = &log_errors[a.worker as usize];
-        // The entry is positive: the M-step clips every (worker, label) pair that occurs
-        // at EPS before normalising, and crowd-kit takes its log as it is (not re-clipped,
-        // although normalising may have taken it below EPS).
-        for (c, lp) in log_post[a.item as usize].iter_mut().enumerate() {
-            *lp += m[c][a.label as usize];
-        }
-    }
-    log_post
-        .into_iter()
+    // The entries are positive: the M-step clips every (worker, label) pair that occurs at
+    // EPS before normalising, and crowd-kit takes their log as they are (not re-clipped,
+    // although normalising may have taken one below EPS).
+    let log_errors = log_table_by_label(errors, k);
+    post.par_chunks_mut(ITEMS_PER_TASK * k)
         .enumerate()
-        .map(|(i, row)| {
-            if !has_labels[i] {
-                return prior.to_vec();
+        .for_each(|(chunk, rows)| {
+            for (j, row) in rows.chunks_mut(k).enumerate() {
+                let i = chunk * ITEMS_PER_TASK + j;
+                if !has_labels[i] {
+                    row.copy_from_slice(prior);
+                    continue;
+                }
+                row.copy_from_slice(&log_prior);
+                for &(w, l) in &triples.by_item[triples.item_start[i]..triples.item_start[i + 1]] {
+                    let at = (w as usize * k + l as usize) * k;
+                    for (lp, m) in row.iter_mut().zip(&log_errors[at..at + k]) {
+                        *lp += m;
+                    }
+                }
+                let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                row.iter_mut().for_each(|v| *v = (*v - max).exp());
+                let s: f64 = row.iter().sum();
+                row.iter_mut().for_each(|v| *v /= s);
             }
-            let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let e: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
-            let s: f64 = e.iter().sum();
-            e.into_iter().map(|v| v / s).take(k).collect()
-        })
-        .collect()
+        });
 }
 
-/// The natural log of every entry (taken once per iteration, not once per label).
-fn log_table(errors: &[Vec<Vec<f64>>]) -> Vec<Vec<Vec<f64>>> {
-    errors
-        .iter()
-        .map(|m| {
-            m.iter()
-                .map(|row| row.iter().map(|v| v.ln()).collect())
-                .collect()
-        })
-        .collect()
+/// The natural log of every entry (taken once per iteration, not once per label), laid out
+/// `[worker][label][true class]`: the `k` entries one label adds are contiguous.
+fn log_table_by_label(errors: &[f64], k: usize) -> Vec<f64> {
+    let mut out = vec![0.0; errors.len()];
+    out.par_chunks_mut(k * k)
+        .zip(errors.par_chunks(k * k))
+        .for_each(|(out, m)| {
+            for c in 0..k {
+                for l in 0..k {
+                    out[l * k + c] = m[c * k + l].ln();
+                }
+            }
+        });
+    out
 }
 
 /// Evidence lower bound as crowd-kit computes it: for every label, the expectation over the
 /// item's posterior of log P(label | class) + log prior(class); plus the posteriors' entropy.
+/// One running sum in input order, as before the E- and M-steps ran in parallel, so that the
+/// stopping iteration and `elbo_history` keep their bits (the sum is a few ms per million
+/// labels).
 fn elbo(
-    post: &[Vec<f64>],
+    post: &[f64],
     prior: &[f64],
-    errors: &[Vec<Vec<f64>>],
+    errors: &[f64],
     annotations: &[Annotation],
     labelled: &[usize],
+    k: usize,
 ) -> f64 {
     let mut total = 0.0;
-    let log_errors = log_table(errors);
+    let log_errors = log_table_by_label(errors, k);
     let log_prior: Vec<f64> = prior.iter().map(|p| p.max(EPS).ln()).collect();
     for a in annotations {
-        let m = &log_errors[a.worker as usize];
-        for (c, p) in post[a.item as usize].iter().enumerate() {
+        let at = (a.worker as usize * k + a.label as usize) * k;
+        let m = &log_errors[at..at + k];
+        let p = &post[a.item as usize * k..(a.item as usize + 1) * k];
+        for ((p, m), lp) in p.iter().zip(m).zip(&log_prior) {
             if *p > 0.0 {
-                total += p * (m[c][a.label as usize] + log_prior[c]);
+                total += p * (m + lp);
             }
         }
     }
     // crowd-kit clips the posteriors at EPS for the entropy term.
     for &i in labelled {
-        for &p in &post[i] {
+        for &p in &post[i * k..(i + 1) * k] {
             let p = p.max(EPS);
             total -= p * p.ln();
         }
