@@ -65,10 +65,14 @@ def _features(X: Any, tasks: Optional[Sequence[Any]]) -> tuple[np.ndarray, pd.In
     if index.has_duplicates:
         raise ValueError(f"task {index[index.duplicated()][0]!r} names two rows of X")
     x = np.ascontiguousarray(values, dtype=np.float32)
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        row, col = bad[0]
-        raise ValueError(f"X row {row} (task {index[row]!r}), column {col}: value is not finite ({x[row, col]})")
+    # Checked in blocks of rows, so that the check's temporary stays small beside X.
+    step = max(1, (1 << 20) // max(1, x.shape[1]))
+    for start in range(0, len(x), step):
+        block = x[start : start + step]
+        if not np.isfinite(block).all():
+            row, col = np.argwhere(~np.isfinite(block))[0]
+            row += start
+            raise ValueError(f"X row {row} (task {index[row]!r}), column {col}: value is not finite ({x[row, col]})")
     return x, index
 
 

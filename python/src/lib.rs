@@ -18,7 +18,10 @@ use conal::progress::Progress;
 use conal::report::confusion::Confusions;
 use conal::run::{FittedModel, Outputs};
 use conal::spec::{Method, ModelSpec};
-use numpy::{PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{
+    PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -230,15 +233,60 @@ struct PyFitted {
     inner: FittedModel,
 }
 
+/// A float32 C-contiguous numpy array lent to a [`Matrix`] without copying it: the matrix
+/// holds a reference to the array, which keeps the buffer alive.
+struct Lent {
+    _array: Py<PyArray2<f32>>,
+    ptr: *const f32,
+    len: usize,
+}
+
+// SAFETY: the buffer lives as long as `_array` (a counted reference to its owner), and a
+// fit only reads it. The callers hold numpy's read-only borrow of the array for the whole
+// call, so no Rust code writes it meanwhile; Python code must not modify X during a fit
+// (as for every library that reads arrays with the GIL released).
+unsafe impl Send for Lent {}
+unsafe impl Sync for Lent {}
+
+impl AsRef<[f32]> for Lent {
+    fn as_ref(&self) -> &[f32] {
+        // SAFETY: `ptr` and `len` come from the array's contiguous, non-empty buffer
+        // (see above for why it stays valid and unchanged).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// The library's row-major matrix over `x`: the array's own buffer when it is C-contiguous
+/// (not copied), else one copy.
 fn matrix(x: &PyReadonlyArray2<'_, f32>) -> PyResult<Matrix> {
     let view = x.as_array();
     let (rows, cols) = view.dim();
-    // One copy into the library's row-major matrix (whatever the array's layout).
-    let values: Vec<f32> = match x.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => view.iter().copied().collect(),
+    // `as_slice` also accepts Fortran order, whose values are not row-major.
+    let slice = if x.is_c_contiguous() {
+        x.as_slice().ok()
+    } else {
+        None
     };
-    Matrix::new(rows, cols, values).map_err(data_err)
+    let matrix = match slice {
+        Some(s) if !s.is_empty() => {
+            let lent = Lent {
+                _array: x.as_unbound().clone_ref(x.py()),
+                ptr: s.as_ptr(),
+                len: s.len(),
+            };
+            Matrix::shared(rows, cols, std::sync::Arc::new(lent))
+        }
+        Some(s) => Matrix::new(rows, cols, s.to_vec()),
+        None => Matrix::new(rows, cols, view.iter().copied().collect()),
+    };
+    matrix.map_err(data_err)
+}
+
+/// Where the matrix that `fit` and `predict_proba` make of `x` keeps its values (a test
+/// compares it with the array's own address: equal means not copied).
+#[pyfunction]
+fn _matrix_address(x: PyReadonlyArray2<'_, f32>) -> PyResult<usize> {
+    Ok(matrix(&x)?.as_slice().as_ptr() as usize)
 }
 
 #[pymethods]
@@ -452,6 +500,7 @@ fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(default_params, m)?)?;
     m.add_function(wrap_pyfunction!(sort_labels, m)?)?;
+    m.add_function(wrap_pyfunction!(_matrix_address, m)?)?;
     m.add_class::<PyFitted>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -65,6 +65,27 @@ def test_array_x_with_row_numbers_or_task_ids(table):
     np.testing.assert_array_equal(a.predict_proba(test.to_numpy()), b.predict_proba(test.to_numpy()))
 
 
+def test_float32_c_contiguous_x_is_not_copied(table):
+    from conal import _conal
+    from conal.learning import _features
+
+    answers, features, test, gold = table
+    x32 = np.ascontiguousarray(features.to_numpy(), dtype=np.float32)
+    # The Python layer passes the array itself on, and the native matrix reads its buffer.
+    passed, _ = _features(x32, None)
+    assert passed is x32
+    assert _conal._matrix_address(x32) == x32.ctypes.data
+    # A strided view or another dtype is converted (once) instead.
+    for view in (np.asfortranarray(x32), x32[:, ::-1]):
+        assert _conal._matrix_address(view) != view.ctypes.data
+    converted, _ = _features(features.to_numpy(), None)
+    assert converted.dtype == np.float32 and converted.flags.c_contiguous
+    # The same model either way.
+    a = CoNAL(recipe="paper", epochs=5, progress=False).fit(x32, answers, tasks=features.index)
+    b = CoNAL(recipe="paper", epochs=5, progress=False).fit(features, answers)
+    np.testing.assert_array_equal(a.predict_proba(test.to_numpy()), b.predict_proba(test.to_numpy()))
+
+
 def test_same_model_as_the_command_line_and_shared_checkpoints(table, tmp_path):
     answers, features, test, gold = table
     model = CoNAL(recipe="paper", epochs=30, progress=False).fit(features, answers)

@@ -36,6 +36,7 @@ pub mod table;
 pub(crate) mod text;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,25 +44,73 @@ use crate::error::DataError;
 use labels::Duplicates;
 use labels::{Items, LabelRow, Place, build_labels};
 
-/// A dense row-major f32 matrix (rows = items, columns = features).
-#[derive(Debug, Clone, PartialEq)]
+/// A dense row-major f32 matrix (rows = items, columns = features). Its values are its own
+/// or, through [`Matrix::shared`], borrowed from an owner that keeps them alive (an array of
+/// the caller's, which is then not copied).
+#[derive(Clone)]
 pub struct Matrix {
     rows: usize,
     cols: usize,
-    data: Vec<f32>,
+    data: Values,
+}
+
+#[derive(Clone)]
+enum Values {
+    Owned(Vec<f32>),
+    Shared(Arc<dyn AsRef<[f32]> + Send + Sync>),
+}
+
+impl Values {
+    fn as_slice(&self) -> &[f32] {
+        match self {
+            Values::Owned(v) => v,
+            Values::Shared(owner) => (**owner).as_ref(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Matrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matrix")
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .field("shared", &matches!(self.data, Values::Shared(_)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Matrix {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows && self.cols == other.cols && self.as_slice() == other.as_slice()
+    }
 }
 
 impl Matrix {
     /// Wraps `data` (row-major, `rows * cols` values).
     pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, DataError> {
-        if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(DataError::Invalid(format!(
-                "matrix of {rows} x {cols} needs {} values, got {}",
-                rows.saturating_mul(cols),
-                data.len()
-            )));
-        }
-        Ok(Matrix { rows, cols, data })
+        check_size(rows, cols, data.len())?;
+        Ok(Matrix {
+            rows,
+            cols,
+            data: Values::Owned(data),
+        })
+    }
+
+    /// A matrix over values it does not own (row-major, `rows * cols` of them): `owner`
+    /// keeps them alive, and must give the same values every time it is asked. Nothing is
+    /// copied until [`Matrix::as_mut_slice`] or [`Matrix::into_vec`] asks for values of
+    /// the matrix's own.
+    pub fn shared(
+        rows: usize,
+        cols: usize,
+        owner: Arc<dyn AsRef<[f32]> + Send + Sync>,
+    ) -> Result<Self, DataError> {
+        check_size(rows, cols, (*owner).as_ref().len())?;
+        Ok(Matrix {
+            rows,
+            cols,
+            data: Values::Shared(owner),
+        })
     }
 
     /// Number of rows.
@@ -76,22 +125,36 @@ impl Matrix {
 
     /// All values, row-major.
     pub fn as_slice(&self) -> &[f32] {
-        &self.data
+        self.data.as_slice()
     }
 
-    /// All values, row-major, mutable.
+    /// Whether the values are borrowed from an owner ([`Matrix::shared`]), not copied.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.data, Values::Shared(_))
+    }
+
+    /// All values, row-major, mutable (a shared matrix copies them first).
     pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        &mut self.data
+        if let Values::Shared(owner) = &self.data {
+            self.data = Values::Owned((**owner).as_ref().to_vec());
+        }
+        match &mut self.data {
+            Values::Owned(v) => v,
+            Values::Shared(_) => unreachable!("made owned above"),
+        }
     }
 
-    /// Consumes the matrix and returns its values.
+    /// Consumes the matrix and returns its values (copied when shared).
     pub fn into_vec(self) -> Vec<f32> {
-        self.data
+        match self.data {
+            Values::Owned(v) => v,
+            Values::Shared(owner) => (*owner).as_ref().to_vec(),
+        }
     }
 
     /// Row `i`.
     pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * self.cols..(i + 1) * self.cols]
+        &self.as_slice()[i * self.cols..(i + 1) * self.cols]
     }
 
     /// A new matrix made of the given rows, in the given order.
@@ -103,7 +166,7 @@ impl Matrix {
         Matrix {
             rows: rows.len(),
             cols: self.cols,
-            data,
+            data: Values::Owned(data),
         }
     }
 
@@ -111,17 +174,21 @@ impl Matrix {
     pub fn first_non_finite(&self) -> Option<(usize, usize)> {
         // Blocks without an early exit vectorise; only a block with a bad value is searched.
         const BLOCK: usize = 4096;
-        let at = self.data.chunks(BLOCK).enumerate().find_map(|(b, chunk)| {
-            let all_finite = chunk.iter().fold(true, |ok, v| ok & v.is_finite());
-            if all_finite {
-                None
-            } else {
-                chunk
-                    .iter()
-                    .position(|v| !v.is_finite())
-                    .map(|i| b * BLOCK + i)
-            }
-        });
+        let at = self
+            .as_slice()
+            .chunks(BLOCK)
+            .enumerate()
+            .find_map(|(b, chunk)| {
+                let all_finite = chunk.iter().fold(true, |ok, v| ok & v.is_finite());
+                if all_finite {
+                    None
+                } else {
+                    chunk
+                        .iter()
+                        .position(|v| !v.is_finite())
+                        .map(|i| b * BLOCK + i)
+                }
+            });
         at.map(|i| (i / self.cols.max(1), i % self.cols.max(1)))
     }
 }
@@ -647,6 +714,16 @@ fn sort_by_item_worker(annotations: Vec<Annotation>, n_items: usize) -> Vec<Anno
     sorted
 }
 
+fn check_size(rows: usize, cols: usize, len: usize) -> Result<(), DataError> {
+    if rows.checked_mul(cols) != Some(len) {
+        return Err(DataError::Invalid(format!(
+            "matrix of {rows} x {cols} needs {} values, got {len}",
+            rows.saturating_mul(cols),
+        )));
+    }
+    Ok(())
+}
+
 fn check_unique(what: &str, names: &[String]) -> Result<(), DataError> {
     let mut seen = HashSet::with_capacity(names.len());
     for name in names {
@@ -686,5 +763,21 @@ mod tests {
             want.sort_unstable();
             assert_eq!(sort_by_item_worker(annotations, n), want);
         }
+    }
+
+    #[test]
+    fn shared_matrix_reads_its_owner_and_copies_only_to_write() {
+        let owner: Arc<Vec<f32>> = Arc::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let dyn_owner: Arc<dyn AsRef<[f32]> + Send + Sync> = owner.clone();
+        let mut m = Matrix::shared(2, 3, dyn_owner).unwrap();
+        assert!(m.is_shared());
+        assert_eq!(m.as_slice().as_ptr(), owner.as_ptr(), "not copied");
+        assert_eq!(m.row(1), &[4.0, 5.0, 6.0]);
+        assert_eq!(m, Matrix::new(2, 3, owner.to_vec()).unwrap());
+        assert!(Matrix::shared(4, 2, Arc::new(vec![0.0f32; 6])).is_err());
+        m.as_mut_slice()[0] = 9.0;
+        assert!(!m.is_shared());
+        assert_eq!(m.as_slice(), &[9.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(owner[0], 1.0, "the owner's values are never written");
     }
 }
