@@ -77,3 +77,41 @@ fn labelme_aggregation_matches_crowd_kit() {
         77.5,
     );
 }
+
+#[test]
+fn weighted_majority_vote_counts_each_workers_weight() {
+    use conal::data::Annotation;
+    let a = |item, worker, label| Annotation {
+        item,
+        worker,
+        label,
+    };
+    // Item 0: workers 0 and 1 say 0, worker 2 (weight 3) says 1. Item 1: only worker 1,
+    // weight 0: unlabelled.
+    let labels = [a(0, 0, 0), a(0, 1, 0), a(0, 2, 1), a(1, 1, 2)];
+    let weights = vec![0.5, 0.0, 3.0];
+    let fitted = MajorityVote::new()
+        .weights(weights)
+        .fit_annotations(2, 3, &labels)
+        .unwrap();
+    let p = &fitted.aggregation.posteriors;
+    assert_eq!(fitted.aggregation.labels[0], 1);
+    assert!((p[0][0] - 0.5 / 3.5).abs() < 1e-12 && (p[0][1] - 3.0 / 3.5).abs() < 1e-12);
+    assert_eq!(fitted.aggregation.has_labels, vec![true, false]);
+    assert_eq!(p[1], vec![1.0 / 3.0; 3]);
+    for bad in [vec![1.0, f64::NAN, 1.0], vec![1.0, -1.0, 1.0]] {
+        let e = MajorityVote::new()
+            .weights(bad)
+            .fit_annotations(2, 3, &labels);
+        assert!(e.unwrap_err().to_string().contains("weights"));
+    }
+    let short = MajorityVote::new()
+        .weights(vec![1.0])
+        .fit_annotations(2, 3, &labels);
+    assert!(
+        short
+            .unwrap_err()
+            .to_string()
+            .contains("one weight per worker")
+    );
+}

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
-from ._data import Coded, encode
+from ._data import Coded, check_frame, encode
 
 __all__ = ["MajorityVote", "DawidSkene", "GLAD"]
 
@@ -71,6 +71,12 @@ class MajorityVote(_Base):
     """Majority vote: each task's label distribution is its vote shares; the label is the
     most voted one (ties: the first in column order, as crowd-kit).
 
+    ``fit(data, skills=None)``: with ``skills`` (a Series indexed by worker), each worker's
+    vote weighs its skill (weighted majority vote), and ``probas_`` is sorted by task and
+    label, as crowd-kit's is then. ``on_missing_skill`` says what to do with the labels of
+    a worker without a skill: ``"error"`` (default), ``"ignore"`` (drop them; an error if a
+    task is left with none) or ``"value"`` (use ``default_skill``).
+
     Attributes (after ``fit``): ``labels_`` (Series indexed by task, named ``agg_label``),
     ``probas_`` (DataFrame task × label), ``skills_`` (each worker's agreement with the
     aggregate, Series indexed by worker, named ``skill``).
@@ -84,23 +90,79 @@ class MajorityVote(_Base):
         return {"on_missing_skill": self.on_missing_skill, "default_skill": self.default_skill}
 
     def fit(self, data: pd.DataFrame, skills: Optional[pd.Series] = None) -> "MajorityVote":
-        """Fits the model to ``data`` (columns task, worker, label)."""
-        if skills is not None:
-            raise ValueError(
-                "weighted majority vote (skills=) is not supported yet; use crowdkit's or "
-                "pass skills=None"
-            )
-        coded = encode(data)
-        self.probas_ = _probas(coded, _conal.majority_vote(*_args(coded)))
+        """Fits the model to ``data`` (columns task, worker, label), weighting each
+        worker's votes by ``skills`` when given."""
+        if skills is None:
+            coded = encode(data)
+            self.probas_ = _probas(coded, _conal.majority_vote(*_args(coded)))
+            self.labels_ = _labels(self.probas_)
+            self.skills_ = _agreement(coded, self.probas_)
+            return self
+        coded, weights = self._weights(data, skills)
+        probas = _probas(coded, _conal.majority_vote(*_args(coded), weights))
+        self.probas_ = probas.sort_index(axis=0).sort_index(axis=1)
         self.labels_ = _labels(self.probas_)
-        self.skills_ = _agreement(coded, self.probas_)
+        self.skills_ = _agreement(coded, self.labels_)
         return self
 
+    def _weights(self, data: pd.DataFrame, skills: Any) -> tuple[Coded, np.ndarray]:
+        """The codes of the labels to count and one weight per worker, after crowd-kit's
+        ``on_missing_skill`` rules."""
+        if not isinstance(skills, pd.Series):
+            raise TypeError(f"skills must be a pandas Series indexed by worker, got {type(skills).__name__}")
+        mode = self.on_missing_skill
+        if mode not in ("error", "ignore", "value"):
+            raise ValueError(
+                f"on_missing_skill={mode!r} is not one of 'error', 'ignore', 'value'"
+            )
+        if mode != "value" and self.default_skill is not None:
+            raise ValueError('default_skill is used but on_missing_skill is not "value"')
+        if mode == "value" and self.default_skill is None:
+            raise ValueError('default_skill must be given with on_missing_skill="value"')
+        if skills.index.has_duplicates:
+            raise ValueError(f"skills names worker {skills.index[skills.index.duplicated()][0]!r} twice")
+        coded = encode(data)
+        weights = skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64, copy=True)
+        missing = np.isnan(weights)
+        if missing.any():
+            rows = np.flatnonzero(missing[coded.workers])
+            if mode == "error":
+                row = int(rows[0])
+                raise ValueError(
+                    f"column 'worker', row {row}: worker {data['worker'].iloc[row]!r} has no skill "
+                    f"({len(rows)} labels of workers without a skill; give every worker a skill, "
+                    f"or on_missing_skill='ignore' or 'value')"
+                )
+            if mode == "value":
+                weights[missing] = float(self.default_skill)
+            else:
+                kept = np.ones(len(coded.tasks), dtype=bool)
+                kept[rows] = False
+                left = np.bincount(coded.tasks[kept], minlength=len(coded.task_ids))
+                empty = np.flatnonzero(left == 0)
+                if len(empty):
+                    raise ValueError(
+                        f"{len(empty)} tasks have no label from a worker with a skill (the first: "
+                        f"{coded.task_ids[empty[0]]!r}); give those workers a skill or use "
+                        f"on_missing_skill='value'"
+                    )
+                coded = encode(check_frame(data)[kept])
+                weights = skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+        if len(bad):
+            w = coded.worker_ids[bad[0]]
+            raise ValueError(f"skills[{w!r}] = {weights[bad[0]]}: a skill must be finite and non-negative")
+        return coded, weights
 
-def _agreement(coded: Coded, probas: pd.DataFrame) -> pd.Series:
+
+def _agreement(coded: Coded, aggregate: Any) -> pd.Series:
     """Each worker's share of labels equal to the aggregate (crowd-kit's ``get_accuracy``;
-    the core has already refused repeated (task, worker) pairs), indexed by sorted worker."""
-    chosen = np.argmax(probas.to_numpy(), axis=1)
+    the core has already refused repeated (task, worker) pairs), indexed by sorted worker.
+    ``aggregate``: ``probas_`` in the codes' task and label order, or ``labels_``."""
+    if isinstance(aggregate, pd.DataFrame):
+        chosen = np.argmax(aggregate.to_numpy(), axis=1)
+    else:
+        chosen = coded.classes.get_indexer(aggregate.reindex(coded.task_ids).to_numpy())
     right = (coded.labels == chosen[coded.tasks]).astype(np.float64)
     n = len(coded.worker_ids)
     share = np.bincount(coded.workers, weights=right, minlength=n) / np.bincount(coded.workers, minlength=n)

@@ -59,10 +59,12 @@ fn rows_to_array<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py,
     PyArray2::from_vec2(py, rows).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
-/// Majority vote: vote shares per task (tasks × classes). Ties are the Python layer's (first
-/// class in column order, as crowd-kit).
+/// Majority vote: vote shares per task (tasks × classes), weighted by `weights` (one per
+/// worker) when given. Ties are the Python layer's (first class in column order, as
+/// crowd-kit).
 #[pyfunction]
-#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes))]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, weights=None))]
+#[allow(clippy::too_many_arguments)]
 fn majority_vote<'py>(
     py: Python<'py>,
     tasks: PyReadonlyArray1<'py, i64>,
@@ -71,12 +73,15 @@ fn majority_vote<'py>(
     n_tasks: usize,
     n_workers: usize,
     n_classes: usize,
+    weights: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
     let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
-    let fitted = py
-        .detach(|| MajorityVote::new().fit(&data))
-        .map_err(to_py)?;
+    let mut mv = MajorityVote::new();
+    if let Some(weights) = weights {
+        mv = mv.weights(weights.as_slice()?.to_vec());
+    }
+    let fitted = py.detach(|| mv.fit(&data)).map_err(to_py)?;
     rows_to_array(py, &fitted.aggregation.posteriors)
 }
 

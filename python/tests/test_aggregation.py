@@ -37,6 +37,50 @@ def test_majority_vote_matches_crowd_kit(name, request):
 
 
 @pytest.mark.parametrize("name", SETS)
+def test_weighted_majority_vote_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    workers = df.worker.unique()
+    rng = np.random.default_rng(1)
+    skills = pd.Series(rng.uniform(0.1, 1.0, len(workers)), index=workers)
+    cases = [({}, skills)]
+    # A tenth of the workers without a skill: dropped, or given the default.
+    partial = skills.iloc[len(skills) // 10 :]
+    cases.append(({"on_missing_skill": "value", "default_skill": 0.3}, partial))
+    has_skill = df.worker.isin(partial.index)
+    if df[has_skill].task.nunique() == df.task.nunique():
+        cases.append(({"on_missing_skill": "ignore"}, partial))
+    for params, given in cases:
+        theirs = ck.MajorityVote(**params).fit(df, skills=given)
+        mine = ours.MajorityVote(**params).fit(df, skills=given)
+        same_layout(mine.probas_, theirs.probas_)
+        np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-12)
+        same_layout(mine.labels_, theirs.labels_)
+        p = theirs.probas_.to_numpy()
+        top2 = np.sort(p, axis=1)[:, -2:]
+        ties = (top2[:, 1] - top2[:, 0]) < 1e-12
+        assert ((mine.labels_ == theirs.labels_).to_numpy() | ties).all(), params
+        same_layout(mine.skills_, theirs.skills_)
+        np.testing.assert_allclose(mine.skills_.to_numpy(dtype=float), theirs.skills_.to_numpy(dtype=float), atol=1e-12)
+
+
+def test_weighted_majority_vote_bad_skills(generated):
+    workers = generated.worker.unique()
+    full = pd.Series(1.0, index=workers)
+    with pytest.raises(TypeError, match="skills must be a pandas Series"):
+        ours.MajorityVote().fit(generated, skills=[1.0] * len(workers))
+    with pytest.raises(ValueError, match=r"column 'worker', row \d+: worker .* has no skill"):
+        ours.MajorityVote().fit(generated, skills=full.iloc[1:])
+    with pytest.raises(ValueError, match="default_skill is used but on_missing_skill is not"):
+        ours.MajorityVote(default_skill=0.5).fit(generated, skills=full)
+    with pytest.raises(ValueError, match="must be finite and non-negative"):
+        ours.MajorityVote().fit(generated, skills=full.mul(-1))
+    # A task left without a skilled worker.
+    only = generated[generated.task == generated.task.iloc[0]].worker
+    with pytest.raises(ValueError, match="tasks have no label from a worker with a skill"):
+        ours.MajorityVote(on_missing_skill="ignore").fit(generated, skills=full.drop(only))
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_dawid_skene_matches_crowd_kit(name, request):
     df = request.getfixturevalue(name)
     theirs, mine = ck.DawidSkene(n_iter=100).fit(df), ours.DawidSkene(n_iter=100).fit(df)

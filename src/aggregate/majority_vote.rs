@@ -22,6 +22,7 @@ use crate::rng::{rng, stream};
 #[derive(Debug, Clone, PartialEq)]
 pub struct MajorityVote {
     seed: u64,
+    weights: Option<Vec<f64>>,
 }
 
 impl Default for MajorityVote {
@@ -33,12 +34,23 @@ impl Default for MajorityVote {
 impl MajorityVote {
     /// Majority vote with seed 0 for tie breaking.
     pub fn new() -> Self {
-        MajorityVote { seed: 0 }
+        MajorityVote {
+            seed: 0,
+            weights: None,
+        }
     }
 
     /// Seed of the tie-breaking draws. Defaults to 0.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Weighted majority vote: worker `w`'s vote counts `weights[w]` (crowd-kit's
+    /// `skills=`), finite and non-negative; posteriors are each item's weight shares. An
+    /// item whose voters all weigh 0 is treated as unlabelled. Defaults to one vote each.
+    pub fn weights(mut self, weights: Vec<f64>) -> Self {
+        self.weights = Some(weights);
         self
     }
 
@@ -60,13 +72,28 @@ impl MajorityVote {
                 "majority vote needs at least one class".into(),
             ));
         }
+        if let Some(weights) = &self.weights
+            && let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0))
+        {
+            return Err(Error::param("weights", w, "finite and non-negative"));
+        }
         let mut votes = vec![vec![0.0f64; n_class]; n_items];
         for a in annotations {
             let (i, k) = (a.item as usize, a.label as usize);
             if i >= n_items || k >= n_class {
                 return Err(Error::Config(format!("annotation {a:?} out of range")));
             }
-            votes[i][k] += 1.0;
+            votes[i][k] += match &self.weights {
+                None => 1.0,
+                Some(weights) => *weights.get(a.worker as usize).ok_or_else(|| {
+                    Error::Config(format!(
+                        "{} weights, but a label of worker {} (majority vote needs one weight \
+                         per worker)",
+                        weights.len(),
+                        a.worker
+                    ))
+                })?,
+            };
         }
         let has_labels: Vec<bool> = votes.iter().map(|r| r.iter().sum::<f64>() > 0.0).collect();
         let mut rng = rng(self.seed, stream::TIES);
