@@ -115,3 +115,49 @@ fn weighted_majority_vote_counts_each_workers_weight() {
             .contains("one weight per worker")
     );
 }
+
+#[test]
+fn dawid_skene_initial_errors_enter_the_first_m_step() {
+    use conal::aggregate::{InitialErrorStrategy, InitialErrors};
+    use conal::data::Annotation;
+    let a = |item, worker, label| Annotation {
+        item,
+        worker,
+        label,
+    };
+    let mut labels = Vec::new();
+    for i in 0..20 {
+        let y = i % 2;
+        labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, (i / 3) % 2)]);
+    }
+    let plain = DawidSkene::new()
+        .fit_annotations(20, 3, 2, &labels)
+        .unwrap();
+    // Worker 2 is known to always answer 1: addition shifts the first E-step.
+    let rows = vec![(2, 1, vec![50.0, 50.0])];
+    let added = DawidSkene::new()
+        .initial_errors(InitialErrors {
+            strategy: InitialErrorStrategy::Addition,
+            rows: rows.clone(),
+        })
+        .fit_annotations(20, 3, 2, &labels)
+        .unwrap();
+    assert_ne!(added.elbo_history[0], plain.elbo_history[0]);
+    // Assign needs a row for every (worker, label) pair of the data.
+    let e = DawidSkene::new()
+        .initial_errors(InitialErrors {
+            strategy: InitialErrorStrategy::Assign,
+            rows,
+        })
+        .fit_annotations(20, 3, 2, &labels)
+        .unwrap_err();
+    assert!(e.to_string().contains("worker 0 label 0 has none"), "{e}");
+    let bad = DawidSkene::new()
+        .initial_errors(InitialErrors {
+            strategy: InitialErrorStrategy::Addition,
+            rows: vec![(2, 1, vec![f64::NAN, 1.0])],
+        })
+        .fit_annotations(20, 3, 2, &labels)
+        .unwrap_err();
+    assert!(bad.to_string().contains("initial_error"), "{bad}");
+}

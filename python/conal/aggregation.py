@@ -176,7 +176,8 @@ class DawidSkene(_Base):
 
     Parameters: ``n_iter`` (most EM iterations, default 100), ``tol`` (stop when the
     evidence lower bound per label grows by less, default 1e-5), ``initial_error_strategy``
-    (not supported yet: must be None).
+    (``"assign"`` or ``"addition"``: how ``fit``'s ``initial_error`` enters the first
+    M-step, as crowd-kit's; without one, ``initial_error`` is ignored, as there).
 
     Attributes (after ``fit``): ``labels_``, ``probas_``, ``priors_`` (Series indexed by
     label, named ``prior``), ``errors_`` (DataFrame indexed by (worker, label given) with a
@@ -201,10 +202,15 @@ class DawidSkene(_Base):
     ) -> "DawidSkene":
         """Fits the model to ``data``; ``true_labels`` (Series indexed by task) fix the
         posteriors of the tasks they name, as crowd-kit does."""
-        if initial_error is not None or self.initial_error_strategy is not None:
-            raise ValueError("initial_error is not supported yet; pass initial_error=None")
         _check_count("n_iter", self.n_iter)
+        strategy = self.initial_error_strategy
+        if strategy not in (None, "assign", "addition"):
+            raise ValueError(f"initial_error_strategy={strategy!r} is not 'assign', 'addition' or None")
         coded = encode(data)
+        # As crowd-kit: initial_error counts only with a strategy.
+        initial = None
+        if initial_error is not None and strategy is not None:
+            initial = (strategy, *_initial_rows(initial_error, coded, strategy))
         gold_tasks = np.zeros(0, dtype=np.int64)
         gold_labels = np.zeros(0, dtype=np.int64)
         if true_labels is not None:
@@ -220,7 +226,7 @@ class DawidSkene(_Base):
                     f"the labels in data {list(coded.classes)}"
                 )
         posteriors, priors, errors, history = _conal.dawid_skene(
-            *_args(coded), int(self.n_iter), float(self.tol), gold_tasks, gold_labels
+            *_args(coded), int(self.n_iter), float(self.tol), gold_tasks, gold_labels, initial
         )
         self.probas_ = _probas(coded, posteriors)
         self.labels_ = _labels(self.probas_)
@@ -238,6 +244,53 @@ class DawidSkene(_Base):
         self.errors_ = pd.DataFrame(values, index=index, columns=pd.Index(coded.classes))
         self.loss_history_: List[float] = list(history)
         return self
+
+
+def _initial_rows(initial_error: Any, coded: Coded, strategy: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """crowd-kit's ``initial_error`` (indexed by (worker, label given), a column per true
+    label) as codes: the rows of the data's workers, the values in the data's class order."""
+    if not isinstance(initial_error, pd.DataFrame):
+        raise TypeError(f"initial_error must be a pandas DataFrame, got {type(initial_error).__name__}")
+    if list(initial_error.index.names) != ["worker", "label"]:
+        raise ValueError(
+            f"The index of initial_error must be: ['worker', 'label'], but got: {list(initial_error.index.names)}"
+        )
+    missing = [c for c in coded.classes if c not in initial_error.columns]
+    if missing:
+        raise ValueError(f"initial_error has no column for true label {missing[0]!r} (it needs one per label of data)")
+    extra = [c for c in initial_error.columns if c not in set(coded.classes)]
+    if extra:
+        raise ValueError(f"initial_error has a column {extra[0]!r} that is not a label of data")
+    workers = coded.worker_ids.get_indexer(initial_error.index.get_level_values("worker"))
+    given = initial_error.index.get_level_values("label")
+    labels = coded.classes.get_indexer(given)
+    unknown = np.flatnonzero((workers >= 0) & (labels < 0))
+    if len(unknown):
+        raise ValueError(
+            f"initial_error row {initial_error.index[unknown[0]]!r}: label {given[unknown[0]]!r} is not a label of data"
+        )
+    # Rows of workers that are not in data do not matter, as in crowd-kit.
+    keep = workers >= 0
+    values = initial_error[list(coded.classes)].to_numpy(dtype=np.float64)[keep]
+    workers, labels = workers[keep].astype(np.int64), labels[keep].astype(np.int64)
+    if strategy == "assign":
+        k = len(coded.classes)
+        known = np.zeros(len(coded.worker_ids) * k, dtype=bool)
+        known[workers * k + labels] = True
+        lacking = np.unique(coded.workers[~known[coded.workers * k + coded.labels]])
+        if len(lacking):
+            raise ValueError(
+                f"All the workers in data should be in initial_error: Can not find {len(lacking)} workers' "
+                f"error matrix in initial_error (the first: {coded.worker_ids[lacking[0]]!r}; with "
+                f"initial_error_strategy='assign' every (worker, label) pair of data needs a row)"
+            )
+        if (values <= 1.0).all():
+            sums = np.zeros((len(coded.worker_ids), k))
+            np.add.at(sums, workers, values)
+            used = np.unique(workers)
+            if not np.allclose(sums[used], 1.0):
+                raise ValueError("The sum of each worker's error matrix in initial_error should be 1.0")
+    return workers, labels, np.ascontiguousarray(values)
 
 
 class GLAD(_Base):

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use conal::aggregate::{DawidSkene, Glad, MajorityVote};
+use conal::aggregate::{DawidSkene, Glad, InitialErrorStrategy, InitialErrors, MajorityVote};
 use conal::data::{CrowdData, CrowdLabels, Matrix};
 use conal::estimator::RunParams;
 use conal::metrics::EpochMetrics;
@@ -86,8 +86,10 @@ fn majority_vote<'py>(
 }
 
 /// Dawid-Skene: (posteriors, priors, worker confusions [worker, true, given], ELBO history).
+/// `initial`: crowd-kit's initial_error as (strategy "assign" or "addition", worker codes,
+/// given-label codes, values rows × true classes).
 #[pyfunction]
-#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, gold_tasks, gold_labels))]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, gold_tasks, gold_labels, initial=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn dawid_skene<'py>(
     py: Python<'py>,
@@ -101,6 +103,12 @@ fn dawid_skene<'py>(
     tol: f64,
     gold_tasks: PyReadonlyArray1<'py, i64>,
     gold_labels: PyReadonlyArray1<'py, i64>,
+    initial: Option<(
+        String,
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray1<'py, i64>,
+        PyReadonlyArray2<'py, f64>,
+    )>,
 ) -> PyResult<(
     Bound<'py, PyArray2<f64>>,
     Bound<'py, PyArray1<f64>>,
@@ -115,15 +123,28 @@ fn dawid_skene<'py>(
         .zip(gold_labels.as_slice()?)
         .map(|(&t, &y)| (t as usize, y as u32))
         .collect();
-    let fitted = py
-        .detach(|| {
-            DawidSkene::new()
-                .max_iter(n_iter)
-                .tol(tol)
-                .gold(gold)
-                .fit(&data)
-        })
-        .map_err(to_py)?;
+    let mut ds = DawidSkene::new().max_iter(n_iter).tol(tol).gold(gold);
+    if let Some((strategy, workers, labels, values)) = initial {
+        let strategy = match strategy.as_str() {
+            "assign" => InitialErrorStrategy::Assign,
+            "addition" => InitialErrorStrategy::Addition,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "initial_error_strategy={other:?} is not 'assign' or 'addition'"
+                )));
+            }
+        };
+        let values = values.as_array();
+        let rows = workers
+            .as_slice()?
+            .iter()
+            .zip(labels.as_slice()?)
+            .zip(values.rows())
+            .map(|((&w, &l), v)| (w as u32, l as u32, v.to_vec()))
+            .collect();
+        ds = ds.initial_errors(InitialErrors { strategy, rows });
+    }
+    let fitted = py.detach(|| ds.fit(&data)).map_err(to_py)?;
     let errors = PyArray3::from_vec3(py, &fitted.worker_confusions)
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     Ok((

@@ -111,6 +111,47 @@ def test_dawid_skene_true_labels_as_crowd_kit(generated):
     assert mine.labels_.loc["t2"] == "owl"
 
 
+@pytest.mark.parametrize("name", ["generated", "music"])
+def test_dawid_skene_initial_error_as_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    # Probabilities for every (worker, label) pair (assign), and counts for half the workers
+    # (addition), as a worker's history would give them.
+    history = ck.DawidSkene(n_iter=2).fit(df).errors_
+    workers = history.index.get_level_values("worker").unique()
+    counts = history.loc[list(workers[::2])] * 20
+    for strategy, initial in [("assign", history), ("addition", counts)]:
+        theirs = ck.DawidSkene(n_iter=100, initial_error_strategy=strategy).fit(df, initial_error=initial)
+        mine = ours.DawidSkene(n_iter=100, initial_error_strategy=strategy).fit(df, initial_error=initial)
+        np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-6)
+        np.testing.assert_allclose(mine.errors_.to_numpy(), theirs.errors_.to_numpy(), atol=1e-6)
+        assert len(mine.loss_history_) == len(theirs.loss_history_), strategy
+        np.testing.assert_allclose(mine.loss_history_, theirs.loss_history_, atol=1e-6)
+    # The initial errors change the first E-step, hence the history.
+    plain = ours.DawidSkene(n_iter=100).fit(df)
+    assert plain.loss_history_[0] != mine.loss_history_[0]
+    # Without a strategy initial_error is ignored, as in crowd-kit.
+    ignored = ours.DawidSkene(n_iter=100).fit(df, initial_error=counts)
+    assert ignored.loss_history_ == plain.loss_history_
+
+
+def test_dawid_skene_bad_initial_error(generated):
+    history = ck.DawidSkene(n_iter=2).fit(generated).errors_
+    assign = ours.DawidSkene(initial_error_strategy="assign")
+    with pytest.raises(ValueError, match="Can not find 1 workers' error matrix"):
+        first = history.index[0][0]
+        assign.fit(generated, initial_error=history.drop(first, level="worker"))
+    with pytest.raises(ValueError, match="should be 1.0"):
+        assign.fit(generated, initial_error=history * 0.5)
+    with pytest.raises(ValueError, match="The index of initial_error must be"):
+        assign.fit(generated, initial_error=history.reset_index(drop=True))
+    with pytest.raises(ValueError, match="no column for true label"):
+        assign.fit(generated, initial_error=history.iloc[:, 1:])
+    with pytest.raises(TypeError, match="initial_error must be a pandas DataFrame"):
+        assign.fit(generated, initial_error=history.to_numpy())
+    with pytest.raises(ValueError, match="is not 'assign', 'addition' or None"):
+        ours.DawidSkene(initial_error_strategy="replace").fit(generated, initial_error=history)
+
+
 @pytest.mark.parametrize("name", SETS)
 def test_glad_matches_crowd_kit(name, request):
     df = request.getfixturevalue(name)

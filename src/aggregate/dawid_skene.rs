@@ -47,6 +47,28 @@ pub struct DawidSkene {
     max_iter: usize,
     tol: f64,
     gold: Vec<(usize, u32)>,
+    initial: Option<InitialErrors>,
+}
+
+/// How known error counts enter the first M-step (crowd-kit's `initial_error_strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialErrorStrategy {
+    /// The known rows replace the counts from the majority vote; every (worker, label) pair
+    /// of the data must have one.
+    Assign,
+    /// The known rows are added to the counts from the majority vote.
+    Addition,
+}
+
+/// Error matrices known in advance, from a worker's history (crowd-kit's `initial_error`):
+/// row `(worker, given)` holds, per true class, how often the worker gave `given` (counts,
+/// or probabilities with [`InitialErrorStrategy::Assign`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitialErrors {
+    /// How the rows are used.
+    pub strategy: InitialErrorStrategy,
+    /// `(worker, given label, value per true class)`.
+    pub rows: Vec<(u32, u32, Vec<f64>)>,
 }
 
 impl Default for DawidSkene {
@@ -62,6 +84,7 @@ impl DawidSkene {
             max_iter: 100,
             tol: 1e-5,
             gold: Vec::new(),
+            initial: None,
         }
     }
 
@@ -83,6 +106,92 @@ impl DawidSkene {
     pub fn gold(mut self, gold: Vec<(usize, u32)>) -> Self {
         self.gold = gold;
         self
+    }
+
+    /// Known error counts for the first M-step (crowd-kit's `initial_error` with its
+    /// `initial_error_strategy`). Defaults to none.
+    pub fn initial_errors(mut self, initial: InitialErrors) -> Self {
+        self.initial = Some(initial);
+        self
+    }
+
+    /// The known rows as dense tables `[worker][label][true class]` and `[worker][label]`
+    /// (present), checked against the data.
+    fn initial_tables(
+        &self,
+        n_workers: usize,
+        k: usize,
+        annotations: &[Annotation],
+    ) -> Result<Option<Initial>> {
+        let Some(init) = &self.initial else {
+            return Ok(None);
+        };
+        let mut counts = vec![0.0; n_workers * k * k];
+        let mut present = vec![false; n_workers * k];
+        for (w, l, values) in &init.rows {
+            let (w, l) = (*w as usize, *l as usize);
+            if w >= n_workers || l >= k || values.len() != k {
+                return Err(Error::Config(format!(
+                    "initial error row (worker {w}, label {l}) with {} values does not fit \
+                     {n_workers} workers and {k} classes",
+                    values.len()
+                )));
+            }
+            if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                return Err(Error::param(
+                    "initial_error",
+                    v,
+                    "finite and non-negative counts or probabilities",
+                ));
+            }
+            if present[w * k + l] {
+                return Err(Error::Config(format!(
+                    "initial errors give (worker {w}, label {l}) twice"
+                )));
+            }
+            present[w * k + l] = true;
+            counts[(w * k + l) * k..(w * k + l + 1) * k].copy_from_slice(values);
+        }
+        if init.strategy == InitialErrorStrategy::Assign {
+            if let Some(a) = annotations
+                .iter()
+                .find(|a| !present[a.worker as usize * k + a.label as usize])
+            {
+                return Err(Error::Config(format!(
+                    "with the assign strategy every (worker, label) pair of the data needs \
+                     initial errors; worker {} label {} has none",
+                    a.worker, a.label
+                )));
+            }
+            // Probabilities (crowd-kit's test: no value above 1) must sum to 1 per worker
+            // and true class over the labels given.
+            if init
+                .rows
+                .iter()
+                .all(|(_, _, v)| v.iter().all(|&x| x <= 1.0))
+            {
+                for w in 0..n_workers {
+                    let rows = &present[w * k..(w + 1) * k];
+                    if !rows.iter().any(|&p| p) {
+                        continue;
+                    }
+                    for c in 0..k {
+                        let sum: f64 = (0..k).map(|l| counts[(w * k + l) * k + c]).sum();
+                        if (sum - 1.0).abs() > 1e-5 + 1e-8 {
+                            return Err(Error::Config(format!(
+                                "initial error probabilities of worker {w} sum to {sum} for \
+                                 true class {c}, not 1"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(Initial {
+            strategy: init.strategy,
+            counts,
+            present,
+        }))
     }
 
     fn check(&self) -> Result<()> {
@@ -128,18 +237,26 @@ impl DawidSkene {
         let has_labels = mv.has_labels;
         let mut post: Vec<f64> = mv.posteriors.concat();
         self.apply_gold(&mut post, k);
+        let initial = self.initial_tables(n_workers, k, annotations)?;
         let triples = Triples::new(n_items, n_workers, annotations);
         let labelled: Vec<usize> = (0..n_items).filter(|&i| has_labels[i]).collect();
         let mut prior = mean_rows(&post, &labelled, k);
         let mut errors = vec![0.0; n_workers * k * k];
-        m_step(&post, annotations, &triples, k, &mut errors);
+        m_step(
+            &post,
+            annotations,
+            &triples,
+            k,
+            initial.as_ref(),
+            &mut errors,
+        );
         let mut last = f64::NEG_INFINITY;
         let mut elbo_history = Vec::new();
         for iter in 0..self.max_iter {
             e_step(&prior, &errors, &triples, k, &has_labels, &mut post);
             self.apply_gold(&mut post, k);
             prior = mean_rows(&post, &labelled, k);
-            m_step(&post, annotations, &triples, k, &mut errors);
+            m_step(&post, annotations, &triples, k, None, &mut errors);
             let elbo =
                 elbo(&post, &prior, &errors, annotations, &labelled, k) / annotations.len() as f64;
             tracing::debug!(
@@ -266,6 +383,7 @@ fn m_step(
     annotations: &[Annotation],
     triples: &Triples,
     k: usize,
+    initial: Option<&Initial>,
     errors: &mut [f64],
 ) {
     let parts = worker_ranges(&triples.worker_start, rayon::current_num_threads());
@@ -300,6 +418,25 @@ fn m_step(
                     *acc += p;
                 }
             }
+            if let Some(init) = initial {
+                let at = range.start * k;
+                let present = &init.present[at..at + n * k];
+                let known = &init.counts[at * k..(at + n * k) * k];
+                for (j, &p) in present.iter().enumerate() {
+                    let (row, known) =
+                        (&mut counts[j * k..(j + 1) * k], &known[j * k..(j + 1) * k]);
+                    match init.strategy {
+                        InitialErrorStrategy::Assign => row.copy_from_slice(known),
+                        InitialErrorStrategy::Addition => {
+                            row.iter_mut().zip(known).for_each(|(v, x)| *v += x)
+                        }
+                    }
+                    used[j] = match init.strategy {
+                        InitialErrorStrategy::Assign => p,
+                        InitialErrorStrategy::Addition => used[j] || p,
+                    };
+                }
+            }
             for (w, m) in out.chunks_mut(k * k).enumerate() {
                 for (c, row) in m.chunks_mut(k).enumerate() {
                     for (l, v) in row.iter_mut().enumerate() {
@@ -313,6 +450,14 @@ fn m_step(
                 }
             }
         });
+}
+
+/// [`InitialErrors`] as dense tables: `counts[(worker * k + label) * k + class]`,
+/// `present[worker * k + label]`.
+struct Initial {
+    strategy: InitialErrorStrategy,
+    counts: Vec<f64>,
+    present: Vec<bool>,
 }
 
 /// Up to `parts` contiguous ranges of workers with about equal numbers of labels.

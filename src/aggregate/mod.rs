@@ -4,7 +4,7 @@ pub mod dawid_skene;
 pub mod glad;
 pub mod majority_vote;
 
-pub use dawid_skene::{DawidSkene, FittedDawidSkene};
+pub use dawid_skene::{DawidSkene, FittedDawidSkene, InitialErrorStrategy, InitialErrors};
 pub use glad::{FittedGlad, Glad};
 pub use majority_vote::{FittedMajorityVote, MajorityVote};
 
