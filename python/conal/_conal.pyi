@@ -22,6 +22,9 @@ def glad(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,
     m_step_max_iter: int, m_step_tol: float,
+    class_priors: Optional[npt.NDArray[np.float64]] = None,
+    ability_means: Optional[npt.NDArray[np.float64]] = None,
+    difficulty_means: Optional[npt.NDArray[np.float64]] = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]: ...
 def default_params(method: str) -> str: ...
 def sort_labels(labels: list[str]) -> list[str]: ...

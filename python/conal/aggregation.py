@@ -298,8 +298,10 @@ class GLAD(_Base):
     easiness e^β, EM with a conjugate-gradient M-step.
 
     Parameters as crowd-kit's: ``n_iter`` (100), ``tol`` (1e-5), ``silent`` (True: no
-    progress bar), ``labels_priors``, ``alphas_priors_mean``, ``betas_priors_mean`` (not
-    supported yet: must be None), ``m_step_max_iter`` (25), ``m_step_tol`` (1e-2).
+    progress bar), ``labels_priors`` (Series indexed by label: the class priors, and the
+    class list; default uniform over the labels of data), ``alphas_priors_mean`` (Series
+    indexed by worker), ``betas_priors_mean`` (Series indexed by task; both default to 1
+    everywhere), ``m_step_max_iter`` (25), ``m_step_tol`` (1e-2).
 
     Attributes (after ``fit``): ``labels_``, ``probas_`` (sorted by task and label, columns
     named ``variable``, as crowd-kit's), ``alphas_`` (Series indexed by worker), ``betas_``
@@ -331,18 +333,29 @@ class GLAD(_Base):
 
     def fit(self, data: pd.DataFrame) -> "GLAD":
         """Fits the model to ``data`` (columns task, worker, label)."""
-        for name in ("labels_priors", "alphas_priors_mean", "betas_priors_mean"):
-            if getattr(self, name) is not None:
-                raise ValueError(f"{name} is not supported yet (conal's GLAD uses crowd-kit's defaults); pass None")
         _check_count("n_iter", self.n_iter)
         _check_count("m_step_max_iter", self.m_step_max_iter)
-        coded = encode(data)
+        priors = self.labels_priors
+        if priors is not None:
+            priors = _series("labels_priors", priors, "label")
+            # As crowd-kit: the priors' labels are the classes (a label no one gave still
+            # gets a column of probas_).
+            coded = encode(data, classes=list(priors.index))
+        else:
+            coded = encode(data)
+        k = len(coded.classes)
+        prior_values = None if priors is None else priors.to_numpy(dtype=np.float64)
+        alphas = _means("alphas_priors_mean", self.alphas_priors_mean, coded.worker_ids, "worker")
+        betas = _means("betas_priors_mean", self.betas_priors_mean, coded.task_ids, "task")
         posteriors, alphas, betas, history = _conal.glad(
             *_args(coded),
             int(self.n_iter),
             float(self.tol),
             int(self.m_step_max_iter),
             float(self.m_step_tol),
+            prior_values,
+            alphas,
+            betas,
         )
         probas = _probas(coded, posteriors)
         probas = probas.sort_index(axis=0).sort_index(axis=1)
@@ -351,10 +364,33 @@ class GLAD(_Base):
         self.labels_ = _labels(probas)
         self.alphas_ = pd.Series(alphas, index=pd.Index(coded.worker_ids, name="worker"), name="alpha")
         self.betas_ = pd.Series(betas, index=pd.Index(coded.task_ids, name="task"), name="beta")
-        k = len(coded.classes)
-        self.priors_ = pd.Series(np.full(k, 1.0 / k), index=pd.Index(coded.classes))
+        if priors is None:
+            self.priors_ = pd.Series(np.full(k, 1.0 / k), index=pd.Index(coded.classes))
+        else:
+            self.priors_ = priors
         self.loss_history_: List[float] = list(history)
         return self
+
+
+def _series(name: str, value: Any, what: str) -> pd.Series:
+    if not isinstance(value, pd.Series):
+        raise TypeError(f"{name} must be a pandas Series indexed by {what}, got {type(value).__name__}")
+    if value.index.has_duplicates:
+        raise ValueError(f"{name} names {what} {value.index[value.index.duplicated()][0]!r} twice")
+    return value
+
+
+def _means(name: str, value: Any, ids: pd.Index, what: str) -> Optional[np.ndarray]:
+    """A prior mean per id of ``ids`` from a Series indexed by them (crowd-kit's
+    ``alphas_priors_mean``/``betas_priors_mean``), or None for the default (1)."""
+    if value is None:
+        return None
+    value = _series(name, value, what)
+    means = value.reindex(ids).to_numpy(dtype=np.float64)
+    missing = np.flatnonzero(np.isnan(means))
+    if len(missing):
+        raise ValueError(f"{name} has no value for {what} {ids[missing[0]]!r} (it needs one per {what} of data)")
+    return np.ascontiguousarray(means)
 
 
 def _check_count(name: str, value: Any) -> None:

@@ -157,7 +157,7 @@ fn dawid_skene<'py>(
 
 /// GLAD: (posteriors, abilities α per worker, log-easiness β per task, Q per round).
 #[pyfunction]
-#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, m_step_max_iter, m_step_tol))]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, m_step_max_iter, m_step_tol, class_priors=None, ability_means=None, difficulty_means=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn glad<'py>(
     py: Python<'py>,
@@ -171,6 +171,9 @@ fn glad<'py>(
     tol: f64,
     m_step_max_iter: usize,
     m_step_tol: f64,
+    class_priors: Option<PyReadonlyArray1<'py, f64>>,
+    ability_means: Option<PyReadonlyArray1<'py, f64>>,
+    difficulty_means: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<(
     Bound<'py, PyArray2<f64>>,
     Bound<'py, PyArray1<f64>>,
@@ -179,16 +182,21 @@ fn glad<'py>(
 )> {
     let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
     let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
-    let fitted = py
-        .detach(|| {
-            Glad::new()
-                .max_iter(n_iter)
-                .tol(tol)
-                .m_step_max_iter(m_step_max_iter)
-                .m_step_tol(m_step_tol)
-                .fit(&data)
-        })
-        .map_err(to_py)?;
+    let mut glad = Glad::new()
+        .max_iter(n_iter)
+        .tol(tol)
+        .m_step_max_iter(m_step_max_iter)
+        .m_step_tol(m_step_tol);
+    if let Some(p) = class_priors {
+        glad = glad.class_priors(p.as_slice()?.to_vec());
+    }
+    if let Some(m) = ability_means {
+        glad = glad.ability_prior_means(m.as_slice()?.to_vec());
+    }
+    if let Some(m) = difficulty_means {
+        glad = glad.difficulty_prior_means(m.as_slice()?.to_vec());
+    }
+    let fitted = py.detach(|| glad.fit(&data)).map_err(to_py)?;
     Ok((
         rows_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.abilities),

@@ -184,3 +184,39 @@ def test_categorical_and_integer_columns(generated):
     codes = generated.apply(lambda c: pd.factorize(c)[0])
     c = ours.MajorityVote().fit_predict(codes)
     assert c.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("name", ["generated", "music"])
+def test_glad_priors_as_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    labels = sorted(df.label.unique())
+    rng = np.random.default_rng(2)
+    priors = pd.Series(rng.dirichlet(np.ones(len(labels)) * 3), index=labels)
+    alphas = pd.Series(rng.uniform(0.5, 2.0, df.worker.nunique()), index=df.worker.unique())
+    betas = pd.Series(rng.uniform(0.0, 1.5, df.task.nunique()), index=df.task.unique())
+    params = dict(labels_priors=priors, alphas_priors_mean=alphas, betas_priors_mean=betas)
+    theirs, mine = ck.GLAD(**params).fit(df), ours.GLAD(**params).fit(df)
+    same_layout(mine.probas_, theirs.probas_)
+    agreement = (mine.labels_ == theirs.labels_).mean()
+    assert agreement >= 0.995, f"GLAD with priors: labels agree on {agreement:.4f} of tasks"
+    # The M-steps' conjugate gradients take different paths (see the test above): the
+    # abilities agree closely, not to the last digit.
+    a, b = mine.alphas_.to_numpy(), theirs.alphas_.loc[mine.alphas_.index].to_numpy()
+    assert np.corrcoef(a, b)[0, 1] > 0.98 and np.abs(a - b).mean() < 0.03, (np.corrcoef(a, b)[0, 1], np.abs(a - b).mean())
+    assert len(mine.loss_history_) == len(theirs.loss_history_)
+    np.testing.assert_allclose(mine.loss_history_, theirs.loss_history_, rtol=5e-3)
+    plain = ours.GLAD().fit(df)
+    assert not np.allclose(plain.alphas_.to_numpy(), mine.alphas_.to_numpy())
+
+
+def test_glad_bad_priors(generated):
+    labels = generated.label.unique()
+    with pytest.raises(ValueError, match="alphas_priors_mean has no value for worker"):
+        ours.GLAD(alphas_priors_mean=pd.Series({"nobody": 1.0})).fit(generated)
+    with pytest.raises(TypeError, match="betas_priors_mean must be a pandas Series"):
+        ours.GLAD(betas_priors_mean=[1.0]).fit(generated)
+    with pytest.raises(ValueError, match="is not one of the classes"):
+        ours.GLAD(labels_priors=pd.Series(0.5, index=labels[:2])).fit(generated)
+    with pytest.raises(ValueError, match="class_priors"):
+        ours.GLAD(labels_priors=pd.Series(0.0, index=labels)).fit(generated)
+

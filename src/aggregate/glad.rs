@@ -1,7 +1,8 @@
 //! GLAD (Whitehill et al. 2009), multi-class as in crowd-kit: worker w answers item t right
 //! with probability σ(α_w · e^{β_t}) (α: ability, e^{β}: inverse difficulty), otherwise
 //! uniformly among the K − 1 wrong classes. EM in f64; the M-step maximises the expected
-//! log-likelihood plus standard-normal priors on α − 1 and β − 1 by conjugate gradients.
+//! log-likelihood plus standard-normal priors on α − μ_α and β − μ_β (μ = 1 unless given)
+//! by conjugate gradients.
 //!
 //! It follows crowd-kit's `GLAD` step for step, so that results compare: α = β = 1 and a
 //! uniform class prior to start, 25 conjugate-gradient iterations per M-step (SciPy's initial
@@ -55,6 +56,9 @@ pub struct Glad {
     tol: f64,
     m_step_max_iter: usize,
     m_step_tol: f64,
+    class_priors: Option<Vec<f64>>,
+    ability_means: Option<Vec<f64>>,
+    difficulty_means: Option<Vec<f64>>,
 }
 
 impl Default for Glad {
@@ -90,22 +94,20 @@ struct Problem<'a> {
     post_label: Vec<f64>,
     n_workers: usize,
     log_k1: f64,
+    /// Means of the normal priors on x = [α; β].
+    prior_mean: &'a [f64],
 }
 
 impl Problem<'_> {
     /// Q (to maximise) and its gradient at `x = [α; β]`.
     fn q_and_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
         let (alpha, beta) = x.split_at(self.n_workers);
-        let (ga, gb) = grad.split_at_mut(self.n_workers);
         let mut q = 0.0;
-        for (v, g) in alpha.iter().zip(ga.iter_mut()) {
-            q -= 0.5 * (v - 1.0).powi(2);
-            *g = -(v - 1.0);
+        for ((v, g), m) in x.iter().zip(grad.iter_mut()).zip(self.prior_mean) {
+            q -= 0.5 * (v - m).powi(2);
+            *g = -(v - m);
         }
-        for (v, g) in beta.iter().zip(gb.iter_mut()) {
-            q -= 0.5 * (v - 1.0).powi(2);
-            *g = -(v - 1.0);
-        }
+        let (ga, gb) = grad.split_at_mut(self.n_workers);
         for (a, &p) in self.annotations.iter().zip(&self.post_label) {
             let (w, t) = (a.worker as usize, a.item as usize);
             let eb = beta[t].exp();
@@ -127,7 +129,72 @@ impl Glad {
             tol: 1e-5,
             m_step_max_iter: 25,
             m_step_tol: 1e-2,
+            class_priors: None,
+            ability_means: None,
+            difficulty_means: None,
         }
+    }
+
+    /// Class priors of the E-step, one per class (crowd-kit's `labels_priors`); they need
+    /// not sum to 1. Defaults to uniform.
+    pub fn class_priors(mut self, priors: Vec<f64>) -> Self {
+        self.class_priors = Some(priors);
+        self
+    }
+
+    /// Means of the normal priors on the workers' α, one per worker (crowd-kit's
+    /// `alphas_priors_mean`). Defaults to 1 each.
+    pub fn ability_prior_means(mut self, means: Vec<f64>) -> Self {
+        self.ability_means = Some(means);
+        self
+    }
+
+    /// Means of the normal priors on the items' β, one per item (crowd-kit's
+    /// `betas_priors_mean`). Defaults to 1 each.
+    pub fn difficulty_prior_means(mut self, means: Vec<f64>) -> Self {
+        self.difficulty_means = Some(means);
+        self
+    }
+
+    /// The log class priors and the prior means of x = [α; β], checked.
+    fn priors(&self, n_workers: usize, n_items: usize, k: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+        let log_prior = match &self.class_priors {
+            None => vec![(1.0 / k as f64).ln(); k],
+            Some(p) => {
+                if p.len() != k {
+                    return Err(Error::Config(format!(
+                        "{} class priors for {k} classes",
+                        p.len()
+                    )));
+                }
+                if let Some(v) = p.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                    return Err(Error::param("class_priors", v, "finite and positive"));
+                }
+                p.iter().map(|v| v.ln()).collect()
+            }
+        };
+        let mut mean = Vec::with_capacity(n_workers + n_items);
+        for (name, given, n) in [
+            ("ability_prior_means", &self.ability_means, n_workers),
+            ("difficulty_prior_means", &self.difficulty_means, n_items),
+        ] {
+            match given {
+                None => mean.extend(std::iter::repeat_n(1.0, n)),
+                Some(m) => {
+                    if m.len() != n {
+                        return Err(Error::Config(format!(
+                            "{name}: {} values for {n} (one each)",
+                            m.len()
+                        )));
+                    }
+                    if let Some(v) = m.iter().find(|v| !v.is_finite()) {
+                        return Err(Error::param(name, v, "finite"));
+                    }
+                    mean.extend_from_slice(m);
+                }
+            }
+        }
+        Ok((log_prior, mean))
     }
 
     /// Maximum EM iterations. Defaults to 100.
@@ -193,7 +260,7 @@ impl Glad {
         }
         let k = n_class;
         let log_k1 = ((k - 1) as f64).ln();
-        let log_prior = (1.0 / k as f64).ln();
+        let (log_prior, prior_mean) = self.priors(n_workers, n_items, k)?;
         let mut has_labels = vec![false; n_items];
         for a in annotations {
             has_labels[a.item as usize] = true;
@@ -202,7 +269,7 @@ impl Glad {
         let mut x = vec![1.0; n_workers + n_items];
         let e_step = |x: &[f64]| -> Vec<Vec<f64>> {
             let (alpha, beta) = x.split_at(n_workers);
-            let mut log_post = vec![vec![log_prior; k]; n_items];
+            let mut log_post = vec![log_prior.clone(); n_items];
             for a in annotations {
                 let (w, t, l) = (a.worker as usize, a.item as usize, a.label as usize);
                 let z = alpha[w] * beta[t].exp();
@@ -229,6 +296,7 @@ impl Glad {
                 .collect(),
             n_workers,
             log_k1,
+            prior_mean: &prior_mean,
         };
         let n_rows = (annotations.len() * k) as f64;
         let mut grad = vec![0.0; x.len()];
