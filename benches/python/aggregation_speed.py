@@ -3,10 +3,16 @@ string ids (conversion included), printing each time and the ratio.
 
     python benches/python/aggregation_speed.py [--labels 1000000] [--repeat 3]
 
+crowd-kit runs in this process; conal in one child process per thread count (1 and 2).
+
 The crowd: tasks × 5 labels from 2,000 workers of Zipf-like activity, 5 classes, seeded.
 """
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -42,27 +48,54 @@ def best(f, repeat):
     return min(times)
 
 
+METHODS = {
+    "MajorityVote": lambda lib: lib.MajorityVote().fit_predict,
+    "DawidSkene": lambda lib: lib.DawidSkene(n_iter=100).fit_predict,
+}
+
+
+def conal_times(n_labels: int, repeat: int) -> dict:
+    """conal's best times in this process (its thread count fixed by RAYON_NUM_THREADS,
+    which must be set before conal first runs)."""
+    import conal.aggregation as ours
+
+    df = crowd(n_labels)
+    return {name: best(lambda: make(ours)(df), repeat) for name, make in METHODS.items()}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--labels", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--conal-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.conal_only:
+        print(json.dumps(conal_times(args.labels, args.repeat)))
+        return
     import warnings
 
     warnings.filterwarnings("ignore")
     import crowdkit.aggregation as ck
 
-    import conal.aggregation as ours
-
     df = crowd(args.labels)
     print(f"{len(df):,} labels, {df.task.nunique():,} tasks, {df.worker.nunique():,} workers")
-    for name, theirs, mine in [
-        ("MajorityVote", lambda: ck.MajorityVote().fit_predict(df), lambda: ours.MajorityVote().fit_predict(df)),
-        ("DawidSkene", lambda: ck.DawidSkene(n_iter=100).fit_predict(df), lambda: ours.DawidSkene(n_iter=100).fit_predict(df)),
-    ]:
-        t_ck = best(theirs, args.repeat)
-        t_me = best(mine, args.repeat)
-        print(f"{name:<14} crowd-kit {t_ck:8.3f} s   conal {t_me:8.3f} s   conal is {t_ck / t_me:5.1f}x faster")
+    theirs = {name: best(lambda: make(ck)(df), args.repeat) for name, make in METHODS.items()}
+    # conal in a child process per thread count (the thread pool is set once per process).
+    ours = {}
+    for threads in (1, 2):
+        env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+        out = subprocess.run(
+            [sys.executable, __file__, "--conal-only", "--labels", str(args.labels), "--repeat", str(args.repeat)],
+            env=env, capture_output=True, text=True, check=True,
+        )
+        ours[threads] = json.loads(out.stdout.strip().splitlines()[-1])
+    for name in METHODS:
+        t_ck = theirs[name]
+        cells = "   ".join(
+            f"conal {t} thread{'s' if t > 1 else ''} {ours[t][name]:7.3f} s ({t_ck / ours[t][name]:5.1f}x)"
+            for t in (1, 2)
+        )
+        print(f"{name:<14} crowd-kit {t_ck:8.3f} s   {cells}")
 
 
 if __name__ == "__main__":
