@@ -180,6 +180,17 @@ class _Estimator:
         return pd.DataFrame(json.loads(self._fitted.history_json()))
 
 
+def _names(saved: list) -> np.ndarray:
+    """Saved names as integers when all are plainly written integers, else as strings."""
+    try:
+        numbers = [int(v) for v in saved]
+    except ValueError:
+        return np.asarray(saved, dtype=object)
+    if all(str(n) == v for n, v in zip(numbers, saved)):
+        return np.asarray(numbers)
+    return np.asarray(saved, dtype=object)
+
+
 def _uniform(values: list) -> bool:
     return len({type(v) for v in values}) == 1 and not isinstance(values[0], str)
 
@@ -334,7 +345,8 @@ class AggregatedClassifier(_Estimator):
 def load(path: str) -> _Estimator:
     """Reads a checkpoint directory (``conal train --save-dir``, or an estimator's ``save``)
     into a fitted estimator of the matching class. Its ``classes_`` and ``workers_`` are the
-    names saved there (strings)."""
+    names saved there: integers when every name is one written plainly (``"3"``, not
+    ``"03"``), as a model fitted on integer labels saves them; else strings."""
     fitted = _conal.load(str(path))
     method = fitted.method
     if method == "conal":
@@ -345,8 +357,8 @@ def load(path: str) -> _Estimator:
         est = AggregatedClassifier(progress=False, labels=method if method in ("mv", "ds", "glad") else "mv")
     config = json.loads(fitted.config_json())
     est._fitted = fitted
-    est.classes_ = np.asarray(fitted.classes, dtype=object)
-    est.workers_ = np.asarray(fitted.workers, dtype=object)
+    est.classes_ = _names(fitted.classes)
+    est.workers_ = _names(fitted.workers)
     est.n_features_in_ = int(config["n_features"])
     est.seed = int(config["train"]["seed"])
     return est

@@ -110,6 +110,22 @@ def test_same_model_as_the_command_line_and_shared_checkpoints(table, tmp_path):
     assert loaded.worker_stats_.shape[0] == 6
 
 
+def test_integer_classes_survive_save_and_load(table, tmp_path):
+    answers, features, test, gold = table
+    codes = {c: i for i, c in enumerate(sorted(answers.label.unique()))}
+    numbered = answers.assign(label=answers.label.map(codes))
+    model = CoNAL(recipe="paper", epochs=5, progress=False).fit(features, numbered)
+    assert model.classes_.dtype.kind == "i"
+    model.save(tmp_path / "int")
+    loaded = conal.load(str(tmp_path / "int"))
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+    np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
+    # Names that are not plain integers stay strings.
+    from conal.learning import _names
+
+    assert list(_names(["01", "2"])) == ["01", "2"] and _names(["a", "1"]).dtype == object
+
+
 def test_other_methods(table):
     answers, features, test, gold = table
     for est in (CrowdLayer(recipe="paper", epochs=20, progress=False),
