@@ -109,9 +109,40 @@ pub enum Error {
         message: String,
     },
     /// The caller asked to stop ([`crate::progress::Progress::cancelled`]).
-    #[error("interrupted after epoch {epoch}")]
+    #[error("interrupted after epoch {epoch}{}", saved_hint(saved))]
     Interrupted {
         /// The last finished epoch.
+        epoch: usize,
+        /// The checkpoint directory whose state now holds that epoch, if the run has one.
+        saved: Option<PathBuf>,
+    },
+    /// A run directory already holds a run, and the caller neither resumes nor replaces it.
+    #[error(
+        "{} already holds a run: continue it with --resume, or replace it with --overwrite \
+         (overwrite=True from Python; the old run is kept until the new one has saved its \
+         first state)",
+        dir.display()
+    )]
+    RunExists {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Another process holds the run directory's write lock.
+    #[error("{} is being written by process {pid}", dir.display())]
+    Busy {
+        /// The directory.
+        dir: PathBuf,
+        /// The writer's process id, as its lock file says (`?` if unreadable).
+        pid: String,
+    },
+    /// Writing the run's outputs failed; the last complete state, if any, is kept.
+    #[error("{cause}; {}", kept_hint(dir, *epoch))]
+    WriteFailed {
+        /// What failed.
+        cause: Box<Error>,
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The epoch of the last complete state kept there (0: none).
         epoch: usize,
     },
     /// Training diverged (a non-finite loss or gradient).
@@ -125,6 +156,31 @@ pub enum Error {
         /// The operating-system error (part of the message, so not also a `source`).
         cause: std::io::Error,
     },
+}
+
+fn saved_hint(saved: &Option<PathBuf>) -> String {
+    match saved {
+        Some(dir) => format!(
+            "; its state is saved: resume with `conal train --resume --save-dir {}`",
+            dir.display()
+        ),
+        None => String::new(),
+    }
+}
+
+fn kept_hint(dir: &Path, epoch: usize) -> String {
+    if epoch == 0 {
+        format!(
+            "no complete state of this run was saved in {}",
+            dir.display()
+        )
+    } else {
+        format!(
+            "the last complete state (epoch {epoch}) is kept in {0}: resume with `conal train \
+             --resume --save-dir {0}`",
+            dir.display()
+        )
+    }
 }
 
 impl Error {

@@ -69,7 +69,12 @@ fn in_memory_fit_trains_the_same_model_as_the_command_line() {
         .fit(&data)
         .unwrap();
     let saved = dir.path().join("lib-paper");
-    fitted.save(&saved).unwrap();
+    fitted.save(&saved, false).unwrap();
+    assert_eq!(bytes(cli.join("model.bpk")), bytes(saved.join("model.bpk")));
+    // A directory holding a run is refused, unless overwrite replaces it.
+    let again = fitted.save(&saved, false).unwrap_err();
+    assert!(matches!(again, conal::Error::RunExists { .. }), "{again}");
+    fitted.save(&saved, true).unwrap();
     assert_eq!(bytes(cli.join("model.bpk")), bytes(saved.join("model.bpk")));
     for f in ["args.json", "metrics.jsonl", "workers.json"] {
         assert!(saved.join(f).is_file(), "{f} missing");
@@ -79,7 +84,7 @@ fn in_memory_fit_trains_the_same_model_as_the_command_line() {
     cli_train(&["--epochs", "8"], &cli);
     let fitted = ConalParams::new().epochs(8).fit(&data).unwrap();
     let saved = dir.path().join("lib-default");
-    fitted.save(&saved).unwrap();
+    fitted.save(&saved, false).unwrap();
     assert_eq!(fitted.fitted().members().len(), 10);
     for j in 0..10 {
         let member = format!("members/{j}/model.bpk");
@@ -160,7 +165,7 @@ fn fitted_conal_gives_probabilities_confusions_and_worker_statistics() {
 
     // save → load round trip: the same predictions, the same matrices.
     let dir = tempfile::tempdir().unwrap();
-    fitted.save(dir.path()).unwrap();
+    fitted.save(dir.path(), false).unwrap();
     let loaded = FittedConal::load(dir.path()).unwrap();
     assert_eq!(loaded.predict_proba(&test.features).unwrap(), p);
     assert_eq!(loaded.common_confusion(), fitted.common_confusion());
@@ -200,7 +205,7 @@ fn the_other_methods_are_estimators_too() {
         accuracy > 0.6,
         "classifier on Dawid-Skene labels: {accuracy}"
     );
-    classifier.save(dir.path()).unwrap();
+    classifier.save(dir.path(), false).unwrap();
     // A classifier checkpoint is not a CoNAL one.
     let e = FittedConal::load(dir.path()).unwrap_err();
     assert!(e.to_string().contains("is not CoNAL"), "{e}");

@@ -168,10 +168,14 @@ class _Estimator:
         self._check_fitted()
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def save(self, path: str) -> None:
-        """Writes the checkpoint directory ``conal train --save-dir`` writes."""
+    def save(self, path: str, overwrite: bool = False) -> None:
+        """Writes the checkpoint directory ``conal train --save-dir`` writes (``conal test``,
+        ``conal inspect`` and ``conal.load`` read it). A directory that already holds a run
+        is a ``ValueError`` unless ``overwrite=True``, which replaces it once the new one is
+        completely written; a directory another process is writing is a ``ValueError``
+        naming that process."""
         self._check_fitted()
-        self._fitted.save(str(path))
+        self._fitted.save(str(path), bool(overwrite))
 
     @property
     def history_(self) -> pd.DataFrame:

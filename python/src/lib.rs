@@ -29,7 +29,7 @@ use pyo3::prelude::*;
 fn to_py(e: conal::Error) -> PyErr {
     match e {
         conal::Error::Interrupted { .. } => PyKeyboardInterrupt::new_err(e.to_string()),
-        conal::Error::Io { .. } | conal::Error::Diverged(_) => {
+        conal::Error::Io { .. } | conal::Error::WriteFailed { .. } | conal::Error::Diverged(_) => {
             PyRuntimeError::new_err(e.to_string())
         }
         e => PyValueError::new_err(e.to_string()),
@@ -406,9 +406,12 @@ impl PyFitted {
         ))
     }
 
-    /// Writes the checkpoint directory `conal train --save-dir` writes.
-    fn save(&self, path: PathBuf) -> PyResult<()> {
-        self.inner.save(&path).map_err(to_py)
+    /// Writes the checkpoint directory `conal train --save-dir` writes; a directory that
+    /// holds a run is refused unless `overwrite`.
+    #[pyo3(signature = (path, overwrite=false))]
+    fn save(&self, py: Python<'_>, path: PathBuf, overwrite: bool) -> PyResult<()> {
+        py.detach(|| self.inner.save(&path, overwrite))
+            .map_err(to_py)
     }
 }
 

@@ -104,6 +104,11 @@ def test_same_model_as_the_command_line_and_shared_checkpoints(table, tmp_path):
     scored = json.loads(cli("test", "--json", "--ckpt-dir", saved, "--test-features",
                             TABLE / "test_features.csv", "--test-gold", TABLE / "test_gold.csv"))
     assert scored["accuracy"] == pytest.approx(ours, abs=1e-12)
+    # A directory holding a run is not replaced by accident.
+    with pytest.raises(ValueError, match="already holds a run"):
+        model.save(saved)
+    model.save(saved, overwrite=True)
+    assert (saved / "model.bpk").read_bytes() == (ckpt / "model.bpk").read_bytes()
     loaded = conal.load(str(ckpt))
     assert isinstance(loaded, CoNAL)
     np.testing.assert_array_equal(loaded.predict_proba(test), model.predict_proba(test))

@@ -8,7 +8,8 @@
 //! - `workers.json`: per-worker statistics of a model with a noise model ([`WorkerStats`]);
 //! - for an ensemble, `members/<j>/`: one such directory per member (the top level then holds
 //!   only `args.json`);
-//! - while training, the resumable state ([`state`]).
+//! - while training, the resumable state ([`state`]);
+//! - `.lock`: the write lock of the process writing it ([`rundir`]).
 //!
 //! Every file is written atomically ([`crate::io::write_atomic`]).
 
@@ -24,6 +25,7 @@ use crate::metrics::EpochMetrics;
 use crate::spec::RunConfig;
 use crate::train::snapshot::{model_bytes, model_from_bytes};
 
+pub mod rundir;
 pub mod state;
 
 /// File names inside a checkpoint directory.

@@ -31,12 +31,39 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
-/// Saves `snapshot` into `dir` and makes it the latest state.
+/// Saves `snapshot` into `dir` and makes it the latest state. On failure (a full disk, a
+/// file-size limit) the temporary folder is removed and the previous state stays the latest.
 pub fn save(dir: &Path, snapshot: &Snapshot) -> Result<()> {
     let name = format!("state-{:06}", snapshot.epoch);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let written = write_folder(&tmp, snapshot).and_then(|()| {
+        let target = dir.join(&name);
+        if target.exists() {
+            // Re-running an epoch after a resume: the old copy is not the one LATEST names
+            // (or it is, and is identical up to timing); replace it.
+            let _ = std::fs::remove_dir_all(&target);
+        }
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let previous = std::fs::read_to_string(dir.join(LATEST)).ok();
+    write_atomic(&dir.join(LATEST), name.as_bytes())?;
+    if let Some(prev) = previous {
+        let prev = prev.trim();
+        if prev != name && prev.starts_with("state-") {
+            let _ = std::fs::remove_dir_all(dir.join(prev));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the state's files into the new folder `tmp`.
+fn write_folder(tmp: &Path, snapshot: &Snapshot) -> Result<()> {
+    std::fs::create_dir_all(tmp).map_err(|e| Error::io(tmp, e))?;
     write_file(&tmp.join("model.bpk"), &snapshot.model)?;
     write_file(&tmp.join("optimizer.bpk"), &snapshot.optimizer)?;
     if let Some(b) = &snapshot.best {
@@ -52,23 +79,7 @@ pub fn save(dir: &Path, snapshot: &Snapshot) -> Result<()> {
         history: snapshot.history.clone(),
     };
     let json = serde_json::to_vec(&state).map_err(|e| Error::Config(e.to_string()))?;
-    write_file(&tmp.join("state.json"), &json)?;
-    let target = dir.join(&name);
-    if target.exists() {
-        // Re-running an epoch after a resume: the old copy is not the one LATEST names
-        // (or it is, and is identical up to timing); replace it.
-        let _ = std::fs::remove_dir_all(&target);
-    }
-    std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-    let previous = std::fs::read_to_string(dir.join(LATEST)).ok();
-    write_atomic(&dir.join(LATEST), name.as_bytes())?;
-    if let Some(prev) = previous {
-        let prev = prev.trim();
-        if prev != name && prev.starts_with("state-") {
-            let _ = std::fs::remove_dir_all(dir.join(prev));
-        }
-    }
-    Ok(())
+    write_file(&tmp.join("state.json"), &json)
 }
 
 /// Reads the latest state of `dir`: `None` if there is none; an error naming the file if

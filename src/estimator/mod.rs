@@ -279,6 +279,12 @@ pub fn resume(outputs: Outputs<'_>, progress: &mut dyn Progress) -> Result<Fitte
     let dir = outputs
         .save_dir
         .ok_or_else(|| Error::param("resume", true, "needs the checkpoint directory (save_dir)"))?;
+    // Under the write lock, settle what a replacing run killed before its first state left
+    // (see `checkpoint::rundir`), so that the args.json read is that of the run to continue.
+    drop(crate::checkpoint::rundir::RunDir::claim(
+        dir,
+        crate::checkpoint::rundir::Claim::Resume,
+    )?);
     let config = RunConfig::load(dir)?;
     let data = config.data.load()?;
     resume_or_train(

@@ -191,9 +191,10 @@ macro_rules! fitted_methods {
         }
 
         /// Writes the checkpoint directory `conal train --save-dir` writes (`conal test` and
-        /// `conal inspect` read it).
-        pub fn save(&self, dir: &std::path::Path) -> $crate::error::Result<()> {
-            self.0.save(dir)
+        /// `conal inspect` read it). A directory that holds a run is refused unless
+        /// `overwrite` (see [`FittedModel::save`]($crate::run::FittedModel::save)).
+        pub fn save(&self, dir: &std::path::Path, overwrite: bool) -> $crate::error::Result<()> {
+            self.0.save(dir, overwrite)
         }
 
         /// The trained run underneath.

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use burn::tensor::Tensor;
 
+use crate::checkpoint::rundir::{Claim, RunDir};
 use crate::checkpoint::{WorkerStats, files, load_metrics, member_dir, read_model};
 use crate::data::Matrix;
 use crate::error::{Error, Result};
@@ -150,16 +151,28 @@ impl FittedModel {
     /// Writes the checkpoint directory the command line writes: for one model `args.json`,
     /// `model.bpk`, `metrics.jsonl` and `workers.json`; for an ensemble `args.json` and one
     /// such directory per member under `members/<j>/`.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    ///
+    /// A directory that already holds a run is refused ([`crate::Error::RunExists`]) unless
+    /// `overwrite`, which replaces it once everything is written (a failed save puts the
+    /// old run back). The directory is locked while it is written ([`crate::Error::Busy`]
+    /// if another process writes it).
+    pub fn save(&self, dir: &Path, overwrite: bool) -> Result<()> {
+        let claim = if overwrite {
+            Claim::Overwrite
+        } else {
+            Claim::Fresh
+        };
+        let mut guard = RunDir::claim_for_save(dir, claim)?;
         if self.config.train.ensemble > 1 {
             for (j, member) in self.members.iter().enumerate() {
                 member.save(&member_dir(dir, j))?;
             }
-            self.config.save(dir)
+            self.config.save(dir)?;
         } else {
-            self.members[0].save(dir)
+            self.members[0].save(dir)?;
         }
+        guard.commit();
+        Ok(())
     }
 
     /// The run's configuration (`args.json`), with its outcome.

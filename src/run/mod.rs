@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::checkpoint::rundir::{Claim, RunDir};
 use crate::data::TaskData;
 use crate::error::Result;
 use crate::metrics::EpochMetrics;
@@ -55,6 +56,9 @@ pub struct Outputs<'a> {
     pub checkpoint_every: Option<usize>,
     /// Continue from the state in `save_dir` instead of starting afresh.
     pub resume: bool,
+    /// Replace the run `save_dir` holds (kept until the new run has saved its first
+    /// state); without it (or `resume`), a directory holding a run is refused.
+    pub overwrite: bool,
 }
 
 impl<'a> Outputs<'a> {
@@ -65,6 +69,7 @@ impl<'a> Outputs<'a> {
             log_dir,
             checkpoint_every: None,
             resume: false,
+            overwrite: false,
         }
     }
 }
@@ -97,10 +102,28 @@ pub fn train(
              is optimistic"
         );
     }
+    // One writer per directory, and no run replaced unless asked (held to the end).
+    let _claim = match outputs.save_dir {
+        Some(dir) => Some(RunDir::claim(dir, outputs.claim())?),
+        None => None,
+    };
     if config.train.ensemble > 1 {
         ensemble::train_ensemble(config, data, outputs, progress)
     } else {
         single::train_single(config, data, outputs, progress)
+    }
+}
+
+impl Outputs<'_> {
+    /// How this run claims its directory.
+    fn claim(&self) -> Claim {
+        if self.resume {
+            Claim::Resume
+        } else if self.overwrite {
+            Claim::Overwrite
+        } else {
+            Claim::Fresh
+        }
     }
 }
 

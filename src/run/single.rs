@@ -1,6 +1,8 @@
 //! Training one model: build it from the run's configuration, train it with selection (and
 //! resume), save it, and keep it in memory.
 
+use std::path::Path;
+
 use burn::tensor::{Device, Tensor};
 
 use crate::checkpoint::{files, state};
@@ -127,6 +129,15 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
     progress.start("epochs", (config.train.epochs - trainer.epoch()) as u64);
     let mut last_save = std::time::Instant::now();
     let mut saved_epoch = trainer.epoch();
+    // A failed write ends the run, keeping the last complete state and saying so.
+    let kept = |e: Error, saved_epoch: usize| match (outputs.save_dir, e) {
+        (Some(dir), e @ Error::Io { .. }) => Error::WriteFailed {
+            cause: Box::new(e),
+            dir: dir.to_path_buf(),
+            epoch: saved_epoch,
+        },
+        (_, e) => e,
+    };
     while !trainer.is_done() {
         let m = match trainer.run_epoch(&train.features, progress) {
             Ok(m) => m,
@@ -145,24 +156,30 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
             }
             Err(e) => return Err(e),
         };
-        sink.write(&m)?;
+        sink.write(&m).map_err(|e| kept(e, saved_epoch))?;
         progress.epoch(&m);
-        if progress.cancelled() {
-            return Err(Error::Interrupted { epoch: m.epoch });
-        }
-        let due = match outputs.checkpoint_every {
-            Some(0) => false,
-            Some(n) => m.epoch % n == 0 || trainer.is_done(),
-            None => {
-                last_save.elapsed().as_secs_f64() >= AUTO_CHECKPOINT_SECONDS || trainer.is_done()
-            }
-        };
+        let stop = progress.cancelled();
+        let due = stop
+            || match outputs.checkpoint_every {
+                Some(0) => false,
+                Some(n) => m.epoch % n == 0 || trainer.is_done(),
+                None => {
+                    last_save.elapsed().as_secs_f64() >= AUTO_CHECKPOINT_SECONDS
+                        || trainer.is_done()
+                }
+            };
         if let Some(dir) = outputs.save_dir
             && due
         {
-            state::save(dir, &trainer.snapshot()?)?;
+            state::save(dir, &trainer.snapshot()?).map_err(|e| kept(e, saved_epoch))?;
             last_save = std::time::Instant::now();
             saved_epoch = m.epoch;
+        }
+        if stop {
+            return Err(Error::Interrupted {
+                epoch: m.epoch,
+                saved: outputs.save_dir.map(Path::to_path_buf),
+            });
         }
     }
     let train_seconds = start.elapsed().as_secs_f64();
@@ -200,11 +217,14 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
         .has_noise_model()
         .then(|| worker_stats(&fitted.model, train, &eval_device));
     if let Some(dir) = outputs.save_dir {
-        write_atomic(&dir.join(files::MODEL), &model)?;
-        if let Some(stats) = &stats {
-            stats.save(dir)?;
-        }
-        config.save(dir)?;
+        let finish = || -> Result<()> {
+            write_atomic(&dir.join(files::MODEL), &model)?;
+            if let Some(stats) = &stats {
+                stats.save(dir)?;
+            }
+            config.save(dir)
+        };
+        finish().map_err(|e| kept(e, saved_epoch))?;
         // The run is complete: its resumable state is no longer needed.
         state::clear(dir);
     }

@@ -6,6 +6,7 @@ mod demo;
 mod experiment;
 mod inspect;
 mod progress;
+mod signals;
 mod test;
 mod train;
 
@@ -153,12 +154,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Result<()> {
+    signals::install().context("installing the Ctrl-C handler")?;
     let mut reporter = progress::reporter(progress, args.log_interval);
     let outputs = conal::run::Outputs {
         save_dir: args.save_dir.as_deref(),
         log_dir: args.log_dir.as_deref(),
         checkpoint_every: args.checkpoint_every,
         resume: args.resume,
+        overwrite: args.overwrite,
     };
     // A resumed run takes everything from the args.json its first session wrote.
     let fitted = if args.resume {
@@ -247,6 +250,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(conal::Error::Interrupted { .. }) = e.downcast_ref::<conal::Error>() {
+                eprintln!("{}", message(&e));
+                return ExitCode::from(signals::exit_code());
+            }
             eprintln!("error: {}", message(&e));
             ExitCode::FAILURE
         }

@@ -79,6 +79,10 @@ struct Bars {
 }
 
 impl Progress for Bars {
+    fn cancelled(&mut self) -> bool {
+        crate::signals::stop_requested()
+    }
+
     fn start(&mut self, label: &str, total: u64) {
         let bar = multi().add(ProgressBar::new(total));
         bar.set_style(
@@ -133,6 +137,10 @@ impl Progress for Bars {
 struct JsonLines;
 
 impl Progress for JsonLines {
+    fn cancelled(&mut self) -> bool {
+        crate::signals::stop_requested()
+    }
+
     fn start(&mut self, label: &str, total: u64) {
         eprintln!(
             "{}",
@@ -168,6 +176,10 @@ struct Quiet {
 }
 
 impl Progress for Quiet {
+    fn cancelled(&mut self) -> bool {
+        crate::signals::stop_requested()
+    }
+
     fn epoch(&mut self, m: &EpochMetrics) {
         if self.log_interval > 0 && m.epoch.is_multiple_of(self.log_interval) {
             tracing::debug!("{}", summary(m));

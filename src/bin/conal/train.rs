@@ -515,6 +515,11 @@ pub struct TrainArgs {
     #[arg(long, requires = "save_dir")]
     pub resume: bool,
 
+    /// Replace the run --save-dir already holds (without it, such a directory is refused).
+    /// The old run is kept until the new one has saved its first training state.
+    #[arg(long, requires = "save_dir", conflicts_with = "resume")]
+    pub overwrite: bool,
+
     /// Save the training state (to resume from) every N epochs (0: never) [default: after
     /// every 10 s of training, and at the end].
     #[arg(long = "checkpoint-every", value_name = "N")]
