@@ -20,7 +20,7 @@ import pandas as pd
 from . import _conal
 from ._data import Coded, check_frame, encode
 
-__all__ = ["MajorityVote", "DawidSkene", "GLAD"]
+__all__ = ["MajorityVote", "Wawa", "DawidSkene", "GLAD"]
 
 
 def _probas(coded: Coded, posteriors: np.ndarray) -> pd.DataFrame:
@@ -153,6 +153,51 @@ class MajorityVote(_Base):
             w = coded.worker_ids[bad[0]]
             raise ValueError(f"skills[{w!r}] = {weights[bad[0]]}: a skill must be finite and non-negative")
         return coded, weights
+
+
+class Wawa(_Base):
+    """Wawa (worker agreement with aggregate), as crowd-kit 1.4: majority vote; each worker's
+    skill is its share of labels equal to the majority label; then the majority vote
+    weighted by those skills.
+
+    ``fit(data)`` learns ``skills_`` (Series indexed by worker, named ``skill``);
+    ``predict(data)``/``predict_proba(data)`` run the weighted vote on ``data`` (every worker
+    in it needs a skill) and set ``labels_`` and ``probas_`` (sorted by task and label, as
+    crowd-kit's weighted vote is).
+    """
+
+    def _params(self) -> dict:
+        return {}
+
+    def fit(self, data: pd.DataFrame) -> "Wawa":
+        """Learns each worker's agreement with the majority vote of ``data``."""
+        coded = encode(data)
+        votes = _probas(coded, _conal.majority_vote(*_args(coded)))
+        self.skills_ = _agreement(coded, votes)
+        return self
+
+    def _apply(self, data: pd.DataFrame) -> "Wawa":
+        if not hasattr(self, "skills_"):
+            raise ValueError("Wawa is not fitted yet: call fit(data) first")
+        mv = MajorityVote().fit(data, skills=self.skills_)
+        self.labels_, self.probas_ = mv.labels_, mv.probas_
+        return self
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """The skill-weighted majority label of each task of ``data``."""
+        return self._apply(data).labels_
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The skill-weighted vote shares of each task of ``data``."""
+        return self._apply(data).probas_
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+        """``fit(data)``, then ``predict(data)``."""
+        return self.fit(data).predict(data)
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:  # type: ignore[override]
+        """``fit(data)``, then ``predict_proba(data)``."""
+        return self.fit(data).predict_proba(data)
 
 
 def _agreement(coded: Coded, aggregate: Any) -> pd.Series:

@@ -81,6 +81,24 @@ def test_weighted_majority_vote_bad_skills(generated):
 
 
 @pytest.mark.parametrize("name", SETS)
+def test_wawa_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    theirs, mine = ck.Wawa(), ours.Wawa()
+    theirs_labels, mine_labels = theirs.fit_predict(df), mine.fit_predict(df)
+    same_layout(mine.skills_, theirs.skills_)
+    np.testing.assert_allclose(mine.skills_.to_numpy(dtype=float), theirs.skills_.to_numpy(dtype=float), atol=1e-12)
+    same_layout(mine.probas_, theirs.probas_)
+    np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-12)
+    same_layout(mine_labels, theirs_labels)
+    p = theirs.probas_.to_numpy()
+    top2 = np.sort(p, axis=1)[:, -2:]
+    ties = (top2[:, 1] - top2[:, 0]) < 1e-12
+    assert ((mine_labels == theirs_labels).to_numpy() | ties).all()
+    with pytest.raises(ValueError, match="not fitted"):
+        ours.Wawa().predict(df)
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_dawid_skene_matches_crowd_kit(name, request):
     df = request.getfixturevalue(name)
     theirs, mine = ck.DawidSkene(n_iter=100).fit(df), ours.DawidSkene(n_iter=100).fit(df)

@@ -3,10 +3,12 @@
 pub mod dawid_skene;
 pub mod glad;
 pub mod majority_vote;
+pub mod wawa;
 
 pub use dawid_skene::{DawidSkene, FittedDawidSkene, InitialErrorStrategy, InitialErrors};
 pub use glad::{FittedGlad, Glad};
 pub use majority_vote::{FittedMajorityVote, MajorityVote};
+pub use wawa::{FittedWawa, Wawa};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,8 @@ pub enum AggregationMethod {
     Ds,
     /// GLAD: worker ability × item easiness.
     Glad,
+    /// Wawa: majority vote weighted by each worker's agreement with the majority vote.
+    Wawa,
 }
 
 impl AggregationMethod {
@@ -33,6 +37,7 @@ impl AggregationMethod {
             AggregationMethod::Mv => "mv",
             AggregationMethod::Ds => "ds",
             AggregationMethod::Glad => "glad",
+            AggregationMethod::Wawa => "wawa",
         }
     }
 
@@ -43,6 +48,7 @@ impl AggregationMethod {
             AggregationMethod::Mv => MajorityVote::new().seed(seed).fit(data)?.aggregation,
             AggregationMethod::Ds => DawidSkene::new().fit(data)?.aggregation,
             AggregationMethod::Glad => Glad::new().fit(data)?.aggregation,
+            AggregationMethod::Wawa => Wawa::new().seed(seed).fit(data)?.aggregation,
         })
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use conal::aggregate::{AggregationMethod, DawidSkene, Glad, MajorityVote};
+use conal::aggregate::{AggregationMethod, DawidSkene, Glad, MajorityVote, Wawa};
 use conal::io::write_atomic;
 
 use crate::train::DataArgs;
@@ -15,11 +15,12 @@ pub struct AggregateArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
-    /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad.
+    /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad, wawa
+    /// (majority vote weighted by agreement with the majority vote).
     #[arg(long, value_enum, default_value = "ds")]
     pub method: AggregationMethod,
 
-    /// Seed for majority-vote tie breaking.
+    /// Seed for majority-vote tie breaking (mv, wawa).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
@@ -36,7 +37,7 @@ pub struct AggregateArgs {
     pub out: Option<PathBuf>,
 
     /// Also write what the method learned about each worker as JSON: Dawid-Skene's confusion
-    /// matrices ([true class][label given]) or GLAD's abilities.
+    /// matrices ([true class][label given]), GLAD's abilities or Wawa's skills.
     #[arg(long = "workers-out", value_name = "FILE")]
     pub workers_out: Option<PathBuf>,
 
@@ -49,25 +50,35 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
     let spec = args.data.spec(args.seed, false)?;
     let crowd = spec.load_labels().context("loading the data")?;
     // What each method learned about the workers, for --workers-out.
-    let (result, confusions, abilities) = match args.method {
+    let (result, confusions, abilities, skills) = match args.method {
         AggregationMethod::Mv => (
             MajorityVote::new().seed(args.seed).fit(&crowd)?.aggregation,
             None,
             None,
+            None,
         ),
+        AggregationMethod::Wawa => {
+            let fitted = Wawa::new().seed(args.seed).fit(&crowd)?;
+            (fitted.aggregation, None, None, Some(fitted.skills))
+        }
         AggregationMethod::Ds => {
             let fitted = DawidSkene::new()
                 .max_iter(args.max_iter)
                 .tol(args.tol)
                 .fit(&crowd)?;
-            (fitted.aggregation, Some(fitted.worker_confusions), None)
+            (
+                fitted.aggregation,
+                Some(fitted.worker_confusions),
+                None,
+                None,
+            )
         }
         AggregationMethod::Glad => {
             let fitted = Glad::new()
                 .max_iter(args.max_iter)
                 .tol(args.tol)
                 .fit(&crowd)?;
-            (fitted.aggregation, None, Some(fitted.abilities))
+            (fitted.aggregation, None, Some(fitted.abilities), None)
         }
     };
     let labelled: Vec<usize> = (0..crowd.n_items())
@@ -100,6 +111,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
                     "worker": id,
                     "confusion": confusions.as_ref().map(|c| &c[r]),
                     "ability": abilities.as_ref().map(|a| a[r]),
+                    "skill": skills.as_ref().map(|s| s[r]),
                 })
             })
             .collect();

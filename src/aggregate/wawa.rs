@@ -1,0 +1,105 @@
+//! Wawa (worker agreement with aggregate), as crowd-kit 1.4 defines it: majority vote, each
+//! worker's skill is the share of its labels equal to the majority label, then a majority
+//! vote weighted by those skills.
+//!
+//! ```
+//! use conal::aggregate::Wawa;
+//! use conal::data::Annotation;
+//!
+//! let a = |item, worker, label| Annotation { item, worker, label };
+//! // Workers 0 and 1 agree everywhere; worker 2 disagrees on item 0 and 1.
+//! let labels = [
+//!     a(0, 0, 0), a(0, 1, 0), a(0, 2, 1),
+//!     a(1, 0, 1), a(1, 1, 1), a(1, 2, 0),
+//!     a(2, 0, 1), a(2, 2, 0),
+//! ];
+//! let fitted = Wawa::new().fit_annotations(3, 3, 2, &labels).unwrap();
+//! assert_eq!(fitted.skills, vec![1.0, 1.0, 0.0]);
+//! // Worker 2's vote weighs nothing: item 2 goes to worker 0.
+//! assert_eq!(fitted.aggregation.labels[2], 1);
+//! ```
+
+use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
+use crate::data::{Annotation, CrowdLabels};
+use crate::error::Result;
+
+/// Wawa's parameters.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Wawa {
+    seed: u64,
+}
+
+/// What Wawa infers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedWawa {
+    /// Labels and posteriors of the skill-weighted vote (an item whose voters all have skill
+    /// 0 is unlabelled: uniform posterior).
+    pub aggregation: Aggregation,
+    /// Each worker's agreement with the plain majority vote (crowd-kit's `skills_`).
+    pub skills: Vec<f64>,
+}
+
+impl Wawa {
+    /// Wawa with seed 0 for tie breaking.
+    pub fn new() -> Self {
+        Wawa { seed: 0 }
+    }
+
+    /// Seed of the tie-breaking draws of both votes. Defaults to 0.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Aggregates the crowd labels of `data`.
+    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedWawa> {
+        self.fit_annotations(
+            data.n_items(),
+            data.n_workers(),
+            data.n_classes(),
+            &data.annotations,
+        )
+    }
+
+    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
+    pub fn fit_annotations(
+        &self,
+        n_items: usize,
+        n_workers: usize,
+        n_class: usize,
+        annotations: &[Annotation],
+    ) -> Result<FittedWawa> {
+        check_annotations(n_items, n_workers, n_class, annotations)?;
+        let vote =
+            MajorityVote::new()
+                .seed(self.seed)
+                .fit_annotations(n_items, n_class, annotations)?;
+        let skills = agreement(&vote.aggregation.labels, n_workers, annotations);
+        let weighted = MajorityVote::new()
+            .seed(self.seed)
+            .weights(skills.clone())
+            .fit_annotations(n_items, n_class, annotations)?;
+        Ok(FittedWawa {
+            aggregation: weighted.aggregation,
+            skills,
+        })
+    }
+}
+
+/// Each worker's share of labels equal to `labels` (0 for a worker without labels).
+pub(crate) fn agreement(labels: &[u32], n_workers: usize, annotations: &[Annotation]) -> Vec<f64> {
+    let mut right = vec![0.0; n_workers];
+    let mut total = vec![0.0; n_workers];
+    for a in annotations {
+        let w = a.worker as usize;
+        total[w] += 1.0;
+        if labels[a.item as usize] == a.label {
+            right[w] += 1.0;
+        }
+    }
+    right
+        .iter()
+        .zip(&total)
+        .map(|(r, t)| if *t > 0.0 { r / t } else { 0.0 })
+        .collect()
+}
