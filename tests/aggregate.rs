@@ -179,3 +179,28 @@ fn wawa_on_music_matches_crowd_kit() {
         .collect();
     check("Wawa on Music", acc.iter().sum::<f64>() / 5.0, 79.57);
 }
+
+#[test]
+fn gold_majority_vote_weighs_accuracy_on_known_items() {
+    use conal::aggregate::GoldMajorityVote;
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let data = music::load(&dir).unwrap();
+    // Skills from the true labels of every song: each worker's accuracy.
+    let fitted = GoldMajorityVote::from_truth(&data).fit(&data).unwrap();
+    let truth = data.truth.as_ref().unwrap();
+    let w = data.annotations[0].worker;
+    let mine: Vec<_> = data.annotations.iter().filter(|a| a.worker == w).collect();
+    let right = mine
+        .iter()
+        .filter(|a| truth[a.item as usize] == Some(a.label))
+        .count();
+    assert!((fitted.skills[w as usize] - right as f64 / mine.len() as f64).abs() < 1e-12);
+    // Weighting by true accuracy beats the plain vote (71 %).
+    let acc = accuracy_of(&fitted.aggregation.labels, &data);
+    assert!(acc > 78.0, "{acc}");
+    // Without known labels every worker lacks a skill.
+    let none = GoldMajorityVote::new(vec![]).fit(&data).unwrap_err();
+    assert!(none.to_string().contains("no skill"), "{none}");
+}

@@ -20,7 +20,7 @@ import pandas as pd
 from . import _conal
 from ._data import Coded, check_frame, encode
 
-__all__ = ["MajorityVote", "Wawa", "DawidSkene", "GLAD"]
+__all__ = ["MajorityVote", "Wawa", "GoldMajorityVote", "DawidSkene", "GLAD"]
 
 
 def _probas(coded: Coded, posteriors: np.ndarray) -> pd.DataFrame:
@@ -198,6 +198,63 @@ class Wawa(_Base):
     def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:  # type: ignore[override]
         """``fit(data)``, then ``predict_proba(data)``."""
         return self.fit(data).predict_proba(data)
+
+
+class GoldMajorityVote(_Base):
+    """Gold majority vote, as crowd-kit 1.4: each worker's skill is its accuracy on the tasks
+    whose true label is known, then the majority vote weighted by those skills.
+
+    ``fit(data, true_labels)`` learns ``skills_`` (Series indexed by worker, named
+    ``skill``; a worker without a known task has none); ``predict(data)`` and
+    ``predict_proba(data)`` run the weighted vote (every worker in ``data`` needs a skill)
+    and set ``labels_`` and ``probas_``.
+    """
+
+    def _params(self) -> dict:
+        return {}
+
+    def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> "GoldMajorityVote":  # type: ignore[override]
+        """Learns each worker's accuracy on the tasks of ``true_labels`` (a Series indexed by
+        task)."""
+        if not isinstance(true_labels, pd.Series):
+            raise TypeError(f"true_labels must be a pandas Series indexed by task, got {type(true_labels).__name__}")
+        coded = encode(data)
+        truth = true_labels.reindex(coded.task_ids)
+        known = truth.notna().to_numpy()
+        rows = known[coded.tasks]
+        if not rows.any():
+            raise ValueError("true_labels names no task of data: no worker gets a skill")
+        right = (coded.classes.to_numpy()[coded.labels] == truth.to_numpy()[coded.tasks]) & rows
+        n = len(coded.worker_ids)
+        seen = np.bincount(coded.workers[rows], minlength=n)
+        share = np.bincount(coded.workers, weights=right.astype(np.float64), minlength=n)
+        has = seen > 0
+        skills = pd.Series(share[has] / seen[has], index=pd.Index(coded.worker_ids[has], name="worker"), name="skill")
+        self.skills_ = skills.sort_index()
+        return self
+
+    def _apply(self, data: pd.DataFrame) -> "GoldMajorityVote":
+        if not hasattr(self, "skills_"):
+            raise ValueError("GoldMajorityVote is not fitted yet: call fit(data, true_labels) first")
+        mv = MajorityVote().fit(data, skills=self.skills_)
+        self.labels_, self.probas_ = mv.labels_, mv.probas_
+        return self
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """The skill-weighted majority label of each task of ``data``."""
+        return self._apply(data).labels_
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The skill-weighted vote shares of each task of ``data``."""
+        return self._apply(data).probas_
+
+    def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.Series:  # type: ignore[override]
+        """``fit(data, true_labels)``, then ``predict(data)``."""
+        return self.fit(data, true_labels).predict(data)
+
+    def fit_predict_proba(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.DataFrame:  # type: ignore[override]
+        """``fit(data, true_labels)``, then ``predict_proba(data)``."""
+        return self.fit(data, true_labels).predict_proba(data)
 
 
 def _agreement(coded: Coded, aggregate: Any) -> pd.Series:

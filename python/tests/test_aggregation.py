@@ -99,6 +99,31 @@ def test_wawa_matches_crowd_kit(name, request):
 
 
 @pytest.mark.parametrize("name", SETS)
+def test_gold_majority_vote_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    # Known labels for every task: crowd-kit's majority vote, with a third of them flipped
+    # to another label seen in data (so that skills differ from agreement).
+    truth = ck.MajorityVote().fit_predict(df)
+    labels = df.label.unique()
+    flip = np.arange(len(truth)) % 3 == 0
+    truth[flip] = [labels[(list(labels).index(v) + 1) % len(labels)] for v in truth[flip]]
+    theirs = ck.GoldMajorityVote()
+    mine = ours.GoldMajorityVote()
+    theirs_labels, mine_labels = theirs.fit_predict(df, truth), mine.fit_predict(df, truth)
+    same_layout(mine.skills_, theirs.skills_)
+    np.testing.assert_allclose(mine.skills_.to_numpy(dtype=float), theirs.skills_.to_numpy(dtype=float), atol=1e-12)
+    same_layout(mine.probas_, theirs.probas_)
+    np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-12)
+    p = theirs.probas_.to_numpy()
+    top2 = np.sort(p, axis=1)[:, -2:]
+    ties = (top2[:, 1] - top2[:, 0]) < 1e-12
+    assert ((mine_labels == theirs_labels).to_numpy() | ties).all()
+    # A worker without a known task has no skill: predicting on its labels is an error.
+    with pytest.raises(ValueError, match="has no skill"):
+        ours.GoldMajorityVote().fit(df, truth.iloc[:1]).predict(df)
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_dawid_skene_matches_crowd_kit(name, request):
     df = request.getfixturevalue(name)
     theirs, mine = ck.DawidSkene(n_iter=100).fit(df), ours.DawidSkene(n_iter=100).fit(df)

@@ -2,11 +2,13 @@
 
 pub mod dawid_skene;
 pub mod glad;
+pub mod gold_majority_vote;
 pub mod majority_vote;
 pub mod wawa;
 
 pub use dawid_skene::{DawidSkene, FittedDawidSkene, InitialErrorStrategy, InitialErrors};
 pub use glad::{FittedGlad, Glad};
+pub use gold_majority_vote::{FittedGoldMajorityVote, GoldMajorityVote};
 pub use majority_vote::{FittedMajorityVote, MajorityVote};
 pub use wawa::{FittedWawa, Wawa};
 
@@ -28,6 +30,9 @@ pub enum AggregationMethod {
     Glad,
     /// Wawa: majority vote weighted by each worker's agreement with the majority vote.
     Wawa,
+    /// Gold majority vote: majority vote weighted by each worker's accuracy on the items
+    /// whose true label the data gives (every worker needs one such label).
+    GoldMv,
 }
 
 impl AggregationMethod {
@@ -38,6 +43,7 @@ impl AggregationMethod {
             AggregationMethod::Ds => "ds",
             AggregationMethod::Glad => "glad",
             AggregationMethod::Wawa => "wawa",
+            AggregationMethod::GoldMv => "gold-mv",
         }
     }
 
@@ -49,6 +55,12 @@ impl AggregationMethod {
             AggregationMethod::Ds => DawidSkene::new().fit(data)?.aggregation,
             AggregationMethod::Glad => Glad::new().fit(data)?.aggregation,
             AggregationMethod::Wawa => Wawa::new().seed(seed).fit(data)?.aggregation,
+            AggregationMethod::GoldMv => {
+                GoldMajorityVote::from_truth(data)
+                    .seed(seed)
+                    .fit(data)?
+                    .aggregation
+            }
         })
     }
 }

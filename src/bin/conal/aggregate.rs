@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use conal::aggregate::{AggregationMethod, DawidSkene, Glad, MajorityVote, Wawa};
+use conal::aggregate::{AggregationMethod, DawidSkene, Glad, GoldMajorityVote, MajorityVote, Wawa};
 use conal::io::write_atomic;
 
 use crate::train::DataArgs;
@@ -16,11 +16,12 @@ pub struct AggregateArgs {
     pub data: DataArgs,
 
     /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad, wawa
-    /// (majority vote weighted by agreement with the majority vote).
+    /// (majority vote weighted by agreement with the majority vote), gold-mv (weighted by
+    /// accuracy on the items whose true label the data gives, e.g. by --gold).
     #[arg(long, value_enum, default_value = "ds")]
     pub method: AggregationMethod,
 
-    /// Seed for majority-vote tie breaking (mv, wawa).
+    /// Seed for majority-vote tie breaking (mv, wawa, gold-mv).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
@@ -37,7 +38,7 @@ pub struct AggregateArgs {
     pub out: Option<PathBuf>,
 
     /// Also write what the method learned about each worker as JSON: Dawid-Skene's confusion
-    /// matrices ([true class][label given]), GLAD's abilities or Wawa's skills.
+    /// matrices ([true class][label given]), GLAD's abilities or Wawa's and gold-mv's skills.
     #[arg(long = "workers-out", value_name = "FILE")]
     pub workers_out: Option<PathBuf>,
 
@@ -59,6 +60,12 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         ),
         AggregationMethod::Wawa => {
             let fitted = Wawa::new().seed(args.seed).fit(&crowd)?;
+            (fitted.aggregation, None, None, Some(fitted.skills))
+        }
+        AggregationMethod::GoldMv => {
+            let fitted = GoldMajorityVote::from_truth(&crowd)
+                .seed(args.seed)
+                .fit(&crowd)?;
             (fitted.aggregation, None, None, Some(fitted.skills))
         }
         AggregationMethod::Ds => {
