@@ -204,3 +204,22 @@ fn gold_majority_vote_weighs_accuracy_on_known_items() {
     let none = GoldMajorityVote::new(vec![]).fit(&data).unwrap_err();
     assert!(none.to_string().contains("no skill"), "{none}");
 }
+
+#[test]
+fn one_coin_dawid_skene_on_music_matches_crowd_kit() {
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let data = music::load(&dir).unwrap();
+    let fitted = conal::aggregate::OneCoinDawidSkene::new()
+        .fit(&data)
+        .unwrap();
+    // crowd-kit 1.4.2's OneCoinDawidSkene on Music: 79.29 %.
+    check(
+        "one-coin Dawid-Skene on Music",
+        accuracy_of(&fitted.aggregation.labels, &data),
+        79.29,
+    );
+    assert!(fitted.skills.iter().all(|s| (0.0..=1.0).contains(s)));
+    assert!(fitted.elbo_history.len() >= 2);
+}

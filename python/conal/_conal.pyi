@@ -18,6 +18,10 @@ def dawid_skene(
     gold_tasks: npt.NDArray[np.int64], gold_labels: npt.NDArray[np.int64],
     initial: Optional[tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]] = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]: ...
+def one_coin_dawid_skene(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]: ...
 def glad(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,

@@ -20,7 +20,7 @@ import pandas as pd
 from . import _conal
 from ._data import Coded, check_frame, encode
 
-__all__ = ["MajorityVote", "Wawa", "GoldMajorityVote", "DawidSkene", "GLAD"]
+__all__ = ["MajorityVote", "Wawa", "GoldMajorityVote", "DawidSkene", "OneCoinDawidSkene", "GLAD"]
 
 
 def _probas(coded: Coded, posteriors: np.ndarray) -> pd.DataFrame:
@@ -333,17 +333,52 @@ class DawidSkene(_Base):
         self.probas_ = _probas(coded, posteriors)
         self.labels_ = _labels(self.probas_)
         self.priors_ = pd.Series(priors, index=pd.Index(coded.classes, name="label"), name="prior")
-        # crowd-kit's layout: one row per (worker, label given) pair seen in data, in order of
-        # first appearance; a column per true label.
-        k = len(coded.classes)
-        _, first = np.unique(coded.workers * k + coded.labels, return_index=True)
-        first.sort()
-        w, l = coded.workers[first], coded.labels[first]
-        values = errors[w, :, l]  # [pair, true label]
-        index = pd.MultiIndex.from_arrays(
-            [coded.worker_ids[w], coded.classes[l]], names=["worker", "label"]
+        self.errors_ = _errors_frame(coded, errors)
+        self.loss_history_: List[float] = list(history)
+        return self
+
+
+def _errors_frame(coded: Coded, errors: np.ndarray) -> pd.DataFrame:
+    """crowd-kit's ``errors_`` layout from [worker, true, given] tables: one row per (worker,
+    label given) pair seen in data, in order of first appearance; a column per true label."""
+    k = len(coded.classes)
+    _, first = np.unique(coded.workers * k + coded.labels, return_index=True)
+    first.sort()
+    w, l = coded.workers[first], coded.labels[first]
+    values = errors[w, :, l]  # [pair, true label]
+    index = pd.MultiIndex.from_arrays([coded.worker_ids[w], coded.classes[l]], names=["worker", "label"])
+    return pd.DataFrame(values, index=index, columns=pd.Index(coded.classes))
+
+
+class OneCoinDawidSkene(_Base):
+    """One-coin Dawid-Skene, as crowd-kit 1.4: each worker answers right with one
+    probability (its skill, the mean posterior of the labels it gave) and wrong uniformly
+    otherwise; EM from majority vote.
+
+    Parameters: ``n_iter`` (100), ``tol`` (1e-5). Attributes (after ``fit``): ``labels_``,
+    ``probas_``, ``priors_``, ``skills_`` (Series indexed by worker, named ``skill``),
+    ``errors_`` (crowd-kit's layout), ``loss_history_``.
+    """
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-5):
+        self.n_iter = n_iter
+        self.tol = tol
+
+    def _params(self) -> dict:
+        return {"n_iter": self.n_iter, "tol": self.tol}
+
+    def fit(self, data: pd.DataFrame) -> "OneCoinDawidSkene":
+        """Fits the model to ``data`` (columns task, worker, label)."""
+        _check_count("n_iter", self.n_iter)
+        coded = encode(data)
+        posteriors, priors, errors, skills, history = _conal.one_coin_dawid_skene(
+            *_args(coded), int(self.n_iter), float(self.tol)
         )
-        self.errors_ = pd.DataFrame(values, index=index, columns=pd.Index(coded.classes))
+        self.probas_ = _probas(coded, posteriors)
+        self.labels_ = _labels(self.probas_)
+        self.priors_ = pd.Series(priors, index=pd.Index(coded.classes, name="label"), name="prior")
+        self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill")
+        self.errors_ = _errors_frame(coded, errors)
         self.loss_history_: List[float] = list(history)
         return self
 

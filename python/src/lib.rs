@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use conal::aggregate::{DawidSkene, Glad, InitialErrorStrategy, InitialErrors, MajorityVote};
+use conal::aggregate::{
+    DawidSkene, Glad, InitialErrorStrategy, InitialErrors, MajorityVote, OneCoinDawidSkene,
+};
 use conal::data::{CrowdData, CrowdLabels, Matrix};
 use conal::estimator::RunParams;
 use conal::metrics::EpochMetrics;
@@ -151,6 +153,43 @@ fn dawid_skene<'py>(
         rows_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.priors),
         errors,
+        fitted.elbo_history,
+    ))
+}
+
+/// One-coin Dawid-Skene: (posteriors, priors, worker confusions [worker, true, given],
+/// skills, ELBO history).
+#[pyfunction]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn one_coin_dawid_skene<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_iter: usize,
+    tol: f64,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray3<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Vec<f64>,
+)> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let ds = OneCoinDawidSkene::new().max_iter(n_iter).tol(tol);
+    let fitted = py.detach(|| ds.fit(&data)).map_err(to_py)?;
+    let errors = PyArray3::from_vec3(py, &fitted.worker_confusions)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok((
+        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        PyArray1::from_vec(py, fitted.priors),
+        errors,
+        PyArray1::from_vec(py, fitted.skills),
         fitted.elbo_history,
     ))
 }
@@ -532,6 +571,7 @@ fn sort_labels(labels: Vec<String>) -> Vec<String> {
 fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(majority_vote, m)?)?;
     m.add_function(wrap_pyfunction!(dawid_skene, m)?)?;
+    m.add_function(wrap_pyfunction!(one_coin_dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(glad, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;

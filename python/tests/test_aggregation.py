@@ -196,6 +196,27 @@ def test_dawid_skene_bad_initial_error(generated):
 
 
 @pytest.mark.parametrize("name", SETS)
+def test_one_coin_dawid_skene_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    theirs, mine = ck.OneCoinDawidSkene(n_iter=100).fit(df), ours.OneCoinDawidSkene(n_iter=100).fit(df)
+    same_layout(mine.probas_, theirs.probas_)
+    np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-6)
+    p = theirs.probas_.to_numpy()
+    top2 = np.sort(p, axis=1)[:, -2:]
+    ties = (top2[:, 1] - top2[:, 0]) < 1e-6
+    assert ((mine.labels_ == theirs.labels_).to_numpy() | ties).all()
+    np.testing.assert_allclose(mine.priors_.to_numpy(), theirs.priors_.to_numpy(), atol=1e-6)
+    assert mine.skills_.name == theirs.skills_.name
+    assert list(mine.skills_.index) == list(theirs.skills_.index)
+    np.testing.assert_allclose(mine.skills_.to_numpy(), theirs.skills_.to_numpy(), atol=1e-6)
+    assert list(mine.errors_.index) == list(theirs.errors_.index)
+    assert list(mine.errors_.columns) == list(theirs.errors_.columns)
+    np.testing.assert_allclose(mine.errors_.to_numpy(), theirs.errors_.to_numpy(dtype=float), atol=1e-6)
+    assert len(mine.loss_history_) == len(theirs.loss_history_)
+    np.testing.assert_allclose(mine.loss_history_, theirs.loss_history_, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_glad_matches_crowd_kit(name, request):
     df = request.getfixturevalue(name)
     theirs, mine = ck.GLAD().fit(df), ours.GLAD().fit(df)

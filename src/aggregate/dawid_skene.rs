@@ -222,6 +222,18 @@ impl DawidSkene {
         n_class: usize,
         annotations: &[Annotation],
     ) -> Result<FittedDawidSkene> {
+        self.em(n_items, n_workers, n_class, annotations, MStep::Full)
+    }
+
+    /// EM from the majority vote with the given M-step.
+    fn em(
+        &self,
+        n_items: usize,
+        n_workers: usize,
+        n_class: usize,
+        annotations: &[Annotation],
+        kind: MStep,
+    ) -> Result<FittedDawidSkene> {
         self.check()?;
         check_annotations(n_items, n_workers, n_class, annotations)?;
         for &(i, y) in &self.gold {
@@ -242,21 +254,18 @@ impl DawidSkene {
         let labelled: Vec<usize> = (0..n_items).filter(|&i| has_labels[i]).collect();
         let mut prior = mean_rows(&post, &labelled, k);
         let mut errors = vec![0.0; n_workers * k * k];
-        m_step(
-            &post,
-            annotations,
-            &triples,
-            k,
-            initial.as_ref(),
-            &mut errors,
-        );
+        let m_step = |post: &[f64], initial: Option<&Initial>, errors: &mut [f64]| match kind {
+            MStep::Full => m_step(post, annotations, &triples, k, initial, errors),
+            MStep::OneCoin => one_coin_m_step(post, annotations, n_workers, k, errors),
+        };
+        m_step(&post, initial.as_ref(), &mut errors);
         let mut last = f64::NEG_INFINITY;
         let mut elbo_history = Vec::new();
         for iter in 0..self.max_iter {
             e_step(&prior, &errors, &triples, k, &has_labels, &mut post);
             self.apply_gold(&mut post, k);
             prior = mean_rows(&post, &labelled, k);
-            m_step(&post, annotations, &triples, k, None, &mut errors);
+            m_step(&post, None, &mut errors);
             let elbo =
                 elbo(&post, &prior, &errors, annotations, &labelled, k) / annotations.len() as f64;
             tracing::debug!(
@@ -450,6 +459,165 @@ fn m_step(
                 }
             }
         });
+}
+
+/// Which M-step EM runs.
+#[derive(Debug, Clone, Copy)]
+enum MStep {
+    /// A full confusion matrix per worker (Dawid-Skene).
+    Full,
+    /// One skill per worker (one-coin Dawid-Skene).
+    OneCoin,
+}
+
+/// One-coin Dawid-Skene's M-step, as crowd-kit 1.4's `OneCoinDawidSkene`: each worker's skill
+/// is the mean posterior of the labels it gave; the confusion entry of a (worker, label) pair
+/// it used is the skill on the diagonal and (1 − skill)/(K − 1) off it, clipped to
+/// [EPS, 1 − EPS] and not renormalised (entries of unused labels are never read).
+fn one_coin_m_step(
+    post: &[f64],
+    annotations: &[Annotation],
+    n_workers: usize,
+    k: usize,
+    errors: &mut [f64],
+) {
+    let skills = one_coin_skills(post, annotations, n_workers, k);
+    errors.iter_mut().for_each(|v| *v = 0.0);
+    let off = |s: f64| (1.0 - s) / (k - 1) as f64;
+    for a in annotations {
+        let (w, l) = (a.worker as usize, a.label as usize);
+        let s = skills[w];
+        for c in 0..k {
+            let v = if c == l { s } else { off(s) };
+            errors[(w * k + c) * k + l] = v.clamp(EPS, 1.0 - EPS);
+        }
+    }
+}
+
+/// Each worker's mean posterior of the labels it gave (0 for a worker without labels).
+fn one_coin_skills(
+    post: &[f64],
+    annotations: &[Annotation],
+    n_workers: usize,
+    k: usize,
+) -> Vec<f64> {
+    let mut sum = vec![0.0; n_workers];
+    let mut count = vec![0usize; n_workers];
+    for a in annotations {
+        sum[a.worker as usize] += post[a.item as usize * k + a.label as usize];
+        count[a.worker as usize] += 1;
+    }
+    sum.iter()
+        .zip(&count)
+        .map(|(s, &n)| if n > 0 { s / n as f64 } else { 0.0 })
+        .collect()
+}
+
+/// One-coin Dawid-Skene (crowd-kit's `OneCoinDawidSkene`; Zhang et al. 2016's EM): every
+/// worker answers right with one probability, its skill, and wrong uniformly otherwise.
+///
+/// ```
+/// use conal::aggregate::OneCoinDawidSkene;
+/// use conal::data::Annotation;
+///
+/// let a = |item, worker, label| Annotation { item, worker, label };
+/// let mut labels = Vec::new();
+/// for i in 0..30 {
+///     let y = i % 3;
+///     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, (y + i / 10) % 3)]);
+/// }
+/// let fitted = OneCoinDawidSkene::new().fit_annotations(30, 3, 3, &labels).unwrap();
+/// assert!(fitted.skills[0] > 0.9 && fitted.skills[2] < fitted.skills[0]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneCoinDawidSkene {
+    max_iter: usize,
+    tol: f64,
+}
+
+/// What one-coin Dawid-Skene infers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedOneCoinDawidSkene {
+    /// Labels and posteriors of every item.
+    pub aggregation: Aggregation,
+    /// Each worker's skill (crowd-kit's `skills_`).
+    pub skills: Vec<f64>,
+    /// The confusion entries the skills give `[worker][true class][given label]`, for the
+    /// labels each worker used (0 elsewhere); crowd-kit's `errors_`.
+    pub worker_confusions: Vec<Vec<Vec<f64>>>,
+    /// Class priors.
+    pub priors: Vec<f64>,
+    /// The evidence lower bound per label after each EM iteration.
+    pub elbo_history: Vec<f64>,
+}
+
+impl Default for OneCoinDawidSkene {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OneCoinDawidSkene {
+    /// With crowd-kit's defaults: 100 iterations, tolerance 1e-5.
+    pub fn new() -> Self {
+        OneCoinDawidSkene {
+            max_iter: 100,
+            tol: 1e-5,
+        }
+    }
+
+    /// Maximum EM iterations. Defaults to 100.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.max_iter = n;
+        self
+    }
+
+    /// Stop when the evidence lower bound per label improves by less. Defaults to 1e-5.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Aggregates the crowd labels of `data`.
+    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedOneCoinDawidSkene> {
+        self.fit_annotations(
+            data.n_items(),
+            data.n_workers(),
+            data.n_classes(),
+            &data.annotations,
+        )
+    }
+
+    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
+    pub fn fit_annotations(
+        &self,
+        n_items: usize,
+        n_workers: usize,
+        n_class: usize,
+        annotations: &[Annotation],
+    ) -> Result<FittedOneCoinDawidSkene> {
+        if n_class < 2 {
+            return Err(Error::Config(
+                "one-coin Dawid-Skene needs at least 2 classes".into(),
+            ));
+        }
+        let fitted = DawidSkene::new().max_iter(self.max_iter).tol(self.tol).em(
+            n_items,
+            n_workers,
+            n_class,
+            annotations,
+            MStep::OneCoin,
+        )?;
+        let post = fitted.aggregation.posteriors.concat();
+        let skills = one_coin_skills(&post, annotations, n_workers, n_class);
+        Ok(FittedOneCoinDawidSkene {
+            aggregation: fitted.aggregation,
+            skills,
+            worker_confusions: fitted.worker_confusions,
+            priors: fitted.priors,
+            elbo_history: fitted.elbo_history,
+        })
+    }
 }
 
 /// [`InitialErrors`] as dense tables: `counts[(worker * k + label) * k + class]`,

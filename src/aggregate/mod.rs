@@ -6,7 +6,10 @@ pub mod gold_majority_vote;
 pub mod majority_vote;
 pub mod wawa;
 
-pub use dawid_skene::{DawidSkene, FittedDawidSkene, InitialErrorStrategy, InitialErrors};
+pub use dawid_skene::{
+    DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
+    OneCoinDawidSkene,
+};
 pub use glad::{FittedGlad, Glad};
 pub use gold_majority_vote::{FittedGoldMajorityVote, GoldMajorityVote};
 pub use majority_vote::{FittedMajorityVote, MajorityVote};
@@ -33,6 +36,8 @@ pub enum AggregationMethod {
     /// Gold majority vote: majority vote weighted by each worker's accuracy on the items
     /// whose true label the data gives (every worker needs one such label).
     GoldMv,
+    /// One-coin Dawid-Skene: one skill per worker, wrong answers uniform.
+    OneCoinDs,
 }
 
 impl AggregationMethod {
@@ -44,6 +49,7 @@ impl AggregationMethod {
             AggregationMethod::Glad => "glad",
             AggregationMethod::Wawa => "wawa",
             AggregationMethod::GoldMv => "gold-mv",
+            AggregationMethod::OneCoinDs => "one-coin-ds",
         }
     }
 
@@ -55,6 +61,7 @@ impl AggregationMethod {
             AggregationMethod::Ds => DawidSkene::new().fit(data)?.aggregation,
             AggregationMethod::Glad => Glad::new().fit(data)?.aggregation,
             AggregationMethod::Wawa => Wawa::new().seed(seed).fit(data)?.aggregation,
+            AggregationMethod::OneCoinDs => OneCoinDawidSkene::new().fit(data)?.aggregation,
             AggregationMethod::GoldMv => {
                 GoldMajorityVote::from_truth(data)
                     .seed(seed)

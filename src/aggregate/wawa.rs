@@ -7,16 +7,18 @@
 //! use conal::data::Annotation;
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
-//! // Workers 0 and 1 agree everywhere; worker 2 disagrees on item 0 and 1.
-//! let labels = [
-//!     a(0, 0, 0), a(0, 1, 0), a(0, 2, 1),
-//!     a(1, 0, 1), a(1, 1, 1), a(1, 2, 0),
-//!     a(2, 0, 1), a(2, 2, 0),
-//! ];
-//! let fitted = Wawa::new().fit_annotations(3, 3, 2, &labels).unwrap();
-//! assert_eq!(fitted.skills, vec![1.0, 1.0, 0.0]);
-//! // Worker 2's vote weighs nothing: item 2 goes to worker 0.
-//! assert_eq!(fitted.aggregation.labels[2], 1);
+//! // Workers 0 and 1 agree on items 0-2; worker 2 contradicts them.
+//! let mut labels = Vec::new();
+//! for i in 0..3 {
+//!     labels.extend([a(i, 0, i % 2), a(i, 1, i % 2), a(i, 2, 1 - i % 2)]);
+//! }
+//! // Item 3: a tie between workers 0 and 2 in the plain vote.
+//! labels.extend([a(3, 0, 1), a(3, 2, 0)]);
+//! let fitted = Wawa::new().fit_annotations(4, 3, 2, &labels).unwrap();
+//! assert_eq!(fitted.skills[1], 1.0);
+//! assert!(fitted.skills[0] > fitted.skills[2]);
+//! // Worker 0's vote weighs more: item 3 goes its way.
+//! assert_eq!(fitted.aggregation.labels[3], 1);
 //! ```
 
 use crate::aggregate::{Aggregation, MajorityVote, check_annotations};

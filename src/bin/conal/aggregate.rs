@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use conal::aggregate::{AggregationMethod, DawidSkene, Glad, GoldMajorityVote, MajorityVote, Wawa};
+use conal::aggregate::{
+    AggregationMethod, DawidSkene, Glad, GoldMajorityVote, MajorityVote, OneCoinDawidSkene, Wawa,
+};
 use conal::io::write_atomic;
 
 use crate::train::DataArgs;
@@ -17,7 +19,8 @@ pub struct AggregateArgs {
 
     /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad, wawa
     /// (majority vote weighted by agreement with the majority vote), gold-mv (weighted by
-    /// accuracy on the items whose true label the data gives, e.g. by --gold).
+    /// accuracy on the items whose true label the data gives, e.g. by --gold), one-coin-ds
+    /// (Dawid-Skene with one skill per worker).
     #[arg(long, value_enum, default_value = "ds")]
     pub method: AggregationMethod,
 
@@ -25,11 +28,11 @@ pub struct AggregateArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Maximum EM iterations (ds, glad).
+    /// Maximum EM iterations (ds, one-coin-ds, glad).
     #[arg(long = "max-iter", default_value_t = 100)]
     pub max_iter: usize,
 
-    /// Convergence tolerance on the objective per label (ds, glad).
+    /// Convergence tolerance on the objective per label (ds, one-coin-ds, glad).
     #[arg(long, default_value_t = 1e-5)]
     pub tol: f64,
 
@@ -38,7 +41,8 @@ pub struct AggregateArgs {
     pub out: Option<PathBuf>,
 
     /// Also write what the method learned about each worker as JSON: Dawid-Skene's confusion
-    /// matrices ([true class][label given]), GLAD's abilities or Wawa's and gold-mv's skills.
+    /// matrices ([true class][label given]), GLAD's abilities, or the skills of wawa, gold-mv
+    /// and one-coin-ds.
     #[arg(long = "workers-out", value_name = "FILE")]
     pub workers_out: Option<PathBuf>,
 
@@ -60,6 +64,13 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         ),
         AggregationMethod::Wawa => {
             let fitted = Wawa::new().seed(args.seed).fit(&crowd)?;
+            (fitted.aggregation, None, None, Some(fitted.skills))
+        }
+        AggregationMethod::OneCoinDs => {
+            let fitted = OneCoinDawidSkene::new()
+                .max_iter(args.max_iter)
+                .tol(args.tol)
+                .fit(&crowd)?;
             (fitted.aggregation, None, None, Some(fitted.skills))
         }
         AggregationMethod::GoldMv => {
