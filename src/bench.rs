@@ -373,3 +373,197 @@ pub fn npy_load(dir: &Path, rows: usize, cols: usize, seed: u64) -> Result<NpyBe
         peak_over_file: peak as f64 / file_bytes as f64,
     })
 }
+
+/// What `conal bench --shape aggregate` measures: one aggregation method on a generated
+/// crowd, from the labels in memory to the posteriors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AggregateBench {
+    /// Always "aggregate".
+    pub shape: String,
+    /// Crowd labels.
+    pub labels: usize,
+    /// Tasks (5 labels each, from distinct workers).
+    pub tasks: usize,
+    /// Workers (Zipf-like activity).
+    pub workers: usize,
+    /// Classes.
+    pub classes: usize,
+    /// The method, as `conal aggregate --method` names it.
+    pub method: String,
+    /// Seconds to generate the crowd.
+    pub generate_seconds: f64,
+    /// Seconds the method took.
+    pub fit_seconds: f64,
+    /// Accuracy of its labels against the generated truth.
+    pub accuracy: f64,
+    /// Threads available to the method.
+    pub threads: usize,
+    /// Peak resident memory of the whole process, bytes.
+    pub peak_rss_bytes: u64,
+}
+
+/// A generated crowd for the aggregation benchmark: its labels, true classes and sizes.
+pub struct GeneratedCrowd {
+    /// (task, worker, label) triples, task by task.
+    pub annotations: Vec<Annotation>,
+    /// The true class of each task.
+    pub truth: Vec<u32>,
+    /// Number of workers.
+    pub workers: usize,
+}
+
+/// Labels per task in the aggregation benchmark.
+pub const LABELS_PER_TASK: usize = 5;
+/// Classes in the aggregation benchmark.
+pub const AGGREGATE_CLASSES: usize = 5;
+
+/// The crowd of `conal bench --shape aggregate`: `n_labels / 5` tasks with 5 labels each
+/// from distinct workers; `max(2000, n_labels / 1000)` workers whose activity falls as
+/// 1/rank^0.8 (Zipf-like); worker skills uniform in [0.4, 0.95]: right with that
+/// probability, else a uniform class. Seeded: the same crowd for the same arguments.
+pub fn generate_crowd(n_labels: usize, seed: u64) -> Result<GeneratedCrowd> {
+    let tasks = n_labels / LABELS_PER_TASK;
+    if tasks == 0 {
+        return Err(Error::param(
+            "labels",
+            n_labels,
+            format!("at least {LABELS_PER_TASK} (one task)"),
+        ));
+    }
+    let workers = (n_labels / 1000).max(2000);
+    let k = AGGREGATE_CLASSES as u32;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut cumulative = Vec::with_capacity(workers);
+    let mut total = 0.0;
+    for r in 1..=workers {
+        total += 1.0 / (r as f64).powf(0.8);
+        cumulative.push(total);
+    }
+    let skill: Vec<f64> = (0..workers).map(|_| rng.random_range(0.4..0.95)).collect();
+    let mut annotations = Vec::with_capacity(tasks * LABELS_PER_TASK);
+    let mut truth = Vec::with_capacity(tasks);
+    let mut chosen = [0u32; LABELS_PER_TASK];
+    for task in 0..tasks as u32 {
+        let y = rng.random_range(0..k);
+        truth.push(y);
+        let mut n = 0;
+        while n < LABELS_PER_TASK {
+            let u = rng.random::<f64>() * total;
+            let w = cumulative.partition_point(|&c| c < u).min(workers - 1) as u32;
+            if chosen[..n].contains(&w) {
+                continue;
+            }
+            chosen[n] = w;
+            n += 1;
+            let label = if rng.random_bool(skill[w as usize]) {
+                y
+            } else {
+                rng.random_range(0..k)
+            };
+            annotations.push(Annotation {
+                item: task,
+                worker: w,
+                label,
+            });
+        }
+    }
+    Ok(GeneratedCrowd {
+        annotations,
+        truth,
+        workers,
+    })
+}
+
+/// Writes the crowd as `answers.csv` (task,worker,label with ids `t<i>`, `w<j>`, `c<k>`)
+/// and `gold.csv` (task,label) into `dir`, for `conal aggregate --task table` and other
+/// tools to read.
+pub fn write_crowd_csv(crowd: &GeneratedCrowd, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let answers = dir.join("answers.csv");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&answers).map_err(|e| Error::io(&answers, e))?,
+    );
+    let io = |e| Error::io(&answers, e);
+    writeln!(out, "task,worker,label").map_err(io)?;
+    for a in &crowd.annotations {
+        writeln!(out, "t{},w{},c{}", a.item, a.worker, a.label).map_err(io)?;
+    }
+    out.flush().map_err(io)?;
+    let gold = dir.join("gold.csv");
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(&gold).map_err(|e| Error::io(&gold, e))?);
+    let io = |e| Error::io(&gold, e);
+    writeln!(out, "task,label").map_err(io)?;
+    for (i, y) in crowd.truth.iter().enumerate() {
+        writeln!(out, "t{i},c{y}").map_err(io)?;
+    }
+    out.flush().map_err(io)
+}
+
+/// Runs `method` on a generated crowd of `n_labels` labels and times it.
+pub fn aggregate(
+    n_labels: usize,
+    method: crate::aggregate::AggregationMethod,
+    seed: u64,
+    write_csv: Option<&Path>,
+) -> Result<AggregateBench> {
+    use crate::aggregate::{
+        AggregationMethod as M, DawidSkene, Glad, GoldMajorityVote, MajorityVote,
+        OneCoinDawidSkene, Wawa,
+    };
+    let start = Instant::now();
+    let crowd = generate_crowd(n_labels, seed)?;
+    let generate_seconds = start.elapsed().as_secs_f64();
+    if let Some(dir) = write_csv {
+        write_crowd_csv(&crowd, dir)?;
+    }
+    let (n, r, k, a) = (
+        crowd.truth.len(),
+        crowd.workers,
+        AGGREGATE_CLASSES,
+        &crowd.annotations,
+    );
+    let start = Instant::now();
+    let labels = match method {
+        M::Mv => MajorityVote::new().fit_annotations(n, k, a)?.aggregation,
+        M::Ds => DawidSkene::new().fit_annotations(n, r, k, a)?.aggregation,
+        M::OneCoinDs => {
+            OneCoinDawidSkene::new()
+                .fit_annotations(n, r, k, a)?
+                .aggregation
+        }
+        M::Glad => Glad::new().fit_annotations(n, r, k, a)?.aggregation,
+        M::Wawa => Wawa::new().fit_annotations(n, r, k, a)?.aggregation,
+        M::GoldMv => {
+            let gold = crowd
+                .truth
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| (i, y))
+                .collect();
+            GoldMajorityVote::new(gold)
+                .fit_annotations(n, r, k, a)?
+                .aggregation
+        }
+    }
+    .labels;
+    let fit_seconds = start.elapsed().as_secs_f64();
+    let right = labels
+        .iter()
+        .zip(&crowd.truth)
+        .filter(|(a, b)| a == b)
+        .count();
+    Ok(AggregateBench {
+        shape: "aggregate".into(),
+        labels: crowd.annotations.len(),
+        tasks: n,
+        workers: r,
+        classes: k,
+        method: method.name().into(),
+        generate_seconds,
+        fit_seconds,
+        accuracy: right as f64 / n as f64,
+        threads: rayon::current_num_threads(),
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}

@@ -2,10 +2,10 @@
 //! numbers workers and items, maps labels to classes and finds repeated pairs, shared by the
 //! file loaders and the in-memory constructors so that both report problems the same way.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
-use std::collections::BTreeSet;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -89,9 +89,13 @@ pub(crate) fn build_labels<'a>(
 ) -> Result<Built, DataError> {
     let classes = match classes {
         Some(c) => c,
-        None => sort_labels(rows.clone().map(|r| r.label.to_string()).collect()),
+        None => {
+            // The distinct labels first (a handful), then their sorted strings.
+            let distinct: HashSet<&str, FxBuildHasher> = rows.clone().map(|r| r.label).collect();
+            sort_labels(distinct.into_iter().map(str::to_string).collect())
+        }
     };
-    let class_index: HashMap<&str, u32> = classes
+    let class_index: FxHashMap<&str, u32> = classes
         .iter()
         .enumerate()
         .map(|(i, c)| (c.as_str(), i as u32))
@@ -102,14 +106,14 @@ pub(crate) fn build_labels<'a>(
             ids.iter()
                 .enumerate()
                 .map(|(i, id)| (id.clone(), i as u32))
-                .collect::<HashMap<String, u32>>(),
+                .collect::<FxHashMap<String, u32>>(),
             Some(features),
         ),
-        Items::Grow => (Vec::new(), HashMap::new(), None),
+        Items::Grow => (Vec::new(), FxHashMap::default(), None),
     };
     let mut workers: Vec<String> = Vec::new();
-    let mut worker_index: HashMap<String, u32> = HashMap::new();
-    let mut seen: HashMap<(u32, u32), (usize, u64)> = HashMap::new();
+    let mut worker_index: FxHashMap<String, u32> = FxHashMap::default();
+    let mut seen: FxHashMap<(u32, u32), (usize, u64)> = FxHashMap::default();
     let mut annotations: Vec<Annotation> = Vec::new();
     for r in rows {
         let item = match (item_index.get(r.task), features) {

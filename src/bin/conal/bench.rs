@@ -1,4 +1,5 @@
-//! `conal bench`: training speed on generated data of a given shape, or `.npy` loading.
+//! `conal bench`: training speed on generated data of a given shape, label aggregation on a
+//! generated crowd, or `.npy` loading.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,9 @@ pub enum BenchShape {
     NpyLoad,
     /// This machine's GEMM throughput through the same kernels (a 2048³ float32 product).
     Gemm,
+    /// Label aggregation (--method) on a generated crowd of --labels labels: 5 per task,
+    /// 5 classes, max(2000, labels/1000) workers of Zipf-like activity.
+    Aggregate,
 }
 
 /// Flags of `conal bench`.
@@ -49,6 +53,19 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
+    /// aggregate: crowd labels to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub labels: usize,
+
+    /// aggregate: the method (as `conal aggregate --method`).
+    #[arg(long, value_enum, default_value = "ds")]
+    pub method: conal::aggregate::AggregationMethod,
+
+    /// aggregate: also write the crowd as DIR/answers.csv (task,worker,label) and
+    /// DIR/gold.csv (task,label), for `conal aggregate --task table` and other tools.
+    #[arg(long = "write-csv", value_name = "DIR")]
+    pub write_csv: Option<PathBuf>,
+
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -67,6 +84,32 @@ pub fn run(args: &BenchArgs, progress_kind: ProgressKind) -> anyhow::Result<()> 
                 println!(
                     "GEMM peak: {:.1} GFLOP/s on {} threads",
                     r.gflops, r.threads
+                );
+            }
+            return Ok(());
+        }
+        BenchShape::Aggregate => {
+            let r = conal::bench::aggregate(
+                args.labels,
+                args.method,
+                args.seed,
+                args.write_csv.as_deref(),
+            )?;
+            if args.json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "{} on {} labels ({} tasks, {} workers): {:.3} s on {} threads, accuracy \
+                     {:.4}; generated in {:.1} s; peak RSS {:.0} MB",
+                    r.method,
+                    r.labels,
+                    r.tasks,
+                    r.workers,
+                    r.fit_seconds,
+                    r.threads,
+                    r.accuracy,
+                    r.generate_seconds,
+                    r.peak_rss_bytes as f64 / 1e6
                 );
             }
             return Ok(());
