@@ -223,3 +223,84 @@ fn one_coin_dawid_skene_on_music_matches_crowd_kit() {
     assert!(fitted.skills.iter().all(|s| (0.0..=1.0).contains(s)));
     assert!(fitted.elbo_history.len() >= 2);
 }
+
+#[test]
+fn generated_aggregate_crowd_is_seeded_and_its_csv_aggregates_the_same() {
+    use conal::bench::{generate_crowd, write_crowd_csv};
+    let crowd = generate_crowd(10_000, 7).unwrap();
+    assert_eq!(
+        (crowd.annotations.len(), crowd.truth.len(), crowd.workers),
+        (10_000, 2_000, 2_000)
+    );
+    for task in crowd.annotations.chunks(5) {
+        let mut w: Vec<u32> = task.iter().map(|a| a.worker).collect();
+        w.sort_unstable();
+        w.dedup();
+        assert_eq!(w.len(), 5, "5 distinct workers per task");
+    }
+    assert_eq!(
+        generate_crowd(10_000, 7).unwrap().annotations,
+        crowd.annotations
+    );
+    assert_ne!(
+        generate_crowd(10_000, 8).unwrap().annotations,
+        crowd.annotations
+    );
+    // Zipf-like activity: the first worker labels far more than the median one.
+    let mut count = vec![0usize; crowd.workers];
+    crowd
+        .annotations
+        .iter()
+        .for_each(|a| count[a.worker as usize] += 1);
+    assert!(
+        count[0] > 20 * count[crowd.workers / 2].max(1),
+        "{} vs {}",
+        count[0],
+        count[1000]
+    );
+    // The CSV read back by `conal aggregate` gives the labels the bench computes in memory.
+    let dir = tempfile::tempdir().unwrap();
+    write_crowd_csv(&crowd, dir.path()).unwrap();
+    let out = dir.path().join("out.csv");
+    let (ok, _, err) = common::output(
+        common::conal()
+            .args([
+                "aggregate",
+                "--task",
+                "table",
+                "--method",
+                "ds",
+                "--answers",
+            ])
+            .arg(dir.path().join("answers.csv"))
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(ok, "{err}");
+    let fitted = DawidSkene::new()
+        .fit_annotations(2_000, crowd.workers, 5, &crowd.annotations)
+        .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut rows = 0;
+    for line in text.lines().skip(1) {
+        let mut f = line.split(',');
+        let task: usize = f.next().unwrap()[1..].parse().unwrap();
+        let label: u32 = f.next().unwrap()[1..].parse().unwrap();
+        assert_eq!(label, fitted.aggregation.labels[task], "task t{task}");
+        rows += 1;
+    }
+    assert_eq!(rows, 2_000);
+    let right = fitted
+        .aggregation
+        .labels
+        .iter()
+        .zip(&crowd.truth)
+        .filter(|(a, b)| a == b)
+        .count();
+    // 86 % here: 5 labels per worker on average are few for 25-entry confusions (at 1 M
+    // labels it recovers 96 %).
+    assert!(
+        right > 1_650,
+        "Dawid-Skene recovers the generated truth: {right} of 2000"
+    );
+}
