@@ -155,7 +155,29 @@ class MajorityVote(_Base):
         return coded, weights
 
 
-class Wawa(_Base):
+class _WeightedVote(_Base):
+    """Methods that learn worker skills in ``fit`` and run crowd-kit's skill-weighted
+    majority vote in ``predict``/``predict_proba``."""
+
+    _fit_call = "fit"
+
+    def _apply(self, data: pd.DataFrame) -> "_WeightedVote":
+        if not hasattr(self, "skills_"):
+            raise ValueError(f"{type(self).__name__} is not fitted yet: call {self._fit_call} first")
+        mv = MajorityVote().fit(data, skills=self.skills_)
+        self.labels_, self.probas_ = mv.labels_, mv.probas_
+        return self
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """The skill-weighted majority label of each task of ``data``."""
+        return self._apply(data).labels_
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The skill-weighted vote shares of each task of ``data``."""
+        return self._apply(data).probas_
+
+
+class Wawa(_WeightedVote):
     """Wawa (worker agreement with aggregate), as crowd-kit 1.4: majority vote; each worker's
     skill is its share of labels equal to the majority label; then the majority vote
     weighted by those skills.
@@ -176,20 +198,7 @@ class Wawa(_Base):
         self.skills_ = _agreement(coded, votes)
         return self
 
-    def _apply(self, data: pd.DataFrame) -> "Wawa":
-        if not hasattr(self, "skills_"):
-            raise ValueError("Wawa is not fitted yet: call fit(data) first")
-        mv = MajorityVote().fit(data, skills=self.skills_)
-        self.labels_, self.probas_ = mv.labels_, mv.probas_
-        return self
-
-    def predict(self, data: pd.DataFrame) -> pd.Series:
-        """The skill-weighted majority label of each task of ``data``."""
-        return self._apply(data).labels_
-
-    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
-        """The skill-weighted vote shares of each task of ``data``."""
-        return self._apply(data).probas_
+    _fit_call = "fit(data)"
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
         """``fit(data)``, then ``predict(data)``."""
@@ -200,7 +209,7 @@ class Wawa(_Base):
         return self.fit(data).predict_proba(data)
 
 
-class GoldMajorityVote(_Base):
+class GoldMajorityVote(_WeightedVote):
     """Gold majority vote, as crowd-kit 1.4: each worker's skill is its accuracy on the tasks
     whose true label is known, then the majority vote weighted by those skills.
 
@@ -233,20 +242,7 @@ class GoldMajorityVote(_Base):
         self.skills_ = skills.sort_index()
         return self
 
-    def _apply(self, data: pd.DataFrame) -> "GoldMajorityVote":
-        if not hasattr(self, "skills_"):
-            raise ValueError("GoldMajorityVote is not fitted yet: call fit(data, true_labels) first")
-        mv = MajorityVote().fit(data, skills=self.skills_)
-        self.labels_, self.probas_ = mv.labels_, mv.probas_
-        return self
-
-    def predict(self, data: pd.DataFrame) -> pd.Series:
-        """The skill-weighted majority label of each task of ``data``."""
-        return self._apply(data).labels_
-
-    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
-        """The skill-weighted vote shares of each task of ``data``."""
-        return self._apply(data).probas_
+    _fit_call = "fit(data, true_labels)"
 
     def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.Series:  # type: ignore[override]
         """``fit(data, true_labels)``, then ``predict(data)``."""
