@@ -304,3 +304,60 @@ fn generated_aggregate_crowd_is_seeded_and_its_csv_aggregates_the_same() {
         "Dawid-Skene recovers the generated truth: {right} of 2000"
     );
 }
+
+#[test]
+fn agreement_metrics_on_the_real_data_match_crowd_kit() {
+    use conal::aggregate::agreement::{
+        By, accuracy_on_aggregates, krippendorff_alpha, uncertainty,
+    };
+    // crowd-kit 1.4.2 (through NLTK): Music 0.30103149757731, LabelMe 0.67735690096638.
+    for (sub, want) in [
+        ("music_genre", 0.3010314975773153),
+        ("labelme", 0.6773569009663831),
+    ] {
+        let Some(dir) = common::shared_data(sub) else {
+            return;
+        };
+        let data = if sub == "labelme" {
+            labelme::load(&dir, labelme::Features::Vgg).unwrap()
+        } else {
+            music::load(&dir).unwrap()
+        };
+        let (n, r, k) = (data.n_items(), data.n_workers(), data.n_classes());
+        let alpha = krippendorff_alpha(n, k, &data.annotations).unwrap();
+        assert!(
+            (alpha - want).abs() < 1e-9,
+            "{sub}: alpha {alpha} vs crowd-kit's {want}"
+        );
+        let h = uncertainty(n, r, k, &data.annotations, None, By::Task).unwrap();
+        assert_eq!(h.len(), n);
+        assert!(
+            h.iter()
+                .all(|&v| (0.0..=(k as f64).ln() + 1e-12).contains(&v))
+        );
+        let mv = MajorityVote::new().fit(&data).unwrap().aggregation.labels;
+        let acc = accuracy_on_aggregates(r, &data.annotations, &mv);
+        assert!(
+            acc.iter()
+                .all(|a| a.is_some_and(|a| (0.0..=1.0).contains(&a)))
+        );
+    }
+}
+
+#[test]
+fn conal_agreement_prints_the_metrics() {
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let (ok, out, err) = common::output(
+        common::conal()
+            .args(["agreement", "--task", "music", "--json", "--data"])
+            .arg(&dir),
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!((v["alpha"].as_f64().unwrap() - 0.3010314975773153).abs() < 1e-9);
+    assert_eq!(v["labels"], 2945);
+    let acc = v["accuracy_on_aggregate"].as_f64().unwrap();
+    assert!((0.5..1.0).contains(&acc), "{acc}");
+}

@@ -22,6 +22,15 @@ def one_coin_dawid_skene(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]: ...
+def krippendorff_alpha(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int,
+) -> float: ...
+def uncertainty(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int,
+    skills: Optional[npt.NDArray[np.float64]], by_worker: bool,
+) -> npt.NDArray[np.float64]: ...
 def glad(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,

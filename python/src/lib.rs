@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use conal::aggregate::{
     DawidSkene, Glad, InitialErrorStrategy, InitialErrors, MajorityVote, OneCoinDawidSkene,
+    agreement,
 };
 use conal::data::{CrowdData, CrowdLabels, Matrix};
 use conal::estimator::RunParams;
@@ -192,6 +193,55 @@ fn one_coin_dawid_skene<'py>(
         PyArray1::from_vec(py, fitted.skills),
         fitted.elbo_history,
     ))
+}
+
+/// Krippendorff's alpha (nominal distance) of the labels.
+#[pyfunction]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes))]
+fn krippendorff_alpha<'py>(
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> PyResult<f64> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    agreement::krippendorff_alpha(n_tasks, n_classes, &data.annotations).map_err(to_py)
+}
+
+/// Label uncertainty per task (or per worker with `by_worker`), skill-weighted when
+/// `skills` (one per worker) are given.
+#[pyfunction]
+#[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, skills, by_worker))]
+#[allow(clippy::too_many_arguments)]
+fn uncertainty<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    skills: Option<PyReadonlyArray1<'py, f64>>,
+    by_worker: bool,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let skills = match &skills {
+        Some(s) => Some(s.as_slice()?),
+        None => None,
+    };
+    let by = if by_worker {
+        agreement::By::Worker
+    } else {
+        agreement::By::Task
+    };
+    let values =
+        agreement::uncertainty(n_tasks, n_workers, n_classes, &data.annotations, skills, by)
+            .map_err(to_py)?;
+    Ok(PyArray1::from_vec(py, values))
 }
 
 /// GLAD: (posteriors, abilities α per worker, log-easiness β per task, Q per round).
@@ -573,6 +623,8 @@ fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(one_coin_dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(glad, m)?)?;
+    m.add_function(wrap_pyfunction!(krippendorff_alpha, m)?)?;
+    m.add_function(wrap_pyfunction!(uncertainty, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(default_params, m)?)?;

@@ -1,5 +1,6 @@
 //! Label aggregation: inferring one label per item from the crowd's labels, without features.
 
+pub mod agreement;
 pub mod dawid_skene;
 pub mod glad;
 pub mod gold_majority_vote;

@@ -1,6 +1,7 @@
 //! The `conal` command line: parse → call the library → print.
 
 mod aggregate;
+mod agreement;
 mod bench;
 mod demo;
 mod experiment;
@@ -63,8 +64,12 @@ enum Command {
         Example:\n  conal train --task music --train-data ../shared/data/music_genre \
         --test-data ../shared/data/music_genre --save-dir runs/music")]
     Train(train::TrainArgs),
-    /// Infer one label per item from the crowd's labels (majority vote, Dawid-Skene, GLAD).
+    /// Infer one label per item from the crowd's labels (majority vote, Wawa, gold MV,
+    /// Dawid-Skene, one-coin DS, GLAD).
     Aggregate(aggregate::AggregateArgs),
+    /// How much the crowd agrees: Krippendorff's alpha, label uncertainty per item and per
+    /// worker, each worker's accuracy on aggregated labels.
+    Agreement(agreement::AgreementArgs),
     /// Score a saved checkpoint on labelled test data (accuracy and macro-F1).
     Test(test::TestArgs),
     /// Show the confusion matrices and worker statistics a CoNAL checkpoint learned.
@@ -146,6 +151,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train_command(args, cli.progress),
         Command::Test(args) => test::run(args),
         Command::Aggregate(args) => aggregate::run(args),
+        Command::Agreement(args) => agreement::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Experiment(args) => experiment::run(args, cli.progress),
         Command::Demo(args) => demo::run(args, cli.progress),

@@ -1,0 +1,101 @@
+"""Agreement and quality metrics of crowd labels, crowd-kit compatible: the functions of
+``crowdkit.metrics`` with the same parameters and return types, computed by conal's core::
+
+    from conal.metrics import alpha_krippendorff, uncertainty, accuracy_on_aggregates
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _conal
+from ._data import encode
+
+__all__ = ["alpha_krippendorff", "uncertainty", "accuracy_on_aggregates"]
+
+
+def _codes(answers: pd.DataFrame) -> tuple:
+    coded = encode(answers)
+    return coded, (
+        coded.tasks,
+        coded.workers,
+        coded.labels,
+        len(coded.task_ids),
+        len(coded.worker_ids),
+        len(coded.classes),
+    )
+
+
+def alpha_krippendorff(answers: pd.DataFrame) -> float:
+    """Krippendorff's alpha with the nominal distance (crowd-kit's default, through NLTK):
+    1 − observed / expected disagreement over the tasks with two labels or more."""
+    _, args = _codes(answers)
+    return float(_conal.krippendorff_alpha(*args))
+
+
+def uncertainty(
+    answers: pd.DataFrame,
+    workers_skills: Optional[pd.Series] = None,
+    aggregator: Any = None,
+    compute_by: str = "task",
+    aggregate: bool = True,
+) -> Union[float, pd.Series]:
+    """Label uncertainty: the entropy of each task's (or worker's, ``compute_by="worker"``)
+    label distribution, each label weighing its worker's skill for the class given and
+    (1 − skill)/(K − 1) for the others. Skills: ``workers_skills`` (Series indexed by
+    worker), else ``aggregator.fit(answers).skills_``, else 1. The mean with ``aggregate``,
+    else a Series indexed by task (worker)."""
+    if compute_by not in ("task", "worker"):
+        raise ValueError(f"compute_by={compute_by!r} is not 'task' or 'worker'")
+    if workers_skills is None and aggregator is not None:
+        aggregator.fit(answers)
+        if not hasattr(aggregator, "skills_"):
+            raise ValueError(f"{type(aggregator).__name__} has no skills_: give workers_skills")
+        workers_skills = aggregator.skills_
+    coded, args = _codes(answers)
+    skills = None
+    if workers_skills is not None:
+        if not isinstance(workers_skills, pd.Series):
+            raise TypeError(f"workers_skills must be a pandas Series indexed by worker, got {type(workers_skills).__name__}")
+        skills = workers_skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64, copy=True)
+        missing = np.flatnonzero(np.isnan(skills))
+        if len(missing):
+            raise ValueError(f"workers_skills has no skill for worker {coded.worker_ids[missing[0]]!r}")
+    values = _conal.uncertainty(*args, skills, compute_by == "worker")
+    ids = coded.task_ids if compute_by == "task" else coded.worker_ids
+    result = pd.Series(values, index=pd.Index(ids, name=compute_by)).sort_index()
+    if aggregate:
+        return float(result.mean())
+    return result
+
+
+def accuracy_on_aggregates(
+    answers: pd.DataFrame,
+    aggregator: Any = None,
+    aggregates: Optional[pd.Series] = None,
+    by: Optional[str] = None,
+) -> Union[float, pd.Series]:
+    """The share of labels equal to the aggregated label of their task (``aggregates``, a
+    Series indexed by task, else ``aggregator.fit_predict(answers)``): over all labels, or
+    per worker with ``by="worker"`` (a Series indexed by worker)."""
+    if aggregates is None and aggregator is None:
+        raise ValueError("give aggregator or aggregates")
+    if aggregates is None:
+        aggregates = aggregator.fit_predict(answers)
+    coded, _ = _codes(answers)
+    truth = pd.Series(aggregates).reindex(coded.task_ids).to_numpy()
+    known = ~pd.isna(truth)
+    rows = known[coded.tasks]
+    right = (coded.classes.to_numpy()[coded.labels] == truth[coded.tasks]) & rows
+    if by is None:
+        return float(right.sum() / max(rows.sum(), 1))
+    if by != "worker":
+        raise ValueError(f"by={by!r} is not None or 'worker'")
+    n = len(coded.worker_ids)
+    seen = np.bincount(coded.workers[rows], minlength=n)
+    hits = np.bincount(coded.workers, weights=right.astype(np.float64), minlength=n)
+    has = seen > 0
+    return pd.Series(hits[has] / seen[has], index=pd.Index(coded.worker_ids[has], name="worker")).sort_index()

@@ -1,0 +1,166 @@
+//! Agreement and quality metrics of crowd labels, as crowd-kit 1.4 computes them:
+//! Krippendorff's α (nominal, NLTK's `AnnotationTask.alpha`, which crowd-kit calls), label
+//! uncertainty per task or per worker (entropy of the, optionally skill-weighted, label
+//! distribution), and each worker's accuracy on aggregated labels.
+//!
+//! ```
+//! use conal::aggregate::agreement::{By, krippendorff_alpha, uncertainty};
+//! use conal::data::Annotation;
+//!
+//! let a = |item, worker, label| Annotation { item, worker, label };
+//! let agree = [a(0, 0, 1), a(0, 1, 1), a(1, 0, 0), a(1, 1, 0)];
+//! assert_eq!(krippendorff_alpha(2, 2, &agree).unwrap(), 1.0);
+//! let split = [a(0, 0, 0), a(0, 1, 1)];
+//! let h = uncertainty(1, 2, 2, &split, None, By::Task).unwrap();
+//! assert!((h[0] - 2f64.ln()).abs() < 1e-12);
+//! ```
+
+use crate::aggregate::check_annotations;
+use crate::data::Annotation;
+use crate::error::{Error, Result};
+
+/// What uncertainty is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// One value per item (task).
+    Task,
+    /// One value per worker.
+    Worker,
+}
+
+/// Krippendorff's α with the nominal (binary) distance: 1 − observed / expected
+/// disagreement, over the items with at least two labels; 1 when those labels all agree on
+/// one class. An error without any such item.
+pub fn krippendorff_alpha(
+    n_items: usize,
+    n_class: usize,
+    annotations: &[Annotation],
+) -> Result<f64> {
+    if annotations.is_empty() {
+        return Err(Error::Config("no crowd labels: alpha is undefined".into()));
+    }
+    let mut counts = vec![0u64; n_items * n_class];
+    for a in annotations {
+        if a.item as usize >= n_items || a.label as usize >= n_class {
+            return Err(Error::Config(format!("annotation {a:?} out of range")));
+        }
+        counts[a.item as usize * n_class + a.label as usize] += 1;
+    }
+    // Binary distance: the disagreeing ordered pairs of a frequency table are N² − Σ n².
+    let disagreement = |freqs: &[f64]| {
+        let total: f64 = freqs.iter().sum();
+        let same: f64 = freqs.iter().map(|n| n * n).sum();
+        (total * total - same) / (total * (total - 1.0))
+    };
+    let mut all = vec![0.0; n_class];
+    let mut observed = 0.0;
+    let mut row = vec![0.0; n_class];
+    for item in counts.chunks(n_class) {
+        let n: u64 = item.iter().sum();
+        if n < 2 {
+            continue;
+        }
+        for ((r, &c), t) in row.iter_mut().zip(item).zip(all.iter_mut()) {
+            *r = c as f64;
+            *t += c as f64;
+        }
+        observed += disagreement(&row) * n as f64;
+    }
+    let valid: f64 = all.iter().sum();
+    if valid == 0.0 {
+        return Err(Error::Config(
+            "no item has two labels: Krippendorff's alpha is undefined".into(),
+        ));
+    }
+    if all.iter().filter(|&&n| n > 0.0).count() == 1 {
+        return Ok(1.0);
+    }
+    Ok(1.0 - (observed / valid) / disagreement(&all))
+}
+
+/// Label uncertainty as crowd-kit's `uncertainty(aggregate=False)`: for every item (or
+/// worker), the entropy (natural log) of its labels' distribution, each label counting
+/// `skill` for the class given and `(1 − skill)/(K − 1)` for every other (`skills`: one per
+/// worker, default 1). An item (worker) without labels gets 0.
+pub fn uncertainty(
+    n_items: usize,
+    n_workers: usize,
+    n_class: usize,
+    annotations: &[Annotation],
+    skills: Option<&[f64]>,
+    by: By,
+) -> Result<Vec<f64>> {
+    check_annotations(n_items, n_workers, n_class, annotations)?;
+    if let Some(s) = skills {
+        if s.len() != n_workers {
+            return Err(Error::Config(format!(
+                "{} skills for {n_workers} workers",
+                s.len()
+            )));
+        }
+        if let Some(v) = s
+            .iter()
+            .find(|v| !(v.is_finite() && (0.0..=1.0).contains(*v)))
+        {
+            return Err(Error::param("skills", v, "a probability in [0, 1]"));
+        }
+    }
+    let n = match by {
+        By::Task => n_items,
+        By::Worker => n_workers,
+    };
+    let k = n_class;
+    let mut mass = vec![0.0; n * k];
+    for a in annotations {
+        let at = match by {
+            By::Task => a.item as usize,
+            By::Worker => a.worker as usize,
+        } * k;
+        let s = skills.map_or(1.0, |s| s[a.worker as usize]);
+        let other = if k > 1 {
+            (1.0 - s) / (k - 1) as f64
+        } else {
+            0.0
+        };
+        for (c, m) in mass[at..at + k].iter_mut().enumerate() {
+            *m += if c == a.label as usize { s } else { other };
+        }
+    }
+    Ok(mass
+        .chunks(k)
+        .map(|row| {
+            let total: f64 = row.iter().sum();
+            if total <= 0.0 {
+                return 0.0;
+            }
+            -row.iter()
+                .filter(|&&m| m > 0.0)
+                .map(|m| {
+                    let p = m / total;
+                    p * p.ln()
+                })
+                .sum::<f64>()
+        })
+        .collect())
+}
+
+/// Each worker's share of labels equal to `labels` (crowd-kit's `accuracy_on_aggregates`
+/// by worker); `None` for a worker without labels.
+pub fn accuracy_on_aggregates(
+    n_workers: usize,
+    annotations: &[Annotation],
+    labels: &[u32],
+) -> Vec<Option<f64>> {
+    let mut right = vec![0u64; n_workers];
+    let mut total = vec![0u64; n_workers];
+    for a in annotations {
+        let w = a.worker as usize;
+        total[w] += 1;
+        right[w] += u64::from(labels.get(a.item as usize) == Some(&a.label));
+    }
+    right
+        .iter()
+        .zip(&total)
+        .map(|(&r, &t)| (t > 0).then(|| r as f64 / t as f64))
+        .collect()
+}
