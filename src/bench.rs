@@ -507,10 +507,6 @@ pub fn aggregate(
     seed: u64,
     write_csv: Option<&Path>,
 ) -> Result<AggregateBench> {
-    use crate::aggregate::{
-        AggregationMethod as M, DawidSkene, Glad, GoldMajorityVote, MajorityVote,
-        OneCoinDawidSkene, Wawa,
-    };
     let start = Instant::now();
     let crowd = generate_crowd(n_labels, seed)?;
     let generate_seconds = start.elapsed().as_secs_f64();
@@ -523,30 +519,15 @@ pub fn aggregate(
         AGGREGATE_CLASSES,
         &crowd.annotations,
     );
+    // Gold majority vote knows every true label; ties are broken from seed 0.
+    let gold = crowd
+        .truth
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| (i, y))
+        .collect();
     let start = Instant::now();
-    let labels = match method {
-        M::Mv => MajorityVote::new().fit_annotations(n, k, a)?.aggregation,
-        M::Ds => DawidSkene::new().fit_annotations(n, r, k, a)?.aggregation,
-        M::OneCoinDs => {
-            OneCoinDawidSkene::new()
-                .fit_annotations(n, r, k, a)?
-                .aggregation
-        }
-        M::Glad => Glad::new().fit_annotations(n, r, k, a)?.aggregation,
-        M::Wawa => Wawa::new().fit_annotations(n, r, k, a)?.aggregation,
-        M::GoldMv => {
-            let gold = crowd
-                .truth
-                .iter()
-                .enumerate()
-                .map(|(i, &y)| (i, y))
-                .collect();
-            GoldMajorityVote::new(gold)
-                .fit_annotations(n, r, k, a)?
-                .aggregation
-        }
-    }
-    .labels;
+    let labels = method.fit_annotations(n, r, k, a, 0, gold)?.labels;
     let fit_seconds = start.elapsed().as_secs_f64();
     let right = labels
         .iter()

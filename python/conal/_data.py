@@ -84,3 +84,25 @@ def encode(
                 f"the classes {list(label_ids)}"
             )
     return Coded(task_codes, worker_codes, label_codes, task_ids, worker_ids, label_ids)
+
+
+def correct_labels(coded: Coded, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per label of ``coded``: whether its task's value in ``truth`` (one per task of
+    ``coded.task_ids``, NaN/None where unknown) is known, and whether the label equals it."""
+    known = ~pd.isna(truth)
+    rows = known[coded.tasks]
+    right = (coded.classes.to_numpy()[coded.labels] == truth[coded.tasks]) & rows
+    return rows, right
+
+
+def accuracy_by_worker(coded: Coded, truth: np.ndarray) -> pd.Series:
+    """Each worker's share of labels equal to ``truth`` among its labels of known tasks
+    (crowd-kit's ``get_accuracy(by="worker")``), indexed by sorted worker; a worker without
+    a known task is left out."""
+    rows, right = correct_labels(coded, truth)
+    n = len(coded.worker_ids)
+    seen = np.bincount(coded.workers[rows], minlength=n)
+    hits = np.bincount(coded.workers, weights=right.astype(np.float64), minlength=n)
+    has = seen > 0
+    return pd.Series(hits[has] / seen[has], index=pd.Index(coded.worker_ids[has], name="worker")).sort_index()
+

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
-from ._data import Coded, check_frame, encode
+from ._data import Coded, accuracy_by_worker, check_frame, correct_labels, encode
 
 __all__ = ["MajorityVote", "Wawa", "GoldMajorityVote", "DawidSkene", "OneCoinDawidSkene", "GLAD"]
 
@@ -228,18 +228,10 @@ class GoldMajorityVote(_WeightedVote):
         if not isinstance(true_labels, pd.Series):
             raise TypeError(f"true_labels must be a pandas Series indexed by task, got {type(true_labels).__name__}")
         coded = encode(data)
-        truth = true_labels.reindex(coded.task_ids)
-        known = truth.notna().to_numpy()
-        rows = known[coded.tasks]
-        if not rows.any():
+        truth = true_labels.reindex(coded.task_ids).to_numpy()
+        if not correct_labels(coded, truth)[0].any():
             raise ValueError("true_labels names no task of data: no worker gets a skill")
-        right = (coded.classes.to_numpy()[coded.labels] == truth.to_numpy()[coded.tasks]) & rows
-        n = len(coded.worker_ids)
-        seen = np.bincount(coded.workers[rows], minlength=n)
-        share = np.bincount(coded.workers, weights=right.astype(np.float64), minlength=n)
-        has = seen > 0
-        skills = pd.Series(share[has] / seen[has], index=pd.Index(coded.worker_ids[has], name="worker"), name="skill")
-        self.skills_ = skills.sort_index()
+        self.skills_ = accuracy_by_worker(coded, truth).rename("skill")
         return self
 
     _fit_call = "fit(data, true_labels)"
@@ -258,14 +250,10 @@ def _agreement(coded: Coded, aggregate: Any) -> pd.Series:
     the core has already refused repeated (task, worker) pairs), indexed by sorted worker.
     ``aggregate``: ``probas_`` in the codes' task and label order, or ``labels_``."""
     if isinstance(aggregate, pd.DataFrame):
-        chosen = np.argmax(aggregate.to_numpy(), axis=1)
+        chosen = coded.classes.to_numpy()[np.argmax(aggregate.to_numpy(), axis=1)]
     else:
-        chosen = coded.classes.get_indexer(aggregate.reindex(coded.task_ids).to_numpy())
-    right = (coded.labels == chosen[coded.tasks]).astype(np.float64)
-    n = len(coded.worker_ids)
-    share = np.bincount(coded.workers, weights=right, minlength=n) / np.bincount(coded.workers, minlength=n)
-    skills = pd.Series(share, index=pd.Index(coded.worker_ids, name="worker"), name="skill")
-    return skills.sort_index()
+        chosen = aggregate.reindex(coded.task_ids).to_numpy()
+    return accuracy_by_worker(coded, chosen).rename("skill")
 
 
 class DawidSkene(_Base):

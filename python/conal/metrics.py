@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
-from ._data import encode
+from ._data import accuracy_by_worker, correct_labels, encode
 
 __all__ = ["alpha_krippendorff", "uncertainty", "accuracy_on_aggregates"]
 
@@ -87,15 +87,9 @@ def accuracy_on_aggregates(
         aggregates = aggregator.fit_predict(answers)
     coded, _ = _codes(answers)
     truth = pd.Series(aggregates).reindex(coded.task_ids).to_numpy()
-    known = ~pd.isna(truth)
-    rows = known[coded.tasks]
-    right = (coded.classes.to_numpy()[coded.labels] == truth[coded.tasks]) & rows
     if by is None:
+        rows, right = correct_labels(coded, truth)
         return float(right.sum() / max(rows.sum(), 1))
     if by != "worker":
         raise ValueError(f"by={by!r} is not None or 'worker'")
-    n = len(coded.worker_ids)
-    seen = np.bincount(coded.workers[rows], minlength=n)
-    hits = np.bincount(coded.workers, weights=right.astype(np.float64), minlength=n)
-    has = seen > 0
-    return pd.Series(hits[has] / seen[has], index=pd.Index(coded.worker_ids[has], name="worker")).sort_index()
+    return accuracy_by_worker(coded, truth)

@@ -47,15 +47,16 @@ fn data_err(e: conal::DataError) -> PyErr {
 /// value; the core names the column and the first bad row). Ids are the codes; the Python
 /// layer keeps the real ones.
 fn crowd_labels(
-    tasks: &[i64],
-    workers: &[i64],
-    labels: &[i64],
+    tasks: &PyReadonlyArray1<'_, i64>,
+    workers: &PyReadonlyArray1<'_, i64>,
+    labels: &PyReadonlyArray1<'_, i64>,
     n_tasks: usize,
     n_workers: usize,
     n_classes: usize,
 ) -> PyResult<CrowdLabels> {
     let classes = (0..n_classes).map(|k| k.to_string()).collect();
-    CrowdLabels::from_codes(n_tasks, n_workers, classes, tasks, workers, labels).map_err(data_err)
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    CrowdLabels::from_codes(n_tasks, n_workers, classes, t, w, l).map_err(data_err)
 }
 
 fn rows_to_array<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py, PyArray2<f64>>> {
@@ -78,8 +79,7 @@ fn majority_vote<'py>(
     n_classes: usize,
     weights: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
     let mut mv = MajorityVote::new();
     if let Some(weights) = weights {
         mv = mv.weights(weights.as_slice()?.to_vec());
@@ -118,8 +118,7 @@ fn dawid_skene<'py>(
     Bound<'py, PyArray3<f64>>,
     Vec<f64>,
 )> {
-    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
     let gold: Vec<(usize, u32)> = gold_tasks
         .as_slice()?
         .iter()
@@ -180,8 +179,7 @@ fn one_coin_dawid_skene<'py>(
     Bound<'py, PyArray1<f64>>,
     Vec<f64>,
 )> {
-    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
     let ds = OneCoinDawidSkene::new().max_iter(n_iter).tol(tol);
     let fitted = py.detach(|| ds.fit(&data)).map_err(to_py)?;
     let errors = PyArray3::from_vec3(py, &fitted.worker_confusions)
@@ -206,8 +204,7 @@ fn krippendorff_alpha<'py>(
     n_workers: usize,
     n_classes: usize,
 ) -> PyResult<f64> {
-    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
     agreement::krippendorff_alpha(n_tasks, n_classes, &data.annotations).map_err(to_py)
 }
 
@@ -227,8 +224,7 @@ fn uncertainty<'py>(
     skills: Option<PyReadonlyArray1<'py, f64>>,
     by_worker: bool,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
     let skills = match &skills {
         Some(s) => Some(s.as_slice()?),
         None => None,
@@ -269,8 +265,7 @@ fn glad<'py>(
     Bound<'py, PyArray1<f64>>,
     Vec<f64>,
 )> {
-    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    let data = crowd_labels(t, w, l, n_tasks, n_workers, n_classes)?;
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
     let mut glad = Glad::new()
         .max_iter(n_iter)
         .tol(tol)

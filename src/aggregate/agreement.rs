@@ -151,12 +151,25 @@ pub fn accuracy_on_aggregates(
     annotations: &[Annotation],
     labels: &[u32],
 ) -> Vec<Option<f64>> {
+    worker_accuracy(n_workers, annotations, |item| labels.get(item).copied())
+}
+
+/// Each worker's share of right labels among its labels of the items whose class `known`
+/// gives; `None` for a worker without such a label. What Wawa (against majority vote), gold
+/// majority vote (against known labels) and [`accuracy_on_aggregates`] measure.
+pub(crate) fn worker_accuracy(
+    n_workers: usize,
+    annotations: &[Annotation],
+    known: impl Fn(usize) -> Option<u32>,
+) -> Vec<Option<f64>> {
     let mut right = vec![0u64; n_workers];
     let mut total = vec![0u64; n_workers];
     for a in annotations {
-        let w = a.worker as usize;
-        total[w] += 1;
-        right[w] += u64::from(labels.get(a.item as usize) == Some(&a.label));
+        if let Some(y) = known(a.item as usize) {
+            let w = a.worker as usize;
+            total[w] += 1;
+            right[w] += u64::from(y == a.label);
+        }
     }
     right
         .iter()

@@ -13,6 +13,7 @@
 //! assert_eq!(fitted.aggregation.labels[1], 1);
 //! ```
 
+use crate::aggregate::agreement::worker_accuracy;
 use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
@@ -51,6 +52,11 @@ impl GoldMajorityVote {
         Self::new(gold)
     }
 
+    /// The known labels `(item, class)`.
+    pub fn into_gold(self) -> Vec<(usize, u32)> {
+        self.gold
+    }
+
     /// Seed of the weighted vote's tie breaking. Defaults to 0.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -84,23 +90,14 @@ impl GoldMajorityVote {
             }
             known[i] = Some(y);
         }
-        let mut right = vec![0.0; n_workers];
-        let mut total = vec![0.0; n_workers];
-        for a in annotations {
-            if let Some(y) = known[a.item as usize] {
-                total[a.worker as usize] += 1.0;
-                if y == a.label {
-                    right[a.worker as usize] += 1.0;
-                }
-            }
-        }
-        if let Some(w) = total.iter().position(|&t| t == 0.0) {
+        let skills = worker_accuracy(n_workers, annotations, |item| known[item]);
+        if let Some(w) = skills.iter().position(Option::is_none) {
             return Err(Error::Config(format!(
                 "worker {w} labelled no item with a known true label, so it has no skill \
                  (gold majority vote needs one for every worker)"
             )));
         }
-        let skills: Vec<f64> = right.iter().zip(&total).map(|(r, t)| r / t).collect();
+        let skills: Vec<f64> = skills.into_iter().flatten().collect();
         let weighted = MajorityVote::new()
             .seed(self.seed)
             .weights(skills.clone())

@@ -57,16 +57,52 @@ impl AggregationMethod {
     /// Runs the method with its default parameters (`seed` breaks majority-vote ties) and
     /// returns what all methods infer.
     pub fn fit(self, data: &CrowdLabels, seed: u64) -> Result<Aggregation> {
+        let gold = GoldMajorityVote::from_truth(data).into_gold();
+        self.fit_annotations(
+            data.n_items(),
+            data.n_workers(),
+            data.n_classes(),
+            &data.annotations,
+            seed,
+            gold,
+        )
+    }
+
+    /// [`AggregationMethod::fit`] on bare annotations; `gold` (item, class) is what gold
+    /// majority vote weighs the workers by (the other methods ignore it).
+    pub fn fit_annotations(
+        self,
+        n: usize,
+        r: usize,
+        k: usize,
+        a: &[Annotation],
+        seed: u64,
+        gold: Vec<(usize, u32)>,
+    ) -> Result<Aggregation> {
         Ok(match self {
-            AggregationMethod::Mv => MajorityVote::new().seed(seed).fit(data)?.aggregation,
-            AggregationMethod::Ds => DawidSkene::new().fit(data)?.aggregation,
-            AggregationMethod::Glad => Glad::new().fit(data)?.aggregation,
-            AggregationMethod::Wawa => Wawa::new().seed(seed).fit(data)?.aggregation,
-            AggregationMethod::OneCoinDs => OneCoinDawidSkene::new().fit(data)?.aggregation,
-            AggregationMethod::GoldMv => {
-                GoldMajorityVote::from_truth(data)
+            AggregationMethod::Mv => {
+                MajorityVote::new()
                     .seed(seed)
-                    .fit(data)?
+                    .fit_annotations(n, k, a)?
+                    .aggregation
+            }
+            AggregationMethod::Ds => DawidSkene::new().fit_annotations(n, r, k, a)?.aggregation,
+            AggregationMethod::Glad => Glad::new().fit_annotations(n, r, k, a)?.aggregation,
+            AggregationMethod::Wawa => {
+                Wawa::new()
+                    .seed(seed)
+                    .fit_annotations(n, r, k, a)?
+                    .aggregation
+            }
+            AggregationMethod::OneCoinDs => {
+                OneCoinDawidSkene::new()
+                    .fit_annotations(n, r, k, a)?
+                    .aggregation
+            }
+            AggregationMethod::GoldMv => {
+                GoldMajorityVote::new(gold)
+                    .seed(seed)
+                    .fit_annotations(n, r, k, a)?
                     .aggregation
             }
         })

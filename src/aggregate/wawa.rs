@@ -21,6 +21,7 @@
 //! assert_eq!(fitted.aggregation.labels[3], 1);
 //! ```
 
+use crate::aggregate::agreement::accuracy_on_aggregates;
 use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::Result;
@@ -76,7 +77,12 @@ impl Wawa {
             MajorityVote::new()
                 .seed(self.seed)
                 .fit_annotations(n_items, n_class, annotations)?;
-        let skills = agreement(&vote.aggregation.labels, n_workers, annotations);
+        // A worker without labels gets skill 0 (it casts no vote anyway).
+        let skills: Vec<f64> =
+            accuracy_on_aggregates(n_workers, annotations, &vote.aggregation.labels)
+                .into_iter()
+                .map(|s| s.unwrap_or(0.0))
+                .collect();
         let weighted = MajorityVote::new()
             .seed(self.seed)
             .weights(skills.clone())
@@ -86,22 +92,4 @@ impl Wawa {
             skills,
         })
     }
-}
-
-/// Each worker's share of labels equal to `labels` (0 for a worker without labels).
-pub(crate) fn agreement(labels: &[u32], n_workers: usize, annotations: &[Annotation]) -> Vec<f64> {
-    let mut right = vec![0.0; n_workers];
-    let mut total = vec![0.0; n_workers];
-    for a in annotations {
-        let w = a.worker as usize;
-        total[w] += 1.0;
-        if labels[a.item as usize] == a.label {
-            right[w] += 1.0;
-        }
-    }
-    right
-        .iter()
-        .zip(&total)
-        .map(|(r, t)| if *t > 0.0 { r / t } else { 0.0 })
-        .collect()
 }
