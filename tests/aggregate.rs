@@ -203,6 +203,12 @@ fn gold_majority_vote_weighs_accuracy_on_known_items() {
     // Without known labels every worker lacks a skill.
     let none = GoldMajorityVote::new(vec![]).fit(&data).unwrap_err();
     assert!(none.to_string().contains("no skill"), "{none}");
+    // Named by its id, as the data gives it.
+    assert!(
+        none.to_string()
+            .contains(&format!("worker {:?} labelled", data.workers[0])),
+        "{none}"
+    );
 }
 
 #[test]

@@ -63,13 +63,14 @@ impl GoldMajorityVote {
         self
     }
 
-    /// Aggregates the crowd labels of `data`.
+    /// Aggregates the crowd labels of `data` (an error names a worker by its id).
     pub fn fit(&self, data: &CrowdLabels) -> Result<FittedGoldMajorityVote> {
-        self.fit_annotations(
+        self.fit_named(
             data.n_items(),
             data.n_workers(),
             data.n_classes(),
             &data.annotations,
+            |w| format!("{:?}", data.workers[w]),
         )
     }
 
@@ -82,6 +83,18 @@ impl GoldMajorityVote {
         n_class: usize,
         annotations: &[Annotation],
     ) -> Result<FittedGoldMajorityVote> {
+        self.fit_named(n_items, n_workers, n_class, annotations, |w| w.to_string())
+    }
+
+    /// [`GoldMajorityVote::fit_annotations`], naming worker `w` as `name(w)` in errors.
+    fn fit_named(
+        &self,
+        n_items: usize,
+        n_workers: usize,
+        n_class: usize,
+        annotations: &[Annotation],
+        name: impl Fn(usize) -> String,
+    ) -> Result<FittedGoldMajorityVote> {
         check_annotations(n_items, n_workers, n_class, annotations)?;
         let mut known: Vec<Option<u32>> = vec![None; n_items];
         for &(i, y) in &self.gold {
@@ -93,8 +106,9 @@ impl GoldMajorityVote {
         let skills = worker_accuracy(n_workers, annotations, |item| known[item]);
         if let Some(w) = skills.iter().position(Option::is_none) {
             return Err(Error::Config(format!(
-                "worker {w} labelled no item with a known true label, so it has no skill \
-                 (gold majority vote needs one for every worker)"
+                "worker {} labelled no item with a known true label, so it has no skill \
+                 (gold majority vote needs one for every worker)",
+                name(w)
             )));
         }
         let skills: Vec<f64> = skills.into_iter().flatten().collect();
