@@ -336,6 +336,55 @@ fn aggregate_writes_posteriors_and_scores_against_truth() {
 }
 
 #[test]
+fn every_aggregation_method_runs_from_the_command_line() {
+    let Some(dir) = common::shared_data("music_genre") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    // Accuracy on Music's true labels (crowd-kit's, ties aside; see tests/aggregate.rs).
+    for (method, low) in [
+        ("mv", 0.69),
+        ("ds", 0.76),
+        ("glad", 0.78),
+        ("wawa", 0.78),
+        ("gold-mv", 0.78),
+        ("one-coin-ds", 0.78),
+        ("zbs", 0.79),
+        ("mace", 0.79),
+        ("mmsr", 0.73),
+    ] {
+        let workers = out.path().join(format!("{method}.json"));
+        let (ok, stdout, err) = output(
+            conal()
+                .args(["aggregate", "--task", "music", "--json", "--method", method])
+                .arg("--train-data")
+                .arg(&dir)
+                .arg("--workers-out")
+                .arg(&workers),
+        );
+        assert!(ok, "{method}: {err}");
+        let acc = json(&stdout)["accuracy"].as_f64().unwrap();
+        assert!(acc >= low, "{method}: accuracy {acc} < {low}");
+        let w: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&workers).unwrap()).unwrap();
+        assert_eq!(w["method"], method);
+        assert_eq!(w["workers"].as_array().unwrap().len(), 44);
+    }
+    // KOS needs two classes; Music has ten.
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--task", "music", "--method", "kos"])
+            .arg("--train-data")
+            .arg(&dir),
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("binary labels only: the data has 10 classes"),
+        "{err}"
+    );
+}
+
+#[test]
 fn every_method_trains_saves_and_reloads() {
     let demo = conal::data::synthetic::SyntheticConfig::default()
         .generate()

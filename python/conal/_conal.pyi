@@ -22,6 +22,24 @@ def one_coin_dawid_skene(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], list[float]]: ...
+def zero_based_skill(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_iter: int, lr_init: float,
+    lr_steps_to_reduce: int, lr_reduce_factor: float, eps: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def kos(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_iter: int, random_state: int,
+) -> tuple[npt.NDArray[np.float64], int]: ...
+def mace(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_restarts: int, n_iter: int, method: str,
+    default_noise: float, alpha: float, beta: float, random_state: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], float, int]: ...
+def m_msr(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float, random_state: int,
+) -> tuple[npt.NDArray[np.float64], list[float]]: ...
 def krippendorff_alpha(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int,

@@ -20,7 +20,18 @@ import pandas as pd
 from . import _conal
 from ._data import Coded, accuracy_by_worker, check_frame, correct_labels, encode
 
-__all__ = ["MajorityVote", "Wawa", "GoldMajorityVote", "DawidSkene", "OneCoinDawidSkene", "GLAD"]
+__all__ = [
+    "MajorityVote",
+    "Wawa",
+    "GoldMajorityVote",
+    "ZeroBasedSkill",
+    "DawidSkene",
+    "OneCoinDawidSkene",
+    "GLAD",
+    "KOS",
+    "MACE",
+    "MMSR",
+]
 
 
 def _probas(coded: Coded, posteriors: np.ndarray) -> pd.DataFrame:
@@ -243,6 +254,74 @@ class GoldMajorityVote(_WeightedVote):
     def fit_predict_proba(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.DataFrame:  # type: ignore[override]
         """``fit(data, true_labels)``, then ``predict_proba(data)``."""
         return self.fit(data, true_labels).predict_proba(data)
+
+
+def _sorted_classes(data: pd.DataFrame) -> Optional[pd.Index]:
+    """The labels of ``data`` in sorted order (crowd-kit's column order after ``unstack``),
+    or None where they do not sort (mixed types: first-appearance order then)."""
+    try:
+        return pd.Index(pd.unique(check_frame(data)["label"])).sort_values()
+    except TypeError:
+        return None
+
+
+class ZeroBasedSkill(_WeightedVote):
+    """Zero-based skill (ZBS), as crowd-kit 1.4: every worker starts with skill 1/L + eps
+    (L distinct labels); each of ``n_iter`` rounds runs the skill-weighted majority vote and
+    moves each skill towards the worker's agreement with it by ``lr`` (``lr_init``,
+    multiplied by ``lr_reduce_factor`` every ``lr_steps_to_reduce`` rounds). Ties go to the
+    first label in sorted order, as crowd-kit's ``idxmax``.
+
+    ``fit(data)`` learns ``skills_`` (Series indexed by worker, named ``skill``);
+    ``predict``/``predict_proba`` run the weighted vote and set ``labels_`` and ``probas_``.
+    """
+
+    def __init__(
+        self,
+        n_iter: int = 100,
+        lr_init: float = 1.0,
+        lr_steps_to_reduce: int = 20,
+        lr_reduce_factor: float = 0.5,
+        eps: float = 1e-5,
+    ):
+        self.n_iter = n_iter
+        self.lr_init = lr_init
+        self.lr_steps_to_reduce = lr_steps_to_reduce
+        self.lr_reduce_factor = lr_reduce_factor
+        self.eps = eps
+
+    def _params(self) -> dict:
+        return {
+            "n_iter": self.n_iter,
+            "lr_init": self.lr_init,
+            "lr_steps_to_reduce": self.lr_steps_to_reduce,
+            "lr_reduce_factor": self.lr_reduce_factor,
+            "eps": self.eps,
+        }
+
+    def fit(self, data: pd.DataFrame) -> "ZeroBasedSkill":
+        """Learns each worker's skill from ``data``."""
+        _check_count("n_iter", self.n_iter)
+        _check_count("lr_steps_to_reduce", self.lr_steps_to_reduce)
+        coded = encode(data, classes=_sorted_classes(data))
+        _, skills = _conal.zero_based_skill(
+            *_args(coded),
+            int(self.n_iter),
+            float(self.lr_init),
+            int(self.lr_steps_to_reduce),
+            float(self.lr_reduce_factor),
+            float(self.eps),
+        )
+        self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill").sort_index()
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+        """``fit(data)``, then ``predict(data)``."""
+        return self.fit(data).predict(data)
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:  # type: ignore[override]
+        """``fit(data)``, then ``predict_proba(data)``."""
+        return self.fit(data).predict_proba(data)
 
 
 def _agreement(coded: Coded, aggregate: Any) -> pd.Series:
@@ -519,3 +598,194 @@ def _check_count(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+class KOS(_Base):
+    """KOS (Karger, Oh & Shah 2011) for two labels, as crowd-kit 1.4: the first label in
+    ``data`` is +1, the other −1; one message per label starts from N(1, 1) drawn by numpy's
+    legacy generator seeded with ``random_state`` in row order (crowd-kit's draws, so the
+    same run), then ``n_iter`` rounds of item and worker messages, stopped early once a sum
+    passes 1e300. A task's label is the sign of its final sum (a sum of exactly 0, where
+    crowd-kit raises KeyError, gives the first label).
+
+    Attributes (after ``fit``): ``labels_`` (Series indexed by sorted task, ``agg_label``).
+    """
+
+    def __init__(self, n_iter: int = 100, random_state: int = 0):
+        self.n_iter = n_iter
+        self.random_state = random_state
+
+    def _params(self) -> dict:
+        return {"n_iter": self.n_iter, "random_state": self.random_state}
+
+    def fit(self, data: pd.DataFrame) -> "KOS":
+        """Fits the model to ``data`` (exactly two distinct labels)."""
+        _check_count("n_iter", self.n_iter)
+        coded = encode(data)
+        if len(coded.classes) != 2:
+            raise ValueError(
+                f"KOS aggregation method is for binary classification only: data has "
+                f"{len(coded.classes)} labels {list(coded.classes)[:5]}"
+            )
+        scores, _ = _conal.kos(*_args(coded), int(self.n_iter), _seed32(self.random_state))
+        values = coded.classes.to_numpy()[(scores < 0).astype(np.int64)]
+        self.labels_ = pd.Series(values, index=pd.Index(coded.task_ids, name="task"), name="agg_label").sort_index()
+        return self
+
+
+class MACE(_Base):
+    """MACE (Hovy et al. 2013), as crowd-kit 1.4: each worker knows the answer or spams
+    from its own label distribution; variational Bayes (``method="vb"``, Beta(``alpha``,
+    ``beta``) and Dirichlet(10) priors) or EM (``"em"``, counts smoothed by 0.01/K), ``n_iter``
+    rounds from crowd-kit's start (numpy's legacy generator, ``random_state``,
+    ``default_noise``).
+
+    Restarts: crowd-kit 1.4.2 starts every restart from the same ``random_state``, so its
+    ``n_restarts`` repeats one run; here restart r starts from ``random_state + r`` and the
+    most likely run is kept (restart 0 is crowd-kit's run; ``n_restarts=1`` is crowd-kit's
+    result exactly). crowd-kit's M-step also credits strategy counts in sorted worker and
+    label order to parameters in first-appearance order (a mismatch wherever the two orders
+    differ); here they stay aligned. ``smoothing`` and ``verbose`` are accepted for
+    crowd-kit's signature and, as there, unused.
+
+    Attributes (after ``fit``): ``labels_``, ``probas_`` (tasks and labels in order of
+    first appearance), ``spamming_`` (workers × 2: [spamming, knowing] weights),
+    ``thetas_`` (workers × labels: each worker's spamming distribution),
+    ``theta_priors_``/``strategy_priors_`` (VB's priors; None under EM), ``smoothing_``,
+    ``log_marginal_likelihood_`` and ``restart_`` (which restart was kept).
+    """
+
+    def __init__(
+        self,
+        n_restarts: int = 10,
+        n_iter: int = 50,
+        method: str = "vb",
+        smoothing: float = 0.1,
+        default_noise: float = 0.5,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        random_state: int = 0,
+        verbose: int = 0,
+    ):
+        self.n_restarts = n_restarts
+        self.n_iter = n_iter
+        self.method = method
+        self.smoothing = smoothing
+        self.default_noise = default_noise
+        self.alpha = alpha
+        self.beta = beta
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _params(self) -> dict:
+        return {
+            "n_restarts": self.n_restarts,
+            "n_iter": self.n_iter,
+            "method": self.method,
+            "smoothing": self.smoothing,
+            "default_noise": self.default_noise,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "random_state": self.random_state,
+            "verbose": self.verbose,
+        }
+
+    def fit(self, data: pd.DataFrame) -> "MACE":
+        """Fits the model to ``data``."""
+        _check_count("n_restarts", self.n_restarts)
+        _check_count("n_iter", self.n_iter)
+        if self.method not in ("vb", "em"):
+            raise ValueError(f"method={self.method!r} is not one of 'vb', 'em'")
+        coded = encode(data)
+        probas, spamming, thetas, lml, restart = _conal.mace(
+            *_args(coded),
+            int(self.n_restarts),
+            int(self.n_iter),
+            str(self.method),
+            float(self.default_noise),
+            float(self.alpha),
+            float(self.beta),
+            _seed32(self.random_state),
+        )
+        self.probas_ = pd.DataFrame(probas, index=pd.Index(coded.task_ids, name="task"), columns=pd.Index(coded.classes))
+        self.labels_ = _labels(self.probas_)
+        self.spamming_, self.thetas_ = spamming, thetas
+        r, k = len(coded.worker_ids), len(coded.classes)
+        vb = self.method == "vb"
+        self.theta_priors_ = np.tile([float(self.alpha), float(self.beta)], (r, 1)) if vb else None
+        self.strategy_priors_ = np.full((r, k), 10.0) if vb else None
+        self.smoothing_ = 0.01 / k
+        self.log_marginal_likelihood_, self.restart_ = lml, restart
+        return self
+
+
+class MMSR(_Base):
+    """M-MSR (Ma & Olshevsky 2020), as crowd-kit 1.4: each worker's skill from robust
+    rank-one completion of the workers' agreement matrix (dense, workers × workers), started
+    from crowd-kit's draws (numpy's legacy generator, ``random_state``); then a vote
+    weighted by ``log((M − 1) p / (1 − p))``, which is negative for a worker below chance.
+
+    ``fit(data)`` learns ``skills_`` (Series indexed by worker in order of first
+    appearance, named ``skill``) and ``loss_history_``; ``predict``/``predict_score`` set
+    ``labels_`` and ``scores_`` as crowd-kit's skill-weighted majority vote does: per task
+    the weight sums divided by their total (sorted tasks and labels), the label the largest
+    of those (where the total is negative this is the label of least weight, as crowd-kit).
+    """
+
+    def __init__(self, n_iter: int = 10000, tol: float = 1e-10, random_state: Optional[int] = 0):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _params(self) -> dict:
+        return {"n_iter": self.n_iter, "tol": self.tol, "random_state": self.random_state}
+
+    def fit(self, data: pd.DataFrame) -> "MMSR":
+        """Learns each worker's skill from ``data``."""
+        _check_count("n_iter", self.n_iter)
+        if self.random_state is None:
+            raise ValueError("random_state=None (a fresh seed) is not supported: give an int for reproducible runs")
+        coded = encode(data)
+        skills, history = _conal.m_msr(*_args(coded), int(self.n_iter), float(self.tol), _seed32(self.random_state))
+        self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill")
+        self.loss_history_: List[float] = list(history)
+        return self
+
+    def _apply(self, data: pd.DataFrame) -> "MMSR":
+        if not hasattr(self, "skills_"):
+            raise ValueError("MMSR is not fitted yet: call fit(data) first")
+        coded = encode(data)
+        weights = self.skills_.reindex(coded.worker_ids).to_numpy(dtype=np.float64)
+        missing = np.flatnonzero(np.isnan(weights))
+        if len(missing):
+            raise ValueError(f"worker {coded.worker_ids[missing[0]]!r} of data has no skill: fit on data with every worker")
+        sums = np.zeros((len(coded.task_ids), len(coded.classes)))
+        np.add.at(sums, (coded.tasks, coded.labels), weights[coded.workers])
+        frame = pd.DataFrame(sums, index=pd.Index(coded.task_ids, name="task"), columns=pd.Index(coded.classes, name="label"))
+        frame = frame.sort_index(axis=0).sort_index(axis=1)
+        self.scores_ = frame.div(frame.sum(axis=1), axis=0)
+        self.labels_ = _labels(self.scores_)
+        return self
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """The skill-weighted label of each task of ``data``."""
+        return self._apply(data).labels_
+
+    def predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The skill-weighted scores of each task of ``data`` (crowd-kit's ``scores_``)."""
+        return self._apply(data).scores_
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+        """``fit(data)``, then ``predict(data)``."""
+        return self.fit(data).predict(data)
+
+    def fit_predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        """``fit(data)``, then ``predict_score(data)``."""
+        return self.fit(data).predict_score(data)
+
+
+def _seed32(seed: Any) -> int:
+    """numpy's legacy seed: an int in [0, 2**32)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
+        raise ValueError(f"random_state={seed!r}: expected an int between 0 and 2**32 - 1")
+    return int(seed)

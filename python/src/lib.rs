@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use conal::aggregate::{
-    DawidSkene, Glad, InitialErrorStrategy, InitialErrors, MajorityVote, OneCoinDawidSkene,
-    agreement,
+    DawidSkene, Glad, InitialErrorStrategy, InitialErrors, Kos, Mace, MaceMethod, MajorityVote,
+    Mmsr, OneCoinDawidSkene, Ties, ZeroBasedSkill, agreement,
 };
-use conal::data::{CrowdData, CrowdLabels, Matrix};
+use conal::data::{Annotation, CrowdData, CrowdLabels, Matrix};
 use conal::estimator::RunParams;
 use conal::metrics::EpochMetrics;
 use conal::progress::Progress;
@@ -194,6 +194,161 @@ fn one_coin_dawid_skene<'py>(
 }
 
 /// Krippendorff's alpha (nominal distance) of the labels.
+/// Zero-based skill: (vote shares of the final weighted vote, skills). Ties go to the
+/// lowest class code, crowd-kit's rule when the codes are in sorted label order.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn zero_based_skill<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_iter: usize,
+    lr_init: f64,
+    lr_steps_to_reduce: usize,
+    lr_reduce_factor: f64,
+    eps: f64,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)> {
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
+    let zbs = ZeroBasedSkill::new()
+        .n_iter(n_iter)
+        .lr_init(lr_init)
+        .lr_steps_to_reduce(lr_steps_to_reduce)
+        .lr_reduce_factor(lr_reduce_factor)
+        .eps(eps)
+        .ties(Ties::Lowest);
+    let fitted = py.detach(|| zbs.fit(&data)).map_err(to_py)?;
+    Ok((
+        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        PyArray1::from_vec(py, fitted.skills),
+    ))
+}
+
+/// The labels in the order given (checked as crowd labels first): what KOS draws its start
+/// for, row by row, as crowd-kit does.
+fn annotations_in_order(
+    tasks: &PyReadonlyArray1<'_, i64>,
+    workers: &PyReadonlyArray1<'_, i64>,
+    labels: &PyReadonlyArray1<'_, i64>,
+) -> PyResult<Vec<Annotation>> {
+    let (t, w, l) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+    Ok((0..t.len())
+        .map(|j| Annotation {
+            item: t[j] as u32,
+            worker: w[j] as u32,
+            label: l[j] as u32,
+        })
+        .collect())
+}
+
+/// KOS: (each task's score: > 0 for class code 0, < 0 for code 1; rounds run).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn kos<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_iter: usize,
+    random_state: u32,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, usize)> {
+    crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
+    let rows = annotations_in_order(&tasks, &workers, &labels)?;
+    let kos = Kos::new().n_iter(n_iter).random_state(random_state);
+    let fitted = py
+        .detach(|| kos.fit_annotations(n_tasks, n_workers, n_classes, &rows))
+        .map_err(to_py)?;
+    Ok((PyArray1::from_vec(py, fitted.scores), fitted.rounds))
+}
+
+/// MACE: (gold-label marginals normalised per task, spamming (workers × 2), thetas
+/// (workers × classes), log marginal likelihood, restart kept).
+#[pyfunction]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn mace<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_restarts: usize,
+    n_iter: usize,
+    method: &str,
+    default_noise: f64,
+    alpha: f64,
+    beta: f64,
+    random_state: u32,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    f64,
+    usize,
+)> {
+    let method = match method {
+        "vb" => MaceMethod::Vb,
+        "em" => MaceMethod::Em,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "method={other:?} is not one of 'vb', 'em'"
+            )));
+        }
+    };
+    crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
+    // In the data's order, so that each task's product runs in crowd-kit's order.
+    let rows = annotations_in_order(&tasks, &workers, &labels)?;
+    let mace = Mace::new()
+        .n_restarts(n_restarts)
+        .n_iter(n_iter)
+        .method(method)
+        .default_noise(default_noise)
+        .beta_prior(alpha, beta)
+        .random_state(random_state);
+    let fitted = py
+        .detach(|| mace.fit_annotations(n_tasks, n_workers, n_classes, &rows))
+        .map_err(to_py)?;
+    let spamming: Vec<Vec<f64>> = fitted.spamming.iter().map(|s| s.to_vec()).collect();
+    Ok((
+        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        rows_to_array(py, &spamming)?,
+        rows_to_array(py, &fitted.thetas)?,
+        fitted.log_marginal_likelihood,
+        fitted.restart,
+    ))
+}
+
+/// M-MSR: (each worker's skill, the loss per iteration).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn m_msr<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    n_iter: usize,
+    tol: f64,
+    random_state: u32,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Vec<f64>)> {
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
+    let mmsr = Mmsr::new()
+        .n_iter(n_iter)
+        .tol(tol)
+        .random_state(random_state);
+    let fitted = py.detach(|| mmsr.fit(&data)).map_err(to_py)?;
+    Ok((PyArray1::from_vec(py, fitted.skills), fitted.loss_history))
+}
+
 #[pyfunction]
 #[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes))]
 fn krippendorff_alpha<'py>(
@@ -618,6 +773,10 @@ fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(one_coin_dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(glad, m)?)?;
+    m.add_function(wrap_pyfunction!(zero_based_skill, m)?)?;
+    m.add_function(wrap_pyfunction!(kos, m)?)?;
+    m.add_function(wrap_pyfunction!(mace, m)?)?;
+    m.add_function(wrap_pyfunction!(m_msr, m)?)?;
     m.add_function(wrap_pyfunction!(krippendorff_alpha, m)?)?;
     m.add_function(wrap_pyfunction!(uncertainty, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;

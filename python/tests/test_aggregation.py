@@ -284,3 +284,85 @@ def test_glad_bad_priors(generated):
     with pytest.raises(ValueError, match="class_priors"):
         ours.GLAD(labels_priors=pd.Series(0.0, index=labels)).fit(generated)
 
+
+
+def first_appearance_codes(df):
+    """The same crowd with workers and labels renamed to their rank of first appearance, so
+    that sorted order is first-appearance order (crowd-kit's MACE mixes the two orders)."""
+    workers = {v: i for i, v in enumerate(pd.unique(df.worker))}
+    labels = {v: i for i, v in enumerate(pd.unique(df.label))}
+    return df.assign(worker=df.worker.map(workers), label=df.label.map(labels))
+
+
+def binary(df):
+    """The crowd asked "is it the most common label?"."""
+    top = df.label.value_counts().index[0]
+    return df.assign(label=np.where(df.label == top, "yes", "no"))
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_zero_based_skill_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    theirs, mine = ck.ZeroBasedSkill(), ours.ZeroBasedSkill()
+    theirs_labels, mine_labels = theirs.fit_predict(df), mine.fit_predict(df)
+    same_layout(mine.skills_, theirs.skills_)
+    np.testing.assert_allclose(mine.skills_.to_numpy(dtype=float), theirs.skills_.to_numpy(dtype=float), atol=1e-9)
+    same_layout(mine.probas_, theirs.probas_)
+    np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-9)
+    same_layout(mine_labels, theirs_labels)
+    assert (mine_labels == theirs_labels).all()
+    with pytest.raises(ValueError, match="not fitted"):
+        ours.ZeroBasedSkill().predict(df)
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_kos_matches_crowd_kit(name, request):
+    df = binary(request.getfixturevalue(name))
+    for seed in (0, 3):
+        theirs = ck.KOS(random_state=seed).fit_predict(df)
+        mine = ours.KOS(random_state=seed).fit_predict(df)
+        same_layout(mine, theirs)
+        assert (mine == theirs).all(), seed
+    with pytest.raises(ValueError, match="binary classification only"):
+        ours.KOS().fit(request.getfixturevalue(name))
+    with pytest.raises(ValueError, match="random_state=-1"):
+        ours.KOS(random_state=-1).fit(df)
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_mace_matches_crowd_kit(name, request):
+    df = first_appearance_codes(request.getfixturevalue(name))
+    for method in ("vb", "em"):
+        theirs = ck.MACE(n_restarts=1, method=method).fit(df)
+        mine = ours.MACE(n_restarts=1, method=method).fit(df)
+        same_layout(mine.probas_, theirs.probas_)
+        np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-9)
+        same_layout(mine.labels_, theirs.labels_)
+        assert (mine.labels_ == theirs.labels_).all()
+        np.testing.assert_allclose(mine.spamming_, theirs.spamming_, atol=1e-9)
+        np.testing.assert_allclose(mine.thetas_, theirs.thetas_, atol=1e-9)
+        if method == "vb":
+            np.testing.assert_array_equal(mine.theta_priors_, theirs.theta_priors_)
+            np.testing.assert_array_equal(mine.strategy_priors_, theirs.strategy_priors_)
+        assert mine.smoothing_ == theirs.smoothing_
+    # Restarts from random_state + r: the most likely run is kept, never a worse one.
+    one = ours.MACE(n_restarts=1).fit(df)
+    many = ours.MACE(n_restarts=4).fit(df)
+    assert many.log_marginal_likelihood_ >= one.log_marginal_likelihood_
+    assert 0 <= many.restart_ < 4
+    with pytest.raises(ValueError, match="method='map' is not one of"):
+        ours.MACE(method="map").fit(df)
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_mmsr_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    theirs, mine = ck.MMSR(), ours.MMSR()
+    theirs_labels, mine_labels = theirs.fit_predict(df), mine.fit_predict(df)
+    same_layout(mine.skills_, theirs.skills_)
+    np.testing.assert_allclose(mine.skills_.to_numpy(dtype=float), theirs.skills_.to_numpy(dtype=float), atol=1e-6)
+    assert len(mine.loss_history_) == len(theirs.loss_history_)
+    same_layout(mine.scores_, theirs.scores_)
+    np.testing.assert_allclose(mine.scores_.to_numpy(), theirs.scores_.to_numpy(), atol=1e-6)
+    same_layout(mine_labels, theirs_labels)
+    assert (mine_labels == theirs_labels).all()

@@ -18,11 +18,23 @@ use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::{rng, stream};
 
+/// How a vote picks among tied classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ties {
+    /// At random, from the seed (never by file order).
+    #[default]
+    Random,
+    /// The tied class of lowest index: crowd-kit's rule (`idxmax` over its label columns),
+    /// for reproducing crowd-kit when the class order is its column order.
+    Lowest,
+}
+
 /// Majority vote parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MajorityVote {
     seed: u64,
     weights: Option<Vec<f64>>,
+    ties: Ties,
 }
 
 impl Default for MajorityVote {
@@ -37,7 +49,14 @@ impl MajorityVote {
         MajorityVote {
             seed: 0,
             weights: None,
+            ties: Ties::Random,
         }
+    }
+
+    /// How ties are broken. Defaults to [`Ties::Random`].
+    pub fn ties(mut self, ties: Ties) -> Self {
+        self.ties = ties;
+        self
     }
 
     /// Seed of the tie-breaking draws. Defaults to 0.
@@ -105,7 +124,10 @@ impl MajorityVote {
             if tied.len() > 1 {
                 ties += 1;
             }
-            labels.push(tied[rng.random_range(0..tied.len())] as u32);
+            labels.push(match self.ties {
+                Ties::Random => tied[rng.random_range(0..tied.len())] as u32,
+                Ties::Lowest => tied[0] as u32,
+            });
             let total: f64 = row.iter().sum();
             for v in row.iter_mut() {
                 *v = if total > 0.0 {

@@ -4,8 +4,12 @@ pub mod agreement;
 pub mod dawid_skene;
 pub mod glad;
 pub mod gold_majority_vote;
+pub mod kos;
+pub mod m_msr;
+pub mod mace;
 pub mod majority_vote;
 pub mod wawa;
+pub mod zero_based_skill;
 
 pub use dawid_skene::{
     DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
@@ -13,8 +17,12 @@ pub use dawid_skene::{
 };
 pub use glad::{FittedGlad, Glad};
 pub use gold_majority_vote::{FittedGoldMajorityVote, GoldMajorityVote};
-pub use majority_vote::{FittedMajorityVote, MajorityVote};
+pub use kos::{FittedKos, Kos};
+pub use m_msr::{FittedMmsr, Mmsr};
+pub use mace::{FittedMace, Mace, MaceMethod};
+pub use majority_vote::{FittedMajorityVote, MajorityVote, Ties};
 pub use wawa::{FittedWawa, Wawa};
+pub use zero_based_skill::{FittedZeroBasedSkill, ZeroBasedSkill};
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +47,17 @@ pub enum AggregationMethod {
     GoldMv,
     /// One-coin Dawid-Skene: one skill per worker, wrong answers uniform.
     OneCoinDs,
+    /// Zero-based skill: majority vote weighted by skills learnt by gradient steps towards
+    /// each worker's agreement with the vote.
+    Zbs,
+    /// KOS: belief-propagation-like messages between items and workers (two classes only).
+    Kos,
+    /// MACE: each worker knows the answer or spams from its own label distribution
+    /// (variational Bayes).
+    Mace,
+    /// M-MSR: skills from robust rank-one completion of the workers' agreement matrix, then a
+    /// log-odds weighted vote (dense in workers × workers).
+    Mmsr,
 }
 
 impl AggregationMethod {
@@ -51,6 +70,10 @@ impl AggregationMethod {
             AggregationMethod::Wawa => "wawa",
             AggregationMethod::GoldMv => "gold-mv",
             AggregationMethod::OneCoinDs => "one-coin-ds",
+            AggregationMethod::Zbs => "zbs",
+            AggregationMethod::Kos => "kos",
+            AggregationMethod::Mace => "mace",
+            AggregationMethod::Mmsr => "mmsr",
         }
     }
 
@@ -101,6 +124,20 @@ impl AggregationMethod {
             }
             AggregationMethod::GoldMv => {
                 GoldMajorityVote::new(gold)
+                    .seed(seed)
+                    .fit_annotations(n, r, k, a)?
+                    .aggregation
+            }
+            AggregationMethod::Zbs => {
+                ZeroBasedSkill::new()
+                    .seed(seed)
+                    .fit_annotations(n, r, k, a)?
+                    .aggregation
+            }
+            AggregationMethod::Kos => Kos::new().fit_annotations(n, r, k, a)?.aggregation,
+            AggregationMethod::Mace => Mace::new().fit_annotations(n, r, k, a)?.aggregation,
+            AggregationMethod::Mmsr => {
+                Mmsr::new()
                     .seed(seed)
                     .fit_annotations(n, r, k, a)?
                     .aggregation

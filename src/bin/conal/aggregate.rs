@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conal::aggregate::{
-    AggregationMethod, DawidSkene, Glad, GoldMajorityVote, MajorityVote, OneCoinDawidSkene, Wawa,
+    AggregationMethod, DawidSkene, Glad, GoldMajorityVote, Kos, Mace, MajorityVote, Mmsr,
+    OneCoinDawidSkene, Wawa, ZeroBasedSkill,
 };
 use conal::io::write_atomic;
 
@@ -20,29 +21,35 @@ pub struct AggregateArgs {
     /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad, wawa
     /// (majority vote weighted by agreement with the majority vote), gold-mv (weighted by
     /// accuracy on the items whose true label the data gives, e.g. by --gold), one-coin-ds
-    /// (Dawid-Skene with one skill per worker).
+    /// (Dawid-Skene with one skill per worker), zbs (zero-based skill), kos (two classes
+    /// only), mace (spammers vs knowing workers), mmsr (M-MSR; dense in workers², for crowds
+    /// up to ~10,000 workers). Each as crowd-kit 1.4 defines it.
     #[arg(long, value_enum, default_value = "ds")]
     pub method: AggregationMethod,
 
-    /// Seed for majority-vote tie breaking (mv, wawa, gold-mv).
+    /// Seed for majority-vote tie breaking (mv, wawa, gold-mv, zbs, mmsr), and of the start
+    /// of kos, mace and mmsr (numpy's generator, as crowd-kit's random_state).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Maximum EM iterations (ds, one-coin-ds, glad).
-    #[arg(long = "max-iter", default_value_t = 100)]
-    pub max_iter: usize,
+    /// Maximum iterations: EM rounds of ds, one-coin-ds and glad (default 100), rounds of zbs
+    /// and kos (100) and mace (50), iterations of mmsr (10,000).
+    #[arg(long = "max-iter")]
+    pub max_iter: Option<usize>,
 
-    /// Convergence tolerance on the objective per label (ds, one-coin-ds, glad).
-    #[arg(long, default_value_t = 1e-5)]
-    pub tol: f64,
+    /// Convergence tolerance: on the objective per label for ds, one-coin-ds and glad
+    /// (default 1e-5); on the change of the rank-one estimate for mmsr (1e-10).
+    #[arg(long)]
+    pub tol: Option<f64>,
 
     /// Output CSV: task,label,p_<class>… (the item id, its inferred class, the posterior).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
     /// Also write what the method learned about each worker as JSON: Dawid-Skene's confusion
-    /// matrices ([true class][label given]), GLAD's abilities, or the skills of wawa, gold-mv
-    /// and one-coin-ds.
+    /// matrices ([true class][label given]), GLAD's abilities, the skills of wawa, gold-mv,
+    /// one-coin-ds, zbs and mmsr (mmsr: the vote's log-odds weight), or MACE's competence
+    /// (chance of knowing the answer rather than spamming) as skill.
     #[arg(long = "workers-out", value_name = "FILE")]
     pub workers_out: Option<PathBuf>,
 
@@ -54,6 +61,10 @@ pub struct AggregateArgs {
 pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
     let spec = args.data.spec(args.seed, false)?;
     let crowd = spec.load_labels().context("loading the data")?;
+    let iterations = |default: usize| args.max_iter.unwrap_or(default);
+    // numpy's seeds are 32-bit.
+    let random_state = u32::try_from(args.seed)
+        .map_err(|_| anyhow::anyhow!("--seed {} does not fit numpy's 32-bit seed", args.seed));
     // What each method learned about the workers, for --workers-out.
     let (result, confusions, abilities, skills) = match args.method {
         AggregationMethod::Mv => (
@@ -68,8 +79,8 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         }
         AggregationMethod::OneCoinDs => {
             let fitted = OneCoinDawidSkene::new()
-                .max_iter(args.max_iter)
-                .tol(args.tol)
+                .max_iter(iterations(100))
+                .tol(args.tol.unwrap_or(1e-5))
                 .fit(&crowd)?;
             (fitted.aggregation, None, None, Some(fitted.skills))
         }
@@ -81,8 +92,8 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         }
         AggregationMethod::Ds => {
             let fitted = DawidSkene::new()
-                .max_iter(args.max_iter)
-                .tol(args.tol)
+                .max_iter(iterations(100))
+                .tol(args.tol.unwrap_or(1e-5))
                 .fit(&crowd)?;
             (
                 fitted.aggregation,
@@ -93,10 +104,40 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         }
         AggregationMethod::Glad => {
             let fitted = Glad::new()
-                .max_iter(args.max_iter)
-                .tol(args.tol)
+                .max_iter(iterations(100))
+                .tol(args.tol.unwrap_or(1e-5))
                 .fit(&crowd)?;
             (fitted.aggregation, None, Some(fitted.abilities), None)
+        }
+        AggregationMethod::Zbs => {
+            let fitted = ZeroBasedSkill::new()
+                .n_iter(iterations(100))
+                .seed(args.seed)
+                .fit(&crowd)?;
+            (fitted.aggregation, None, None, Some(fitted.skills))
+        }
+        AggregationMethod::Kos => {
+            let fitted = Kos::new()
+                .n_iter(iterations(100))
+                .random_state(random_state?)
+                .fit(&crowd)?;
+            (fitted.aggregation, None, None, None)
+        }
+        AggregationMethod::Mace => {
+            let fitted = Mace::new()
+                .n_iter(iterations(50))
+                .random_state(random_state?)
+                .fit(&crowd)?;
+            (fitted.aggregation, None, None, Some(fitted.competence))
+        }
+        AggregationMethod::Mmsr => {
+            let fitted = Mmsr::new()
+                .n_iter(iterations(10_000))
+                .tol(args.tol.unwrap_or(1e-10))
+                .random_state(random_state?)
+                .seed(args.seed)
+                .fit(&crowd)?;
+            (fitted.aggregation, None, None, Some(fitted.skills))
         }
     };
     let labelled: Vec<usize> = (0..crowd.n_items())
