@@ -366,6 +366,35 @@ fn conal_agreement_prints_the_metrics() {
     assert_eq!(v["labels"], 2945);
     let acc = v["accuracy_on_aggregate"].as_f64().unwrap();
     assert!((0.5..1.0).contains(&acc), "{acc}");
+    // crowd-kit's consistency with its majority vote: 0.8128 (its ties go by column order,
+    // ours at random: 188 of the 700 songs are tied, so the figure moves with the seed).
+    let c = v["consistency"].as_f64().unwrap();
+    assert!((0.76..0.83).contains(&c), "{c}");
+    let out = tempfile::tempdir().unwrap();
+    let workers = out.path().join("workers.json");
+    let (ok, _, err) = common::output(
+        common::conal()
+            .args(["agreement", "--task", "music", "--data"])
+            .arg(&dir)
+            .arg("--workers-out")
+            .arg(&workers),
+    );
+    assert!(ok, "{err}");
+    let w: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&workers).unwrap()).unwrap();
+    let spam: Vec<f64> = w["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["spam_score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(spam.len(), 44);
+    assert!(spam.iter().all(|s| (0.0..=1.0).contains(s)), "{spam:?}");
+    // Music has both experts and near-spammers.
+    assert!(
+        spam.iter().any(|&s| s > 0.7) && spam.iter().any(|&s| s < 0.1),
+        "{spam:?}"
+    );
 }
 
 /// Figures from `python benches/python/crowdkit_accuracy.py` (crowd-kit 1.4.2). Vote-based

@@ -49,6 +49,15 @@ def uncertainty(
     n_tasks: int, n_workers: int, n_classes: int,
     skills: Optional[npt.NDArray[np.float64]], by_worker: bool,
 ) -> npt.NDArray[np.float64]: ...
+def consistency(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int,
+    skills: npt.NDArray[np.float64], aggregated: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]: ...
+def spammer_scores(
+    tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
+    n_tasks: int, n_workers: int, n_classes: int,
+) -> npt.NDArray[np.float64]: ...
 def glad(
     tasks: npt.NDArray[np.int64], workers: npt.NDArray[np.int64], labels: npt.NDArray[np.int64],
     n_tasks: int, n_workers: int, n_classes: int, n_iter: int, tol: float,

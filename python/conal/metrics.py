@@ -1,7 +1,9 @@
 """Agreement and quality metrics of crowd labels, crowd-kit compatible: the functions of
 ``crowdkit.metrics`` with the same parameters and return types, computed by conal's core::
 
-    from conal.metrics import alpha_krippendorff, uncertainty, accuracy_on_aggregates
+    from conal.metrics import alpha_krippendorff, uncertainty, consistency, accuracy_on_aggregates
+
+and one crowd-kit lacks, ``spammer_score`` (Raykar & Yu 2011).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pandas as pd
 from . import _conal
 from ._data import accuracy_by_worker, correct_labels, encode
 
-__all__ = ["alpha_krippendorff", "uncertainty", "accuracy_on_aggregates"]
+__all__ = ["alpha_krippendorff", "uncertainty", "consistency", "accuracy_on_aggregates", "spammer_score"]
 
 
 def _codes(answers: pd.DataFrame) -> tuple:
@@ -93,3 +95,55 @@ def accuracy_on_aggregates(
     if by != "worker":
         raise ValueError(f"by={by!r} is not None or 'worker'")
     return accuracy_by_worker(coded, truth)
+
+
+def consistency(
+    answers: pd.DataFrame,
+    workers_skills: Optional[pd.Series] = None,
+    aggregator: Any = None,
+    by_task: bool = False,
+) -> Union[float, pd.Series]:
+    """Consistency, as crowd-kit's: per task, the posterior probability of the aggregated
+    label (``aggregator.fit_predict(answers)``; default conal's ``MajorityVote()``, which
+    gives crowd-kit's labels and skills) when each label is right with its worker's skill
+    and otherwise uniform over the other labels. Skills: ``workers_skills`` (Series indexed
+    by worker), else ``aggregator.skills_``. The mean over tasks, or with ``by_task`` a
+    Series indexed by task."""
+    if aggregator is None:
+        from .aggregation import MajorityVote
+
+        aggregator = MajorityVote()
+    aggregated = aggregator.fit_predict(answers)
+    if workers_skills is None:
+        if not hasattr(aggregator, "skills_"):
+            raise ValueError(f"{type(aggregator).__name__} has no skills_: give workers_skills")
+        workers_skills = aggregator.skills_
+    if not isinstance(workers_skills, pd.Series):
+        raise TypeError(f"workers_skills must be a pandas Series indexed by worker, got {type(workers_skills).__name__}")
+    coded, args = _codes(answers)
+    skills = workers_skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64, copy=True)
+    missing = np.flatnonzero(np.isnan(skills))
+    if len(missing):
+        raise ValueError(f"workers_skills has no skill for worker {coded.worker_ids[missing[0]]!r}")
+    chosen = pd.Series(aggregated).reindex(coded.task_ids)
+    codes = coded.classes.get_indexer(chosen.to_numpy()).astype(np.int64)
+    bad = np.flatnonzero(codes < 0)
+    if len(bad):
+        task = coded.task_ids[bad[0]]
+        raise ValueError(f"the aggregate of task {task!r} is {chosen.iloc[bad[0]]!r}, not one of the labels in answers")
+    values = _conal.consistency(*args, skills, codes)
+    result = pd.Series(values, index=pd.Index(coded.task_ids, name="task")).sort_index()
+    if by_task:
+        return result
+    return float(result.mean())
+
+
+def spammer_score(answers: pd.DataFrame) -> pd.Series:
+    """Each worker's spammer score (Raykar & Yu, NIPS 2011) from its Dawid-Skene confusion
+    matrix A (``DawidSkene()`` fitted on ``answers``): ``1/(K(K−1)) Σ_{c<c'} Σ_l (A[c][l] −
+    A[c'][l])²``: 0 for a worker who answers alike whatever the true label, 1 for one who
+    tells every label apart. A Series indexed by worker, named ``spammer_score``."""
+    coded, args = _codes(answers)
+    return pd.Series(
+        _conal.spammer_scores(*args), index=pd.Index(coded.worker_ids, name="worker"), name="spammer_score"
+    ).sort_index()

@@ -396,6 +396,68 @@ fn uncertainty<'py>(
 }
 
 /// GLAD: (posteriors, abilities α per worker, log-easiness β per task, Q per round).
+/// Consistency per task (NaN for a task without labels): the one-coin posterior of
+/// `aggregated` (class codes, one per task) under `skills` (one per worker).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn consistency<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    skills: PyReadonlyArray1<'py, f64>,
+    aggregated: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
+    let aggregated: Vec<u32> = aggregated
+        .as_slice()?
+        .iter()
+        .map(|&c| {
+            u32::try_from(c)
+                .ok()
+                .filter(|&c| (c as usize) < n_classes)
+                .ok_or_else(|| {
+                    PyValueError::new_err(format!("aggregated label code {c} is not a class"))
+                })
+        })
+        .collect::<PyResult<_>>()?;
+    let values = agreement::consistency(
+        n_tasks,
+        n_workers,
+        n_classes,
+        &data.annotations,
+        skills.as_slice()?,
+        &aggregated,
+    )
+    .map_err(to_py)?;
+    Ok(PyArray1::from_vec(
+        py,
+        values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    ))
+}
+
+/// Each worker's spammer score from its Dawid-Skene confusion matrix (default parameters).
+#[pyfunction]
+fn spammer_scores<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let data = crowd_labels(&tasks, &workers, &labels, n_tasks, n_workers, n_classes)?;
+    let fitted = py.detach(|| DawidSkene::new().fit(&data)).map_err(to_py)?;
+    Ok(PyArray1::from_vec(
+        py,
+        agreement::spammer_scores(&fitted.worker_confusions),
+    ))
+}
+
 #[pyfunction]
 #[pyo3(signature = (tasks, workers, labels, n_tasks, n_workers, n_classes, n_iter, tol, m_step_max_iter, m_step_tol, class_priors=None, ability_means=None, difficulty_means=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -779,6 +841,8 @@ fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(m_msr, m)?)?;
     m.add_function(wrap_pyfunction!(krippendorff_alpha, m)?)?;
     m.add_function(wrap_pyfunction!(uncertainty, m)?)?;
+    m.add_function(wrap_pyfunction!(consistency, m)?)?;
+    m.add_function(wrap_pyfunction!(spammer_scores, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(default_params, m)?)?;

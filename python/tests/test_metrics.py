@@ -69,3 +69,38 @@ def test_accuracy_on_aggregates_matches_crowd_kit(name, request):
     mine = ours.accuracy_on_aggregates(df, aggregator=ours_agg.MajorityVote(), by="worker")
     assert list(mine.index) == list(theirs.index)
     np.testing.assert_allclose(mine.to_numpy(), theirs.to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_consistency_matches_crowd_kit(name, request):
+    df = request.getfixturevalue(name)
+    theirs = ck_metrics.consistency(df, by_task=True)
+    mine = ours.consistency(df, by_task=True)
+    assert list(mine.index) == list(theirs.index)
+    assert mine.index.name == theirs.index.name
+    np.testing.assert_allclose(mine.to_numpy(), theirs.to_numpy(dtype=float), atol=1e-9)
+    assert abs(ours.consistency(df) - ck_metrics.consistency(df)) < 1e-9
+    # Given skills and another aggregator.
+    workers = df.worker.unique()
+    skills = pd.Series(np.linspace(0.3, 0.9, len(workers)), index=workers)
+    theirs = ck_metrics.consistency(df, workers_skills=skills, aggregator=ck.DawidSkene())
+    mine = ours.consistency(df, workers_skills=skills, aggregator=ours_agg.DawidSkene())
+    assert abs(mine - theirs) < 1e-6
+    with pytest.raises(ValueError, match="has no skill for worker"):
+        ours.consistency(df, workers_skills=skills.iloc[1:])
+
+
+def test_spammer_score_ranks_a_spammer_last(generated):
+    # A worker who answers "cat" to everything, on 300 tasks.
+    tasks = generated.task.unique()[:300]
+    spam = pd.DataFrame({"task": tasks, "worker": "spammer", "label": "cat"})
+    df = pd.concat([generated, spam], ignore_index=True)
+    scores = ours.spammer_score(df)
+    assert scores.name == "spammer_score" and scores.index.name == "worker"
+    assert len(scores) == df.worker.nunique()
+    assert scores.idxmin() == "spammer"
+    assert scores["spammer"] < 0.01
+    assert ((scores >= 0) & (scores <= 1)).all()
+    # Correlates with the workers' true skill (the fixture draws it per worker).
+    acc = (df.label == df.task.map(ours_agg.DawidSkene().fit_predict(df))).groupby(df.worker).mean()
+    assert np.corrcoef(acc.reindex(scores.index), scores)[0, 1] > 0.8

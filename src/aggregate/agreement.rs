@@ -1,7 +1,10 @@
 //! Agreement and quality metrics of crowd labels, as crowd-kit 1.4 computes them:
 //! Krippendorff's α (nominal, NLTK's `AnnotationTask.alpha`, which crowd-kit calls), label
 //! uncertainty per task or per worker (entropy of the, optionally skill-weighted, label
-//! distribution), and each worker's accuracy on aggregated labels.
+//! distribution), consistency (posterior of the aggregated label under a one-coin model of
+//! the workers' skills), each worker's accuracy on aggregated labels, and each worker's
+//! spammer score (Raykar & Yu 2011, from its Dawid-Skene confusion matrix; crowd-kit has
+//! none).
 //!
 //! ```
 //! use conal::aggregate::agreement::{By, krippendorff_alpha, uncertainty};
@@ -176,4 +179,148 @@ pub(crate) fn worker_accuracy(
         .zip(&total)
         .map(|(&r, &t)| (t > 0).then(|| r as f64 / t as f64))
         .collect()
+}
+
+/// Consistency as crowd-kit's `consistency(by_task=True)`: for every item, the posterior of
+/// its aggregated label `aggregated[item]` when each label of worker `w` is right with
+/// probability `skills[w]` and otherwise uniform over the other classes, over the L classes
+/// the data gives; uniform prior. `None` for an item without labels; 0 where every class
+/// has probability 0 (as crowd-kit). Computed in logs (crowd-kit multiplies directly and
+/// underflows to 0 only on items with hundreds of labels).
+pub fn consistency(
+    n_items: usize,
+    n_workers: usize,
+    n_class: usize,
+    annotations: &[Annotation],
+    skills: &[f64],
+    aggregated: &[u32],
+) -> Result<Vec<Option<f64>>> {
+    check_annotations(n_items, n_workers, n_class, annotations)?;
+    if skills.len() != n_workers || aggregated.len() != n_items {
+        return Err(Error::Config(format!(
+            "{} skills and {} aggregated labels for {n_workers} workers and {n_items} items",
+            skills.len(),
+            aggregated.len()
+        )));
+    }
+    let mut given = vec![false; n_class];
+    annotations
+        .iter()
+        .for_each(|a| given[a.label as usize] = true);
+    let present: Vec<usize> = (0..n_class).filter(|&c| given[c]).collect();
+    let l = present.len();
+    let k = n_class;
+    let mut log_p = vec![0.0f64; n_items * k];
+    let mut has = vec![false; n_items];
+    for a in annotations {
+        let s = skills[a.worker as usize];
+        let other = if l > 1 {
+            (1.0 - s) / (l - 1) as f64
+        } else {
+            0.0
+        };
+        let row = &mut log_p[a.item as usize * k..(a.item as usize + 1) * k];
+        for &c in &present {
+            row[c] += if c == a.label as usize { s } else { other }.ln();
+        }
+        has[a.item as usize] = true;
+    }
+    Ok((0..n_items)
+        .map(|i| {
+            if !has[i] {
+                return None;
+            }
+            let row = &log_p[i * k..(i + 1) * k];
+            let max = present
+                .iter()
+                .map(|&c| row[c])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let y = aggregated[i] as usize;
+            if max == f64::NEG_INFINITY || !given.get(y).copied().unwrap_or(false) {
+                return Some(0.0);
+            }
+            let total: f64 = present.iter().map(|&c| (row[c] - max).exp()).sum();
+            Some((row[y] - max).exp() / total)
+        })
+        .collect())
+}
+
+/// Each worker's spammer score (Raykar & Yu, "Ranking annotators for crowdsourced labeling
+/// tasks", NIPS 2011) from its confusion matrix `[true class][label given]` (rows summing to
+/// 1, as Dawid-Skene's): `1/(K(K−1)) Σ_{c<c'} Σ_l (A[c][l] − A[c'][l])²`. 0 for a spammer
+/// (the same answer distribution whatever the truth), 1 for a perfect (or perfectly
+/// permuting) worker.
+pub fn spammer_scores(confusions: &[Vec<Vec<f64>>]) -> Vec<f64> {
+    confusions
+        .iter()
+        .map(|a| {
+            let k = a.len();
+            if k < 2 {
+                return 0.0;
+            }
+            let mut sum = 0.0;
+            for c in 0..k {
+                for d in c + 1..k {
+                    sum += a[c]
+                        .iter()
+                        .zip(&a[d])
+                        .map(|(x, y)| (x - y) * (x - y))
+                        .sum::<f64>();
+                }
+            }
+            sum / (k * (k - 1)) as f64
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(item: u32, worker: u32, label: u32) -> Annotation {
+        Annotation {
+            item,
+            worker,
+            label,
+        }
+    }
+
+    #[test]
+    fn consistency_is_the_one_coin_posterior_of_the_aggregate() {
+        // Item 0: workers of skill 0.9 and 0.6 say 0, one of 0.8 says 1; 3 classes given.
+        let labels = [a(0, 0, 0), a(0, 1, 0), a(0, 2, 1), a(1, 0, 2)];
+        let skills = [0.9, 0.6, 0.8];
+        let c = consistency(3, 3, 3, &labels, &skills, &[0, 2, 0]).unwrap();
+        let p0 = 0.9 * 0.6 * 0.1;
+        let p1 = 0.05 * 0.2 * 0.8;
+        let p2 = 0.05 * 0.2 * 0.1;
+        assert!((c[0].unwrap() - p0 / (p0 + p1 + p2)).abs() < 1e-12);
+        // One label of skill 0.9 among 3 classes: 0.9 / (0.9 + 0.05 + 0.05).
+        assert!((c[1].unwrap() - 0.9).abs() < 1e-12);
+        assert_eq!(c[2], None);
+        // Every class impossible (a perfect worker against each class): 0, as crowd-kit.
+        let split = [a(0, 0, 0), a(0, 1, 1)];
+        let c = consistency(1, 2, 2, &split, &[1.0, 1.0], &[0]).unwrap();
+        assert_eq!(c[0], Some(0.0));
+    }
+
+    #[test]
+    fn spammer_scores_separate_spammers_from_experts() {
+        let perfect = vec![
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        let spammer = vec![vec![0.2, 0.5, 0.3]; 3];
+        let noisy = vec![
+            vec![0.8, 0.1, 0.1],
+            vec![0.1, 0.8, 0.1],
+            vec![0.1, 0.1, 0.8],
+        ];
+        let s = spammer_scores(&[perfect, spammer, noisy]);
+        assert!((s[0] - 1.0).abs() < 1e-12);
+        assert!(s[1].abs() < 1e-12);
+        // Pairs of rows differ by 0.7 in two places: 3 pairs × 2 × 0.49 / 6.
+        assert!((s[2] - 0.49).abs() < 1e-12);
+    }
 }

@@ -1,12 +1,15 @@
 //! `conal agreement`: how much the crowd agrees, without features: Krippendorff's α, label
-//! uncertainty per task and per worker, and each worker's accuracy on aggregated labels.
+//! uncertainty per task and per worker, consistency with the aggregate, each worker's
+//! accuracy on aggregated labels and its spammer score.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use conal::aggregate::AggregationMethod;
-use conal::aggregate::agreement::{By, accuracy_on_aggregates, krippendorff_alpha, uncertainty};
+use conal::aggregate::agreement::{
+    By, accuracy_on_aggregates, consistency, krippendorff_alpha, spammer_scores, uncertainty,
+};
+use conal::aggregate::{AggregationMethod, DawidSkene};
 use conal::io::write_atomic;
 
 use crate::train::DataArgs;
@@ -17,7 +20,9 @@ pub struct AgreementArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
-    /// The aggregation whose labels the workers' accuracy is measured against.
+    /// The aggregation whose labels the workers' accuracy and the consistency are measured
+    /// against (consistency weighs each worker by that accuracy, crowd-kit's default with
+    /// majority vote).
     #[arg(long, value_enum, default_value = "mv")]
     pub method: AggregationMethod,
 
@@ -25,7 +30,9 @@ pub struct AgreementArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Also write per-worker figures (labels, uncertainty, accuracy on the aggregate) as JSON.
+    /// Also write per-worker figures as JSON: labels, uncertainty, accuracy on the aggregate,
+    /// and spammer score (Raykar & Yu 2011, from the worker's Dawid-Skene confusion matrix:
+    /// 0 answers alike whatever the truth, 1 tells every class apart).
     #[arg(long = "workers-out", value_name = "FILE")]
     pub workers_out: Option<PathBuf>,
 
@@ -53,6 +60,9 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
     let by_worker = uncertainty(n, r, k, a, None, By::Worker)?;
     let aggregate = args.method.fit(&crowd, args.seed)?;
     let accuracy = accuracy_on_aggregates(r, a, &aggregate.labels);
+    let skills: Vec<f64> = accuracy.iter().map(|s| s.unwrap_or(0.0)).collect();
+    let consistent = consistency(n, r, k, a, &skills, &aggregate.labels)?;
+    let consistency_mean = mean(consistent.iter().flatten().copied());
     let right = a
         .iter()
         .filter(|x| aggregate.labels[x.item as usize] == x.label)
@@ -61,6 +71,7 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
     let task_uncertainty = mean(by_task.iter().copied());
     let worker_uncertainty = mean(by_worker.iter().copied());
     if let Some(path) = &args.workers_out {
+        let spam = spammer_scores(&DawidSkene::new().fit(&crowd)?.worker_confusions);
         let mut count = vec![0usize; r];
         a.iter().for_each(|x| count[x.worker as usize] += 1);
         let workers: Vec<serde_json::Value> = (0..r)
@@ -70,6 +81,7 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
                     "labels": count[w],
                     "uncertainty": by_worker[w],
                     "accuracy_on_aggregate": accuracy[w],
+                    "spam_score": spam[w],
                 })
             })
             .collect();
@@ -91,13 +103,14 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
                 "worker_uncertainty": worker_uncertainty,
                 "aggregate": args.method.name(),
                 "accuracy_on_aggregate": label_accuracy,
+                "consistency": consistency_mean,
             })
         );
     } else {
         println!(
             "{} labels, {n} items, {r} workers: Krippendorff's alpha {alpha:.4}; mean label \
              uncertainty {task_uncertainty:.4} per item, {worker_uncertainty:.4} per worker; \
-             {:.1} % of the labels equal the {} aggregate",
+             {:.1} % of the labels equal the {} aggregate (consistency {consistency_mean:.4})",
             a.len(),
             100.0 * label_accuracy,
             args.method.name()
