@@ -83,7 +83,7 @@ pub(crate) struct Built {
 /// to a repeated (task, worker) pair.
 pub(crate) fn build_labels<'a>(
     rows: impl Iterator<Item = LabelRow<'a>> + Clone,
-    items: Items<'_>,
+    items: Items<'a>,
     classes: Option<Vec<String>>,
     duplicates: Duplicates,
 ) -> Result<Built, DataError> {
@@ -100,22 +100,26 @@ pub(crate) fn build_labels<'a>(
         .enumerate()
         .map(|(i, c)| (c.as_str(), i as u32))
         .collect();
+    // The maps borrow their keys from the rows (or the fixed ids): one String per distinct
+    // id, none per label.
     let (mut item_ids, mut item_index, features) = match items {
         Items::Fixed { ids, features } => (
             ids.to_vec(),
             ids.iter()
                 .enumerate()
-                .map(|(i, id)| (id.clone(), i as u32))
-                .collect::<FxHashMap<String, u32>>(),
+                .map(|(i, id)| (id.as_str(), i as u32))
+                .collect::<FxHashMap<&str, u32>>(),
             Some(features),
         ),
         Items::Grow => (Vec::new(), FxHashMap::default(), None),
     };
     let mut workers: Vec<String> = Vec::new();
-    let mut worker_index: FxHashMap<String, u32> = FxHashMap::default();
-    let mut seen: FxHashMap<(u32, u32), (usize, u64)> = FxHashMap::default();
-    let mut annotations: Vec<Annotation> = Vec::new();
-    for r in rows {
+    let mut worker_index: FxHashMap<&str, u32> = FxHashMap::default();
+    // Only --duplicates keep-last needs to know, row by row, where a pair was first seen;
+    // the default (an error) finds repeats once all rows are indexed.
+    let mut seen: FxHashMap<(u32, u32), usize> = FxHashMap::default();
+    let mut annotations: Vec<Annotation> = Vec::with_capacity(rows.size_hint().0);
+    for r in rows.clone() {
         let item = match (item_index.get(r.task), features) {
             (Some(&i), _) => i,
             (None, Some(features)) => {
@@ -129,7 +133,7 @@ pub(crate) fn build_labels<'a>(
             (None, None) => {
                 let i = item_ids.len() as u32;
                 item_ids.push(r.task.to_string());
-                item_index.insert(r.task.to_string(), i);
+                item_index.insert(r.task, i);
                 i
             }
         };
@@ -144,7 +148,7 @@ pub(crate) fn build_labels<'a>(
             None => {
                 let w = workers.len() as u32;
                 workers.push(r.worker.to_string());
-                worker_index.insert(r.worker.to_string(), w);
+                worker_index.insert(r.worker, w);
                 w
             }
         };
@@ -153,39 +157,43 @@ pub(crate) fn build_labels<'a>(
             worker,
             label,
         };
-        match seen.get(&(item, worker)) {
-            Some(&(at, first)) => match duplicates {
-                Duplicates::Error => {
-                    let (first, hint) = match r.place {
-                        Place::Line(..) if first > 0 => (
-                            format!(" on line {first}"),
-                            "use --duplicates keep-last to keep the later label",
-                        ),
-                        Place::Line(..) => (
-                            String::new(),
-                            "use --duplicates keep-last to keep the later label",
-                        ),
-                        Place::Row(_) => (
-                            format!(" in row {first}"),
-                            "keep one label per (task, worker) pair",
-                        ),
-                    };
-                    return Err(DataError::Invalid(format!(
-                        "{}: worker {:?} already labelled task {:?}{first} ({hint})",
-                        r.place, r.worker, r.task,
-                    )));
+        match duplicates {
+            Duplicates::Error => annotations.push(a),
+            Duplicates::KeepLast => match seen.get(&(item, worker)) {
+                Some(&at) => annotations[at] = a,
+                None => {
+                    seen.insert((item, worker), annotations.len());
+                    annotations.push(a);
                 }
-                Duplicates::KeepLast => annotations[at] = a,
             },
-            None => {
-                let first = match r.place {
-                    Place::Line(_, line) => line,
-                    Place::Row(i) => i as u64,
-                };
-                seen.insert((item, worker), (annotations.len(), first));
-                annotations.push(a);
-            }
         }
+    }
+    if duplicates == Duplicates::Error
+        && let Some((later, first)) = first_repeat(&annotations, item_ids.len())
+    {
+        // Every row made one annotation: the rows at those indices are the two labels.
+        let first = rows.clone().nth(first).map(|r| r.place);
+        let Some(r) = rows.clone().nth(later) else {
+            unreachable!("a repeat is found among the rows")
+        };
+        let (first, hint) = match first {
+            Some(Place::Line(_, line)) if line > 0 => (
+                format!(" on line {line}"),
+                "use --duplicates keep-last to keep the later label",
+            ),
+            Some(Place::Row(i)) => (
+                format!(" in row {i}"),
+                "keep one label per (task, worker) pair",
+            ),
+            _ => (
+                String::new(),
+                "use --duplicates keep-last to keep the later label",
+            ),
+        };
+        return Err(DataError::Invalid(format!(
+            "{}: worker {:?} already labelled task {:?}{first} ({hint})",
+            r.place, r.worker, r.task,
+        )));
     }
     Ok(Built {
         annotations,
@@ -193,4 +201,86 @@ pub(crate) fn build_labels<'a>(
         workers,
         items: item_ids,
     })
+}
+
+/// The first label (in input order) whose (item, worker) pair an earlier label has, as
+/// (its index, the index of the pair's first label). Labels are grouped by item (a counting
+/// sort, input order kept), so that each group is checked alone.
+fn first_repeat(annotations: &[Annotation], n_items: usize) -> Option<(usize, usize)> {
+    let mut start = vec![0usize; n_items + 1];
+    for a in annotations {
+        start[a.item as usize + 1] += 1;
+    }
+    for i in 0..n_items {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut order = vec![0usize; annotations.len()];
+    for (j, a) in annotations.iter().enumerate() {
+        order[next[a.item as usize]] = j;
+        next[a.item as usize] += 1;
+    }
+    let mut best: Option<(usize, usize)> = None;
+    let mut keyed: Vec<(u32, usize)> = Vec::new();
+    for i in 0..n_items {
+        let group = &order[start[i]..start[i + 1]];
+        if group.len() < 2 {
+            continue;
+        }
+        // (later, first) of this item's earliest repeat.
+        let found = if group.len() <= 32 {
+            (1..group.len()).find_map(|x| {
+                (0..x)
+                    .find(|&y| annotations[group[y]].worker == annotations[group[x]].worker)
+                    .map(|y| (group[x], group[y]))
+            })
+        } else {
+            keyed.clear();
+            keyed.extend(group.iter().map(|&j| (annotations[j].worker, j)));
+            keyed.sort_unstable();
+            keyed
+                .windows(2)
+                .filter(|w| w[0].0 == w[1].0)
+                .map(|w| (w[1].1, w[0].1))
+                .min()
+                .map(|(later, _)| {
+                    // The pair's first label: the smallest index of that worker's run.
+                    let worker = annotations[later].worker;
+                    let first = keyed.iter().find(|k| k.0 == worker).map_or(later, |k| k.1);
+                    (later, first)
+                })
+        };
+        if let Some(f) = found
+            && best.is_none_or(|b| f.0 < b.0)
+        {
+            best = Some(f);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod repeat_tests {
+    use super::*;
+
+    #[test]
+    fn first_repeat_is_the_earliest_second_label_of_a_pair() {
+        let a = |item, worker| Annotation {
+            item,
+            worker,
+            label: 0,
+        };
+        assert_eq!(first_repeat(&[a(0, 0), a(0, 1), a(1, 0)], 2), None);
+        // Pairs (1, 2) at 1 and 4, (0, 0) at 0 and 3: the repeat at 3 comes first.
+        let labels = [a(0, 0), a(1, 2), a(0, 1), a(0, 0), a(1, 2)];
+        assert_eq!(first_repeat(&labels, 2), Some((3, 0)));
+        // A large group (sorted path): worker 7 at 5 and 40, worker 3 at 10, 20 and 30.
+        let mut big: Vec<Annotation> = (0..50).map(|w| a(0, 100 + w)).collect();
+        big[5] = a(0, 7);
+        big[40] = a(0, 7);
+        big[10] = a(0, 3);
+        big[20] = a(0, 3);
+        big[30] = a(0, 3);
+        assert_eq!(first_repeat(&big, 1), Some((20, 10)));
+    }
 }

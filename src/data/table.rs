@@ -99,12 +99,50 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// One crowd label as read: task id, worker id, label string, 1-based line (0 if none).
-struct RawLabel {
-    task: String,
-    worker: String,
-    label: String,
-    line: u64,
+/// Crowd labels as read: per label its task id, worker id and label string (spans of one
+/// text buffer, so that a file of millions of labels costs no allocation per label) and its
+/// 1-based line (0 if none).
+#[derive(Default)]
+struct RawLabels {
+    text: String,
+    /// Per label, the ends of its task, worker and label spans in `text` (each span starts
+    /// where the previous one ends).
+    ends: Vec<[u32; 3]>,
+    lines: Vec<u64>,
+}
+
+impl RawLabels {
+    fn push(&mut self, task: &str, worker: &str, label: &str, line: u64) -> Result<(), String> {
+        let mut ends = [0u32; 3];
+        for (end, field) in ends.iter_mut().zip([task, worker, label]) {
+            self.text.push_str(field);
+            *end = u32::try_from(self.text.len())
+                .map_err(|_| "more than 4 GB of ids and labels in one file".to_string())?;
+        }
+        self.ends.push(ends);
+        self.lines.push(line);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The labels as (task, worker, label, line).
+    fn iter(&self) -> impl Iterator<Item = (&str, &str, &str, u64)> + Clone {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|e| e[2]));
+        starts
+            .zip(&self.ends)
+            .zip(&self.lines)
+            .map(|((start, e), &line)| {
+                let span = |a: u32, b: u32| &self.text[a as usize..b as usize];
+                (span(start, e[0]), span(e[0], e[1]), span(e[1], e[2]), line)
+            })
+    }
 }
 
 impl TableSpec {
@@ -189,11 +227,12 @@ impl TableSpec {
             ));
         }
         let grow = matches!(items, Items::Grow);
-        let rows = raw.iter().map(|r| LabelRow {
-            task: &r.task,
-            worker: &r.worker,
-            label: &r.label,
-            place: Place::Line(&self.answers, r.line),
+        tracing::debug!("{}: {} labels read", self.answers.display(), raw.len());
+        let rows = raw.iter().map(|(task, worker, label, line)| LabelRow {
+            task,
+            worker,
+            label,
+            place: Place::Line(&self.answers, line),
         });
         let built = build_labels(rows, items, self.classes.clone(), self.duplicates)?;
         let truth = match &self.gold {
@@ -323,14 +362,14 @@ impl TableSpec {
         Ok((ids, m))
     }
 
-    fn read_long(&self) -> Result<Vec<RawLabel>, DataError> {
+    fn read_long(&self) -> Result<RawLabels, DataError> {
         let path = &self.answers;
         let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
             .delimiter(self.delimiter_for(path))
-            .from_reader(std::io::BufReader::new(file));
+            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(path, e))?
@@ -359,29 +398,46 @@ impl TableSpec {
             find(&self.worker_column)?,
             find(&self.label_column)?,
         );
-        let mut out = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(path, e))?;
+        // Byte records, reused: the three fields go straight into the shared text buffer
+        // (a StringRecord and three Strings per row took most of the time of a large file).
+        // Sized from the file (about 15 bytes a label) so that the buffers grow rarely.
+        let size = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+        let mut out = RawLabels {
+            text: String::with_capacity(size),
+            ends: Vec::with_capacity(size / 12),
+            lines: Vec::with_capacity(size / 12),
+        };
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(csv_error(path, e)),
+            }
             let line = record.position().map_or(0, |p| p.line());
-            let field = |c: usize, what: &str| -> Result<String, DataError> {
-                let v = record[c].trim();
+            let field = |c: usize, what: &str| -> Result<&str, DataError> {
+                let v = std::str::from_utf8(&record[c]).map_err(|e| {
+                    DataError::parse(path, line, format!("{what} is not valid UTF-8 ({e})"))
+                })?;
+                let v = v.trim();
                 if v.is_empty() {
                     Err(DataError::parse(path, line, format!("empty {what}")))
                 } else {
-                    Ok(v.to_string())
+                    Ok(v)
                 }
             };
-            out.push(RawLabel {
-                task: field(t, "task id")?,
-                worker: field(w, "worker id")?,
-                label: field(l, "label")?,
-                line,
-            });
+            let (task, worker, label) = (
+                field(t, "task id")?,
+                field(w, "worker id")?,
+                field(l, "label")?,
+            );
+            out.push(task, worker, label, line)
+                .map_err(|m| DataError::parse(path, line, m))?;
         }
         Ok(out)
     }
 
-    fn read_matrix(&self) -> Result<Vec<RawLabel>, DataError> {
+    fn read_matrix(&self) -> Result<RawLabels, DataError> {
         let path = &self.answers;
         let (rows, cols, values) = if extension(path) == "npy" {
             npy::read_i64_matrix(path)?
@@ -402,7 +458,7 @@ impl TableSpec {
             ));
         }
         let mut used = vec![false; cols];
-        let mut out = Vec::new();
+        let mut out = RawLabels::default();
         for (idx, &v) in values.iter().enumerate() {
             let (r, c) = (idx / cols, idx % cols);
             if v == -1 {
@@ -416,16 +472,13 @@ impl TableSpec {
                 ));
             }
             used[c] = true;
-            out.push(RawLabel {
-                task: row_ids[r].clone(),
-                worker: c.to_string(),
-                label: v.to_string(),
-                line: if extension(path) == "npy" {
-                    0
-                } else {
-                    r as u64 + 1
-                },
-            });
+            let line = if extension(path) == "npy" {
+                0
+            } else {
+                r as u64 + 1
+            };
+            out.push(&row_ids[r], &c.to_string(), &v.to_string(), line)
+                .map_err(|m| DataError::parse(path, line, m))?;
         }
         let dropped = used.iter().filter(|u| !**u).count();
         if dropped > 0 {
@@ -437,7 +490,7 @@ impl TableSpec {
         Ok(out)
     }
 
-    fn read_peerannot(&self) -> Result<Vec<RawLabel>, DataError> {
+    fn read_peerannot(&self) -> Result<RawLabels, DataError> {
         let path = &self.answers;
         let text = read_text(path)?;
         if text.trim().is_empty() {
@@ -451,7 +504,7 @@ impl TableSpec {
                 "expected a JSON object {\"task\": {\"worker\": label}}",
             )
         })?;
-        let mut out = Vec::new();
+        let mut out = RawLabels::default();
         for (task, answers) in tasks {
             let answers = answers.as_object().ok_or_else(|| {
                 DataError::file(
@@ -472,12 +525,8 @@ impl TableSpec {
                         ));
                     }
                 };
-                out.push(RawLabel {
-                    task: task.clone(),
-                    worker: worker.clone(),
-                    label,
-                    line: 0,
-                });
+                out.push(task, worker, &label, 0)
+                    .map_err(|m| DataError::file(path, m))?;
             }
         }
         Ok(out)

@@ -8,7 +8,9 @@ use conal::aggregate::{
     AggregationMethod, DawidSkene, Glad, GoldMajorityVote, Kos, Mace, MajorityVote, Mmsr,
     OneCoinDawidSkene, Wawa, ZeroBasedSkill,
 };
-use conal::io::write_atomic;
+use std::fmt::Write as _;
+
+use conal::io::{write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
 
@@ -146,19 +148,25 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
     let scored = crowd.truth_accuracy(&result.labels);
     let accuracy = scored.map(|(a, _)| a);
     if let Some(path) = &args.out {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["task".to_string(), "label".to_string()];
-        header.extend(crowd.classes.iter().map(|c| format!("p_{c}")));
-        w.write_record(&header)?;
-        for &i in &labelled {
-            let mut row = vec![
-                crowd.items[i].clone(),
-                crowd.classes[result.labels[i] as usize].clone(),
-            ];
-            row.extend(result.posteriors[i].iter().map(|p| format!("{p:.6}")));
-            w.write_record(&row)?;
-        }
-        write_atomic(path, &w.into_inner()?)?;
+        // Streamed, one reused buffer per cell (a String per posterior showed in profiles).
+        write_atomic_with(path, |out| {
+            let mut w = csv::Writer::from_writer(out);
+            let mut header = vec!["task".to_string(), "label".to_string()];
+            header.extend(crowd.classes.iter().map(|c| format!("p_{c}")));
+            w.write_record(&header)?;
+            let mut cell = String::new();
+            for &i in &labelled {
+                w.write_field(&crowd.items[i])?;
+                w.write_field(&crowd.classes[result.labels[i] as usize])?;
+                for p in &result.posteriors[i] {
+                    cell.clear();
+                    write!(cell, "{p:.6}").map_err(std::io::Error::other)?;
+                    w.write_field(&cell)?;
+                }
+                w.write_record(None::<&[u8]>)?;
+            }
+            w.flush()
+        })?;
     }
     if let Some(path) = &args.workers_out {
         let workers: Vec<serde_json::Value> = crowd
