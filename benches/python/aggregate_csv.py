@@ -16,7 +16,17 @@ import time
 import warnings
 from pathlib import Path
 
-CROWD_KIT = {"mv": "MajorityVote", "ds": "DawidSkene", "glad": "GLAD", "wawa": "Wawa", "one-coin-ds": "OneCoinDawidSkene"}
+CROWD_KIT = {
+    "mv": "MajorityVote",
+    "ds": "DawidSkene",
+    "glad": "GLAD",
+    "wawa": "Wawa",
+    "one-coin-ds": "OneCoinDawidSkene",
+    "zbs": "ZeroBasedSkill",
+    "kos": "KOS",
+    "mace": "MACE",
+    "mmsr": "MMSR",
+}
 
 
 def best(f, repeat):

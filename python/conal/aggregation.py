@@ -12,6 +12,7 @@ orders them (GLAD's ``probas_`` is sorted, as crowd-kit's is).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, List, Optional
 
 import numpy as np
@@ -75,7 +76,11 @@ class _Base:
         return f"{type(self).__name__}({params})"
 
     def _params(self) -> dict:
-        return {}
+        """The constructor's parameters and their values (each is kept as an attribute of
+        the same name, as scikit-learn and crowd-kit do)."""
+        named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        params = inspect.signature(type(self).__init__).parameters.values()
+        return {p.name: getattr(self, p.name) for p in params if p.name != "self" and p.kind in named}
 
 
 class MajorityVote(_Base):
@@ -97,8 +102,6 @@ class MajorityVote(_Base):
         self.on_missing_skill = on_missing_skill
         self.default_skill = default_skill
 
-    def _params(self) -> dict:
-        return {"on_missing_skill": self.on_missing_skill, "default_skill": self.default_skill}
 
     def fit(self, data: pd.DataFrame, skills: Optional[pd.Series] = None) -> "MajorityVote":
         """Fits the model to ``data`` (columns task, worker, label), weighting each
@@ -188,26 +191,8 @@ class _WeightedVote(_Base):
         return self._apply(data).probas_
 
 
-class Wawa(_WeightedVote):
-    """Wawa (worker agreement with aggregate), as crowd-kit 1.4: majority vote; each worker's
-    skill is its share of labels equal to the majority label; then the majority vote
-    weighted by those skills.
-
-    ``fit(data)`` learns ``skills_`` (Series indexed by worker, named ``skill``);
-    ``predict(data)``/``predict_proba(data)`` run the weighted vote on ``data`` (every worker
-    in it needs a skill) and set ``labels_`` and ``probas_`` (sorted by task and label, as
-    crowd-kit's weighted vote is).
-    """
-
-    def _params(self) -> dict:
-        return {}
-
-    def fit(self, data: pd.DataFrame) -> "Wawa":
-        """Learns each worker's agreement with the majority vote of ``data``."""
-        coded = encode(data)
-        votes = _probas(coded, _conal.majority_vote(*_args(coded)))
-        self.skills_ = _agreement(coded, votes)
-        return self
+class _SkillsFromCrowd(_WeightedVote):
+    """Weighted votes whose skills are learnt from the crowd labels alone: ``fit(data)``."""
 
     _fit_call = "fit(data)"
 
@@ -220,6 +205,26 @@ class Wawa(_WeightedVote):
         return self.fit(data).predict_proba(data)
 
 
+class Wawa(_SkillsFromCrowd):
+    """Wawa (worker agreement with aggregate), as crowd-kit 1.4: majority vote; each worker's
+    skill is its share of labels equal to the majority label; then the majority vote
+    weighted by those skills.
+
+    ``fit(data)`` learns ``skills_`` (Series indexed by worker, named ``skill``);
+    ``predict(data)``/``predict_proba(data)`` run the weighted vote on ``data`` (every worker
+    in it needs a skill) and set ``labels_`` and ``probas_`` (sorted by task and label, as
+    crowd-kit's weighted vote is).
+    """
+
+
+    def fit(self, data: pd.DataFrame) -> "Wawa":
+        """Learns each worker's agreement with the majority vote of ``data``."""
+        coded = encode(data)
+        votes = _probas(coded, _conal.majority_vote(*_args(coded)))
+        self.skills_ = _agreement(coded, votes)
+        return self
+
+
 class GoldMajorityVote(_WeightedVote):
     """Gold majority vote, as crowd-kit 1.4: each worker's skill is its accuracy on the tasks
     whose true label is known, then the majority vote weighted by those skills.
@@ -230,8 +235,6 @@ class GoldMajorityVote(_WeightedVote):
     and set ``labels_`` and ``probas_``.
     """
 
-    def _params(self) -> dict:
-        return {}
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> "GoldMajorityVote":  # type: ignore[override]
         """Learns each worker's accuracy on the tasks of ``true_labels`` (a Series indexed by
@@ -265,7 +268,7 @@ def _sorted_classes(data: pd.DataFrame) -> Optional[pd.Index]:
         return None
 
 
-class ZeroBasedSkill(_WeightedVote):
+class ZeroBasedSkill(_SkillsFromCrowd):
     """Zero-based skill (ZBS), as crowd-kit 1.4: every worker starts with skill 1/L + eps
     (L distinct labels); each of ``n_iter`` rounds runs the skill-weighted majority vote and
     moves each skill towards the worker's agreement with it by ``lr`` (``lr_init``,
@@ -290,14 +293,6 @@ class ZeroBasedSkill(_WeightedVote):
         self.lr_reduce_factor = lr_reduce_factor
         self.eps = eps
 
-    def _params(self) -> dict:
-        return {
-            "n_iter": self.n_iter,
-            "lr_init": self.lr_init,
-            "lr_steps_to_reduce": self.lr_steps_to_reduce,
-            "lr_reduce_factor": self.lr_reduce_factor,
-            "eps": self.eps,
-        }
 
     def fit(self, data: pd.DataFrame) -> "ZeroBasedSkill":
         """Learns each worker's skill from ``data``."""
@@ -314,14 +309,6 @@ class ZeroBasedSkill(_WeightedVote):
         )
         self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill").sort_index()
         return self
-
-    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
-        """``fit(data)``, then ``predict(data)``."""
-        return self.fit(data).predict(data)
-
-    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:  # type: ignore[override]
-        """``fit(data)``, then ``predict_proba(data)``."""
-        return self.fit(data).predict_proba(data)
 
 
 def _agreement(coded: Coded, aggregate: Any) -> pd.Series:
@@ -356,8 +343,6 @@ class DawidSkene(_Base):
         self.tol = tol
         self.initial_error_strategy = initial_error_strategy
 
-    def _params(self) -> dict:
-        return {"n_iter": self.n_iter, "tol": self.tol, "initial_error_strategy": self.initial_error_strategy}
 
     def fit(
         self,
@@ -427,8 +412,6 @@ class OneCoinDawidSkene(_Base):
         self.n_iter = n_iter
         self.tol = tol
 
-    def _params(self) -> dict:
-        return {"n_iter": self.n_iter, "tol": self.tol}
 
     def fit(self, data: pd.DataFrame) -> "OneCoinDawidSkene":
         """Fits the model to ``data`` (columns task, worker, label)."""
@@ -528,8 +511,6 @@ class GLAD(_Base):
         self.m_step_max_iter = m_step_max_iter
         self.m_step_tol = m_step_tol
 
-    def _params(self) -> dict:
-        return {"n_iter": self.n_iter, "tol": self.tol, "m_step_max_iter": self.m_step_max_iter, "m_step_tol": self.m_step_tol}
 
     def fit(self, data: pd.DataFrame) -> "GLAD":
         """Fits the model to ``data`` (columns task, worker, label)."""
@@ -615,8 +596,6 @@ class KOS(_Base):
         self.n_iter = n_iter
         self.random_state = random_state
 
-    def _params(self) -> dict:
-        return {"n_iter": self.n_iter, "random_state": self.random_state}
 
     def fit(self, data: pd.DataFrame) -> "KOS":
         """Fits the model to ``data`` (exactly two distinct labels)."""
@@ -677,18 +656,6 @@ class MACE(_Base):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _params(self) -> dict:
-        return {
-            "n_restarts": self.n_restarts,
-            "n_iter": self.n_iter,
-            "method": self.method,
-            "smoothing": self.smoothing,
-            "default_noise": self.default_noise,
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "random_state": self.random_state,
-            "verbose": self.verbose,
-        }
 
     def fit(self, data: pd.DataFrame) -> "MACE":
         """Fits the model to ``data``."""
@@ -737,8 +704,6 @@ class MMSR(_Base):
         self.tol = tol
         self.random_state = random_state
 
-    def _params(self) -> dict:
-        return {"n_iter": self.n_iter, "tol": self.tol, "random_state": self.random_state}
 
     def fit(self, data: pd.DataFrame) -> "MMSR":
         """Learns each worker's skill from ``data``."""
