@@ -492,3 +492,31 @@ fn kos_on_the_binary_real_data_matches_crowd_kit() {
         assert!(err.contains("binary labels only"), "{err}");
     }
 }
+
+/// GLAD's per-label terms run in parallel and its sums in label order: any thread count
+/// gives the same bits (on a generated crowd of 40,000 labels: ten parallel tasks a pass).
+#[test]
+fn glad_gives_the_same_bits_at_any_thread_count() {
+    use conal::bench::generate_crowd;
+    let crowd = generate_crowd(40_000, 3).unwrap();
+    let n = crowd.truth.len();
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                Glad::new()
+                    .fit_annotations(n, crowd.workers, 5, &crowd.annotations)
+                    .unwrap()
+            })
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        assert!(run(threads) == one, "{threads} threads differ from one");
+    }
+    let right = (0..n)
+        .filter(|&i| one.aggregation.labels[i] == crowd.truth[i])
+        .count();
+    assert!(right as f64 > 0.9 * n as f64, "{right} of {n}");
+}

@@ -29,6 +29,8 @@
 //! assert!(ability[0] > ability[2] && ability[1] > ability[2]);
 //! ```
 
+use rayon::prelude::*;
+
 use crate::aggregate::dawid_skene::argmax;
 use crate::aggregate::{Aggregation, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
@@ -96,7 +98,13 @@ struct Problem<'a> {
     log_k1: f64,
     /// Means of the normal priors on x = [α; β].
     prior_mean: &'a [f64],
+    /// Per label, the terms `q_and_grad` sums (kept between calls: a fresh buffer of this
+    /// size each call cost more in page faults than the terms themselves).
+    terms: std::cell::RefCell<Vec<[f64; 3]>>,
 }
+
+/// Labels per parallel task of GLAD's per-label terms.
+const TERMS_PER_TASK: usize = 4096;
 
 impl Problem<'_> {
     /// Q (to maximise) and its gradient at `x = [α; β]`.
@@ -108,14 +116,27 @@ impl Problem<'_> {
             *g = -(v - m);
         }
         let (ga, gb) = grad.split_at_mut(self.n_workers);
-        for (a, &p) in self.annotations.iter().zip(&self.post_label) {
-            let (w, t) = (a.worker as usize, a.item as usize);
-            let eb = beta[t].exp();
-            let z = alpha[w] * eb;
-            q += p * log_sigmoid(z) + (1.0 - p) * (log_sigmoid(-z) - self.log_k1);
-            let d = p - sigmoid(z);
-            ga[w] += d * eb;
-            gb[t] += d * z;
+        // The transcendental terms of each label in parallel, then every sum in label
+        // order: the same operations in the same order as one sequential pass, so the same
+        // bits at any thread count.
+        let mut terms = self.terms.borrow_mut();
+        let log_k1 = self.log_k1;
+        self.annotations
+            .par_iter()
+            .zip(self.post_label.par_iter())
+            .with_min_len(TERMS_PER_TASK)
+            .map(|(a, &p)| {
+                let eb = beta[a.item as usize].exp();
+                let z = alpha[a.worker as usize] * eb;
+                let term = p * log_sigmoid(z) + (1.0 - p) * (log_sigmoid(-z) - log_k1);
+                let d = p - sigmoid(z);
+                [term, d * eb, d * z]
+            })
+            .collect_into_vec(&mut terms);
+        for (a, &[term, by_ability, by_difficulty]) in self.annotations.iter().zip(terms.iter()) {
+            q += term;
+            ga[a.worker as usize] += by_ability;
+            gb[a.item as usize] += by_difficulty;
         }
         q
     }
@@ -269,17 +290,24 @@ impl Glad {
         let mut x = vec![1.0; n_workers + n_items];
         let e_step = |x: &[f64]| -> Vec<Vec<f64>> {
             let (alpha, beta) = x.split_at(n_workers);
+            // As in the M-step: the terms in parallel, the sums in label order.
+            let terms: Vec<(f64, f64)> = annotations
+                .par_iter()
+                .with_min_len(TERMS_PER_TASK)
+                .map(|a| {
+                    let z = alpha[a.worker as usize] * beta[a.item as usize].exp();
+                    (log_sigmoid(z), log_sigmoid(-z) - log_k1)
+                })
+                .collect();
             let mut log_post = vec![log_prior.clone(); n_items];
-            for a in annotations {
-                let (w, t, l) = (a.worker as usize, a.item as usize, a.label as usize);
-                let z = alpha[w] * beta[t].exp();
-                let (right, wrong) = (log_sigmoid(z), log_sigmoid(-z) - log_k1);
+            for (a, (right, wrong)) in annotations.iter().zip(terms) {
+                let (t, l) = (a.item as usize, a.label as usize);
                 for (c, lp) in log_post[t].iter_mut().enumerate() {
                     *lp += if c == l { right } else { wrong };
                 }
             }
             log_post
-                .into_iter()
+                .into_par_iter()
                 .map(|row| {
                     let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     let e: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
@@ -297,6 +325,7 @@ impl Glad {
             n_workers,
             log_k1,
             prior_mean: &prior_mean,
+            terms: Default::default(),
         };
         let n_rows = (annotations.len() * k) as f64;
         let mut grad = vec![0.0; x.len()];
