@@ -416,9 +416,9 @@ impl TableSpec {
             }
             let line = record.position().map_or(0, |p| p.line());
             let field = |c: usize, what: &str| -> Result<&str, DataError> {
-                let v = std::str::from_utf8(&record[c]).map_err(|e| {
-                    DataError::parse(path, line, format!("{what} is not valid UTF-8 ({e})"))
-                })?;
+                // The message csv's StringRecord gave (and the other loaders give).
+                let v = std::str::from_utf8(&record[c])
+                    .map_err(|_| DataError::parse(path, line, "not valid UTF-8 text"))?;
                 let v = v.trim();
                 if v.is_empty() {
                     Err(DataError::parse(path, line, format!("empty {what}")))

@@ -1,5 +1,6 @@
 //! `conal aggregate`: one label per item from the crowd's labels, without features.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -8,8 +9,6 @@ use conal::aggregate::{
     AggregationMethod, DawidSkene, Glad, GoldMajorityVote, Kos, Mace, MajorityVote, Mmsr,
     OneCoinDawidSkene, Wawa, ZeroBasedSkill,
 };
-use std::fmt::Write as _;
-
 use conal::io::{write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
