@@ -4,8 +4,9 @@ Rust estimators to (within 0.5 points).
 
     python benches/python/crowdkit_accuracy.py [METHOD ...]   # default: zbs kos mace mmsr
 
-Needs crowd-kit (scripts/bench_aggregate.sh makes a venv with it) and the data in
-$CONAL_DATA_DIR (default ../shared/data). KOS is for two labels: it runs on each set made
+Needs crowd-kit 1.4.2 (with scikit-learn<1.6) and this package (`pip install ./python`) in
+one environment, as scripts/test.sh sets up, and the data in $CONAL_DATA_DIR (default
+../shared/data). KOS is for two labels: it runs on each set made
 binary (a task's label "is it the set's most common true class?"), as the Rust test does.
 """
 
