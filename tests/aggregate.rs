@@ -493,10 +493,11 @@ fn kos_on_the_binary_real_data_matches_crowd_kit() {
     }
 }
 
-/// GLAD's per-label terms run in parallel and its sums in label order: any thread count
-/// gives the same bits (on a generated crowd of 40,000 labels: ten parallel tasks a pass).
+/// GLAD's per-label terms run in parallel and its sums in label order, MACE's restarts run
+/// in parallel: any thread count gives the same bits (on a generated crowd of 40,000
+/// labels: ten parallel tasks a GLAD pass).
 #[test]
-fn glad_gives_the_same_bits_at_any_thread_count() {
+fn glad_and_mace_give_the_same_bits_at_any_thread_count() {
     use conal::bench::generate_crowd;
     let crowd = generate_crowd(40_000, 3).unwrap();
     let n = crowd.truth.len();
@@ -515,6 +516,21 @@ fn glad_gives_the_same_bits_at_any_thread_count() {
     for threads in [2, 3] {
         assert!(run(threads) == one, "{threads} threads differ from one");
     }
+    // MACE's restarts run in parallel, the most likely one chosen in restart order.
+    let mace = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                conal::aggregate::Mace::new()
+                    .n_restarts(4)
+                    .n_iter(10)
+                    .fit_annotations(n, crowd.workers, 5, &crowd.annotations)
+                    .unwrap()
+            })
+    };
+    assert!(mace(1) == mace(2), "MACE: 2 threads differ from one");
     let right = (0..n)
         .filter(|&i| one.aggregation.labels[i] == crowd.truth[i])
         .count();

@@ -7,7 +7,8 @@
 //!
 //! Restarts: crowd-kit 1.4.2 draws every restart from the same `random_state`, so its
 //! `n_restarts` repeats one run. Here restart `r` starts from `random_state + r` and the run
-//! with the highest marginal likelihood is kept; restart 0 is crowd-kit's run.
+//! with the highest marginal likelihood is kept (the first of equals); restart 0 is
+//! crowd-kit's run. Restarts run in parallel; the result does not depend on the threads.
 //!
 //! crowd-kit's M-step also reads its strategy counts in sorted worker and label order while
 //! its parameters are in order of first appearance; on data where the two orders differ it
@@ -32,6 +33,7 @@
 //! assert!(fitted.competence[3] < fitted.competence[0]);
 //! ```
 
+use rayon::prelude::*;
 use special::Gamma;
 
 use crate::aggregate::dawid_skene::argmax;
@@ -185,41 +187,45 @@ impl Mace {
         }
         let k = n_class;
         let smoothing = 0.01 / k as f64;
-        let mut best: Option<(f64, usize, Vec<[f64; 2]>, Vec<f64>)> = None;
-        for restart in 0..self.n_restarts {
-            let seed = self.random_state.wrapping_add(restart as u32);
-            let (mut spamming, mut thetas) = self.start(seed, n_workers, k);
-            let mut e = e_step(n_items, k, annotations, &spamming, &thetas);
-            for _ in 0..self.n_iter {
-                match self.method {
-                    MaceMethod::Em => {
-                        normalize(&mut spamming, &e.knowing, smoothing, 2);
-                        normalize(&mut thetas, &e.strategy, smoothing, k);
+        // The restarts in parallel (each one is sequential, so each gives the bits it gives
+        // alone), the choice in restart order.
+        let runs: Vec<(f64, Vec<f64>, Vec<f64>)> = (0..self.n_restarts)
+            .into_par_iter()
+            .map(|restart| {
+                let seed = self.random_state.wrapping_add(restart as u32);
+                let (mut spamming, mut thetas) = self.start(seed, n_workers, k);
+                let mut e = e_step(n_items, k, annotations, &spamming, &thetas);
+                for _ in 0..self.n_iter {
+                    match self.method {
+                        MaceMethod::Em => {
+                            normalize(&mut spamming, &e.knowing, smoothing, 2);
+                            normalize(&mut thetas, &e.strategy, smoothing, k);
+                        }
+                        MaceMethod::Vb => {
+                            variational(&mut spamming, &e.knowing, &[self.alpha, self.beta]);
+                            variational(&mut thetas, &e.strategy, &vec![10.0; k]);
+                        }
                     }
-                    MaceMethod::Vb => {
-                        variational(&mut spamming, &e.knowing, &[self.alpha, self.beta]);
-                        variational(&mut thetas, &e.strategy, &vec![10.0; k]);
-                    }
+                    e = e_step(n_items, k, annotations, &spamming, &thetas);
                 }
-                e = e_step(n_items, k, annotations, &spamming, &thetas);
-            }
-            tracing::debug!(
-                "mace restart {restart}: log marginal likelihood {}",
-                e.log_marginal_likelihood
-            );
-            // crowd-kit keeps the first of equally likely runs (a strict `>`).
-            if best
-                .as_ref()
-                .is_none_or(|b| e.log_marginal_likelihood > b.0)
-            {
-                let pairs = spamming.chunks(2).map(|p| [p[0], p[1]]).collect();
-                best = Some((e.log_marginal_likelihood, restart, pairs, thetas));
+                tracing::debug!(
+                    "mace restart {restart}: log marginal likelihood {}",
+                    e.log_marginal_likelihood
+                );
+                (e.log_marginal_likelihood, spamming, thetas)
+            })
+            .collect();
+        // crowd-kit keeps the first of equally likely runs (a strict `>`).
+        let mut restart = 0;
+        for (r, run) in runs.iter().enumerate() {
+            if run.0 > runs[restart].0 {
+                restart = r;
             }
         }
-        let Some((_, restart, spamming, thetas)) = best else {
+        let Some((_, flat, thetas)) = runs.into_iter().nth(restart) else {
             unreachable!("n_restarts >= 1 was checked")
         };
-        let flat: Vec<f64> = spamming.iter().flatten().copied().collect();
+        let spamming: Vec<[f64; 2]> = flat.chunks(2).map(|p| [p[0], p[1]]).collect();
         let e = e_step(n_items, k, annotations, &flat, &thetas);
         let mut has_labels = vec![false; n_items];
         for a in annotations {
