@@ -362,7 +362,10 @@ impl Triples {
 }
 
 /// A stable counting sort of `annotations` by item: group offsets and (worker, label).
-fn group_by_item(n_items: usize, annotations: &[Annotation]) -> (Vec<usize>, Vec<(u32, u32)>) {
+pub(crate) fn group_by_item(
+    n_items: usize,
+    annotations: &[Annotation],
+) -> (Vec<usize>, Vec<(u32, u32)>) {
     let mut start = vec![0usize; n_items + 1];
     for a in annotations {
         start[a.item as usize + 1] += 1;

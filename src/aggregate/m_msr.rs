@@ -42,13 +42,12 @@
 //! assert!(right >= 11);
 //! ```
 
-use crate::aggregate::majority_vote::Ties;
-use crate::aggregate::{Aggregation, check_annotations};
+use crate::aggregate::dawid_skene::group_by_item;
+use crate::aggregate::majority_vote::{Ties, pick};
+use crate::aggregate::{Aggregation, check_annotations, check_non_negative};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::{NumpyRandomState, rng, stream};
-
-use rand::RngExt;
 
 /// The most memory M-MSR's dense worker × worker matrices may take.
 const MAX_MATRIX_BYTES: usize = 8 << 30;
@@ -144,9 +143,7 @@ impl Mmsr {
         annotations: &[Annotation],
     ) -> Result<FittedMmsr> {
         check_annotations(n_items, n_workers, n_class, annotations)?;
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(Error::param("tol", self.tol, "finite and non-negative"));
-        }
+        check_non_negative(&[("tol", self.tol)])?;
         let r = n_workers;
         let bytes = r.saturating_mul(r).saturating_mul(3 * 8);
         if bytes > MAX_MATRIX_BYTES {
@@ -255,11 +252,7 @@ impl Mmsr {
                 row.clone()
             };
             let max = shares.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let tied: Vec<usize> = (0..k).filter(|&c| shares[c] == max).collect();
-            labels.push(match self.ties {
-                Ties::Random => tied[ties.random_range(0..tied.len())] as u32,
-                Ties::Lowest => tied[0] as u32,
-            });
+            labels.push(pick(&shares, max, self.ties, &mut ties).0);
             // The shares as a distribution: negative shares count 0.
             let kept: f64 = shares.iter().map(|s| s.max(0.0)).sum();
             posteriors.push(if has && kept > 0.0 && kept.is_finite() {
@@ -299,21 +292,8 @@ fn covariation(
             "M-MSR needs at least two distinct labels in the data".into(),
         ));
     }
-    // Labels grouped by item (counting sort), to visit each item's pairs of workers.
-    let mut start = vec![0usize; n_items + 1];
-    for a in annotations {
-        start[a.item as usize + 1] += 1;
-    }
-    for i in 0..n_items {
-        start[i + 1] += start[i];
-    }
-    let mut next = start.clone();
-    let mut by_item = vec![(0u32, 0u32); annotations.len()];
-    for a in annotations {
-        let slot = &mut next[a.item as usize];
-        by_item[*slot] = (a.worker, a.label);
-        *slot += 1;
-    }
+    // Labels grouped by item, to visit each item's pairs of workers.
+    let (start, by_item) = group_by_item(n_items, annotations);
     let mut common = vec![0u32; r * r];
     let mut agree = vec![0u32; r * r];
     for i in 0..n_items {

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use special::Gamma;
 
 use crate::aggregate::dawid_skene::argmax;
-use crate::aggregate::{Aggregation, check_annotations};
+use crate::aggregate::{Aggregation, check_annotations, check_non_negative};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::NumpyRandomState;
@@ -176,15 +176,11 @@ impl Mace {
         if self.n_restarts == 0 {
             return Err(Error::param("n_restarts", 0, "at least 1"));
         }
-        for (name, v) in [
+        check_non_negative(&[
             ("default_noise", self.default_noise),
             ("alpha", self.alpha),
             ("beta", self.beta),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(Error::param(name, v, "finite and non-negative"));
-            }
-        }
+        ])?;
         let k = n_class;
         let smoothing = 0.01 / k as f64;
         // The restarts in parallel (each one is sequential, so each gives the bits it gives

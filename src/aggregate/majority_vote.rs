@@ -12,6 +12,7 @@
 //! ```
 
 use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 
 use crate::aggregate::Aggregation;
 use crate::data::{Annotation, CrowdLabels};
@@ -27,6 +28,18 @@ pub enum Ties {
     /// The tied class of lowest index: crowd-kit's rule (`idxmax` over its label columns),
     /// for reproducing crowd-kit when the class order is its column order.
     Lowest,
+}
+
+/// The class of `row` whose value is `max`, ties broken by `ties` (a `Random` pick draws
+/// once per call, tied or not, so that the draws do not depend on the votes), and whether
+/// there was a tie. Shared by every vote of the crate.
+pub(crate) fn pick(row: &[f64], max: f64, ties: Ties, rng: &mut ChaCha8Rng) -> (u32, bool) {
+    let tied: Vec<usize> = (0..row.len()).filter(|&k| row[k] == max).collect();
+    let label = match ties {
+        Ties::Random => tied[rng.random_range(0..tied.len())],
+        Ties::Lowest => tied[0],
+    };
+    (label as u32, tied.len() > 1)
 }
 
 /// Majority vote parameters.
@@ -120,14 +133,9 @@ impl MajorityVote {
         let mut ties = 0;
         for row in &mut votes {
             let max = row.iter().cloned().fold(0.0, f64::max);
-            let tied: Vec<usize> = (0..n_class).filter(|&k| row[k] == max).collect();
-            if tied.len() > 1 {
-                ties += 1;
-            }
-            labels.push(match self.ties {
-                Ties::Random => tied[rng.random_range(0..tied.len())] as u32,
-                Ties::Lowest => tied[0] as u32,
-            });
+            let (label, tied) = pick(row, max, self.ties, &mut rng);
+            ties += usize::from(tied);
+            labels.push(label);
             let total: f64 = row.iter().sum();
             for v in row.iter_mut() {
                 *v = if total > 0.0 {

@@ -166,6 +166,14 @@ pub(crate) fn check_annotations(
     Ok(())
 }
 
+/// Checks that each named parameter is finite and non-negative.
+pub(crate) fn check_non_negative(params: &[(&'static str, f64)]) -> Result<()> {
+    match params.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+        Some(&(name, v)) => Err(Error::param(name, v, "finite and non-negative")),
+        None => Ok(()),
+    }
+}
+
 /// What every aggregation method infers: one label and one posterior per item. Each method's
 /// fitted type ([`FittedMajorityVote`], [`FittedDawidSkene`], [`FittedGlad`]) holds this and
 /// what the method learned about the workers and items.

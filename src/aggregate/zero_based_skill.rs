@@ -23,7 +23,7 @@
 
 use crate::aggregate::agreement::accuracy_on_aggregates;
 use crate::aggregate::majority_vote::Ties;
-use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
+use crate::aggregate::{Aggregation, MajorityVote, check_annotations, check_non_negative};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 
@@ -135,15 +135,11 @@ impl ZeroBasedSkill {
         if self.lr_steps_to_reduce == 0 {
             return Err(Error::param("lr_steps_to_reduce", 0, "at least 1"));
         }
-        for (name, v) in [
+        check_non_negative(&[
             ("lr_init", self.lr_init),
             ("lr_reduce_factor", self.lr_reduce_factor),
             ("eps", self.eps),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(Error::param(name, v, "finite and non-negative"));
-            }
-        }
+        ])?;
         let mut given = vec![false; n_class];
         for a in annotations {
             given[a.label as usize] = true;
