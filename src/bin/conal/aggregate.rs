@@ -1,6 +1,5 @@
 //! `conal aggregate`: one label per item from the crowd's labels, without features.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -9,7 +8,7 @@ use conal::aggregate::{
     AggregationMethod, DawidSkene, Glad, GoldMajorityVote, Kos, Mace, MajorityVote, Mmsr,
     OneCoinDawidSkene, Wawa, ZeroBasedSkill,
 };
-use conal::io::{write_atomic, write_atomic_with};
+use conal::io::{push_fixed, write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
 
@@ -154,13 +153,14 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
             let mut header = vec!["task".to_string(), "label".to_string()];
             header.extend(crowd.classes.iter().map(|c| format!("p_{c}")));
             w.write_record(&header)?;
-            let mut cell = String::new();
+            let mut cell = Vec::new();
             for &i in &labelled {
                 w.write_field(&crowd.items[i])?;
                 w.write_field(&crowd.classes[result.labels[i] as usize])?;
-                for p in &result.posteriors[i] {
+                for &p in &result.posteriors[i] {
                     cell.clear();
-                    write!(cell, "{p:.6}").map_err(std::io::Error::other)?;
+                    // As `{p:.6}` writes it, faster (a tenth of a majority vote's time).
+                    push_fixed(&mut cell, p, 6);
                     w.write_field(&cell)?;
                 }
                 w.write_record(None::<&[u8]>)?;
