@@ -206,7 +206,37 @@ pub(crate) fn build_labels<'a>(
 /// The first label (in input order) whose (item, worker) pair an earlier label has, as
 /// (its index, the index of the pair's first label). Labels are grouped by item (a counting
 /// sort, input order kept), so that each group is checked alone.
-fn first_repeat(annotations: &[Annotation], n_items: usize) -> Option<(usize, usize)> {
+pub(crate) fn first_repeat(annotations: &[Annotation], n_items: usize) -> Option<(usize, usize)> {
+    // Most files list each item's labels together: then each run is one item's group, read
+    // in place (no grouping arrays), unless an item comes back in a later run.
+    let mut seen = vec![false; n_items];
+    let mut best: Option<(usize, usize)> = None;
+    let mut at = 0;
+    let mut grouped = true;
+    for run in annotations.chunk_by(|a, b| a.item == b.item) {
+        let item = run[0].item as usize;
+        // A long run is left to the grouping path's sort.
+        if std::mem::replace(&mut seen[item], true) || run.len() > 32 {
+            grouped = false;
+            break;
+        }
+        if best.is_none() {
+            best = (1..run.len()).find_map(|x| {
+                (0..x)
+                    .find(|&y| run[y].worker == run[x].worker)
+                    .map(|y| (at + x, at + y))
+            });
+        }
+        at += run.len();
+    }
+    if grouped {
+        return best;
+    }
+    first_repeat_grouping(annotations, n_items)
+}
+
+/// [`first_repeat`] for labels in any order: grouped by item first.
+fn first_repeat_grouping(annotations: &[Annotation], n_items: usize) -> Option<(usize, usize)> {
     let mut start = vec![0usize; n_items + 1];
     for a in annotations {
         start[a.item as usize + 1] += 1;
@@ -282,5 +312,33 @@ mod repeat_tests {
         big[20] = a(0, 3);
         big[30] = a(0, 3);
         assert_eq!(first_repeat(&big, 1), Some((20, 10)));
+        // Grouped by item (the in-place path): the repeat at 3 of the pair at 2.
+        let grouped = [a(0, 0), a(0, 1), a(1, 2), a(1, 2), a(2, 0), a(2, 0)];
+        assert_eq!(first_repeat(&grouped, 3), Some((3, 2)));
+    }
+
+    #[test]
+    fn both_repeat_finders_agree() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for case in 0..2000 {
+            let n_items = rng.random_range(1..8u32);
+            let mut labels: Vec<Annotation> = (0..rng.random_range(1..40))
+                .map(|_| Annotation {
+                    item: rng.random_range(0..n_items),
+                    worker: rng.random_range(0..12),
+                    label: 0,
+                })
+                .collect();
+            if case % 2 == 0 {
+                labels.sort_by_key(|a| a.item); // grouped, as most files are
+            }
+            let n = n_items as usize;
+            assert_eq!(
+                first_repeat(&labels, n),
+                first_repeat_grouping(&labels, n),
+                "{labels:?}"
+            );
+        }
     }
 }

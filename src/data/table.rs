@@ -33,8 +33,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::labels::{Built, Items, LabelRow, Place, build_labels};
 pub use crate::data::labels::{Duplicates, sort_labels};
-use crate::data::labels::{Items, LabelRow, Place, build_labels};
+use crate::data::long_csv;
 use crate::data::music::csv_error;
 use crate::data::text::{read_int_matrix, read_string_column, read_text};
 use crate::data::{CrowdData, CrowdLabels, LabeledSet, Matrix, npy};
@@ -124,10 +125,6 @@ impl RawLabels {
         Ok(())
     }
 
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
     fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
@@ -215,26 +212,24 @@ impl TableSpec {
                 ));
             }
         };
-        let raw = match format {
-            AnswersFormat::Long => self.read_long()?,
-            AnswersFormat::Matrix => self.read_matrix()?,
-            AnswersFormat::Peerannot => self.read_peerannot()?,
-        };
-        if raw.is_empty() {
-            return Err(DataError::file(
-                &self.answers,
-                "no crowd labels in the file",
-            ));
-        }
         let grow = matches!(items, Items::Grow);
-        tracing::debug!("{}: {} labels read", self.answers.display(), raw.len());
-        let rows = raw.iter().map(|(task, worker, label, line)| LabelRow {
-            task,
-            worker,
-            label,
-            place: Place::Line(&self.answers, line),
-        });
-        let built = build_labels(rows, items, self.classes.clone(), self.duplicates)?;
+        let built = match format {
+            AnswersFormat::Long => {
+                let path = &self.answers;
+                let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+                match self.read_long_fast(&bytes, &items) {
+                    Some(built) => built,
+                    None => self.build(self.read_long(&bytes)?, items)?,
+                }
+            }
+            AnswersFormat::Matrix => self.build(self.read_matrix()?, items)?,
+            AnswersFormat::Peerannot => self.build(self.read_peerannot()?, items)?,
+        };
+        tracing::debug!(
+            "{}: {} labels read",
+            self.answers.display(),
+            built.annotations.len()
+        );
         let truth = match &self.gold {
             Some(path) => {
                 let index: HashMap<&str, u32> = built
@@ -253,7 +248,12 @@ impl TableSpec {
             }
             None => None,
         };
-        CrowdLabels::new(
+        let make = if grow {
+            CrowdLabels::from_interned
+        } else {
+            CrowdLabels::new
+        };
+        make(
             built.annotations,
             built.classes,
             built.workers,
@@ -362,14 +362,47 @@ impl TableSpec {
         Ok((ids, m))
     }
 
-    fn read_long(&self) -> Result<RawLabels, DataError> {
+    /// Indexes labels read by the csv crate (or from the other layouts).
+    fn build(&self, raw: RawLabels, items: Items<'_>) -> Result<Built, DataError> {
+        if raw.is_empty() {
+            return Err(DataError::file(
+                &self.answers,
+                "no crowd labels in the file",
+            ));
+        }
+        let rows = raw.iter().map(|(task, worker, label, line)| LabelRow {
+            task,
+            worker,
+            label,
+            place: Place::Line(&self.answers, line),
+        });
+        build_labels(rows, items, self.classes.clone(), self.duplicates)
+    }
+
+    /// The long CSV `bytes` through [`long_csv::read`]: `None` where the csv crate must read
+    /// them (quotes, anything the file gets wrong, `--duplicates keep-last`).
+    fn read_long_fast(&self, bytes: &[u8], items: &Items<'_>) -> Option<Built> {
+        if self.duplicates != Duplicates::Error {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let columns = long_csv::Columns {
+            task: &self.task_column,
+            worker: &self.worker_column,
+            label: &self.label_column,
+        };
+        let delimiter = self.delimiter_for(&self.answers);
+        long_csv::read(text, delimiter, &columns, items, self.classes.as_deref())
+    }
+
+    /// The long CSV `bytes` (the contents of `self.answers`) read by the csv crate.
+    fn read_long(&self, bytes: &[u8]) -> Result<RawLabels, DataError> {
         let path = &self.answers;
-        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
             .delimiter(self.delimiter_for(path))
-            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+            .from_reader(bytes);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(path, e))?
@@ -401,7 +434,7 @@ impl TableSpec {
         // Byte records, reused: the three fields go straight into the shared text buffer
         // (a StringRecord and three Strings per row took most of the time of a large file).
         // Sized from the file (about 15 bytes a label) so that the buffers grow rarely.
-        let size = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+        let size = bytes.len();
         let mut out = RawLabels {
             text: String::with_capacity(size),
             ends: Vec::with_capacity(size / 12),
@@ -666,5 +699,113 @@ impl TableSpec {
             items.push(task);
         }
         LabeledSet::new(x.select_rows(&rows), truth, items, classes.len())
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    fn spec(name: &str) -> TableSpec {
+        TableSpec::new(PathBuf::from(name), None)
+    }
+
+    /// The fast reader's labels, checked equal to the csv crate's where it gives any.
+    fn fast(spec: &TableSpec, text: &str, items: Items<'_>) -> Option<Built> {
+        let fast = spec.read_long_fast(text.as_bytes(), &items);
+        if let Some(f) = &fast {
+            let slow = spec
+                .read_long(text.as_bytes())
+                .and_then(|raw| spec.build(raw, items))
+                .expect("the csv path reads what the fast path reads");
+            assert_eq!(f.annotations, slow.annotations, "{text:?}");
+            assert_eq!(f.classes, slow.classes, "{text:?}");
+            assert_eq!(f.workers, slow.workers, "{text:?}");
+            assert_eq!(f.items, slow.items, "{text:?}");
+        }
+        fast
+    }
+
+    #[test]
+    fn the_fast_reader_builds_what_the_csv_reader_builds() {
+        let s = spec("a.csv");
+        let cases = [
+            "task,worker,label\nt1,w1,b\nt1,w2,a\nt2,w1,a\nt3,w3,c\n",
+            // Columns in another order, an extra column, no final newline.
+            "label,extra,worker,task\n1,x,w1,t1\n10,y,w2,t1\n2,z,w1,t2",
+            // CRLF, blank lines, spaces around fields, tasks not grouped.
+            "task , worker,label\r\n t1 ,w1, x \r\n\r\nt2,w1,y\r\n\nt1,w2,y\r\n",
+            // Integer labels sort numerically; non-ASCII ids.
+            "task,worker,label\nété,wé,10\nété,w2,9\nb,wé,-1\n",
+        ];
+        for text in cases {
+            assert!(fast(&s, text, Items::Grow).is_some(), "{text:?}");
+        }
+        // Many distinct labels (past the linear scan).
+        let many: String = std::iter::once("task,worker,label\n".to_string())
+            .chain((0..40).map(|i| format!("t{i},w{},l{}\n", i % 3, (i * 7) % 40)))
+            .collect();
+        assert_eq!(
+            fast(&s, &many, Items::Grow).map(|b| b.classes.len()),
+            Some(40)
+        );
+        // Tab-separated by extension, a fixed class list.
+        let mut tsv = spec("a.tsv");
+        tsv.classes = Some(vec!["z".into(), "a".into()]);
+        let built = fast(
+            &tsv,
+            "task\tworker\tlabel\nt1\tw1\ta\nt1\tw2\tz\n",
+            Items::Grow,
+        );
+        assert_eq!(
+            built.map(|b| b.annotations.iter().map(|a| a.label).collect::<Vec<_>>()),
+            Some(vec![1, 0])
+        );
+        // Fixed items: rows refer to them, items without labels kept.
+        let ids: Vec<String> = ["t2", "t1", "t9"].iter().map(|s| s.to_string()).collect();
+        let fixed = Items::Fixed {
+            ids: &ids,
+            features: Path::new("f.csv"),
+        };
+        let built = fast(&s, "task,worker,label\nt1,w1,a\nt2,w1,b\n", fixed).unwrap();
+        assert_eq!(built.items, ids);
+        assert_eq!(built.annotations[0].item, 1);
+    }
+
+    #[test]
+    fn the_fast_reader_leaves_to_the_csv_reader_what_it_does_not_read_exactly() {
+        let s = spec("a.csv");
+        let declined = [
+            "task,worker,label\n\"t,1\",w1,a\nt2,w1,b\n", // quotes
+            "\u{feff}task,worker,label\nt1,w1,a\n",       // byte-order mark
+            "task,worker,label\nt1,w1\ra\n",              // a lone carriage return
+            "task,worker,label\nt1,w1,a,b\n",             // too many fields
+            "task,worker,label\nt1,w1\n",                 // too few
+            "task,worker,label\nt1, ,a\n",                // an empty field
+            "task,worker,label\nt1,w1,a\nt1,w1,b\n",      // a repeated pair
+            "task,worker,label\n",                        // no labels
+            "task,annotator,label\nt1,w1,a\n",            // a missing column
+            "\ntask,worker,label\nt1,w1,a\n",             // a blank first line
+        ];
+        for text in declined {
+            assert!(fast(&s, text, Items::Grow).is_none(), "{text:?}");
+        }
+        let mut fixed_classes = spec("a.csv");
+        fixed_classes.classes = Some(vec!["a".into(), "b".into()]);
+        assert!(fast(&fixed_classes, "task,worker,label\nt1,w1,c\n", Items::Grow).is_none());
+        let ids = vec!["t1".to_string()];
+        let fixed = Items::Fixed {
+            ids: &ids,
+            features: Path::new("f.csv"),
+        };
+        assert!(fast(&s, "task,worker,label\nt2,w1,a\n", fixed).is_none());
+        let mut keep_last = spec("a.csv");
+        keep_last.duplicates = Duplicates::KeepLast;
+        assert!(fast(&keep_last, "task,worker,label\nt1,w1,a\n", Items::Grow).is_none());
+        // Not UTF-8: the csv path names the line.
+        assert!(
+            s.read_long_fast(b"task,worker,label\nt1,w\xff,a\n", &Items::Grow)
+                .is_none()
+        );
     }
 }
