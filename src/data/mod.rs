@@ -480,6 +480,7 @@ impl CrowdLabels {
     /// Accuracy of per-item `labels` on the crowd-labelled items with a known true label, and
     /// how many there are; `None` without any.
     pub fn truth_accuracy(&self, labels: &[u32]) -> Option<(f64, usize)> {
+        self.truth.as_ref()?;
         let labelled = self.labelled_items();
         let mut is_labelled = vec![false; self.n_items()];
         labelled.iter().for_each(|&i| is_labelled[i] = true);

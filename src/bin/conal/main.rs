@@ -64,8 +64,8 @@ enum Command {
         Example:\n  conal train --task music --train-data ../shared/data/music_genre \
         --test-data ../shared/data/music_genre --save-dir runs/music")]
     Train(train::TrainArgs),
-    /// Infer one label per item from the crowd's labels (majority vote, Wawa, gold MV,
-    /// Dawid-Skene, one-coin DS, GLAD).
+    /// Infer one label per item from the crowd's labels (majority vote, Wawa, gold MV, ZBS,
+    /// Dawid-Skene, one-coin DS, GLAD, KOS, MACE, M-MSR).
     Aggregate(aggregate::AggregateArgs),
     /// How much the crowd agrees: Krippendorff's alpha, label uncertainty per item and per
     /// worker, each worker's accuracy on aggregated labels.
