@@ -91,6 +91,10 @@ pub struct RunParams {
     pub model: ModelOptions,
     /// Device name: `cpu`, or a GPU backend the build has.
     pub device: String,
+    /// Data-parallel shares of every batch, each on its own instance of `device`
+    /// ([`TrainConfig::devices`]). 1: none.
+    #[serde(default = "one_share", skip_serializing_if = "is_one_share")]
+    pub devices: usize,
     /// Threads for tensor math during `fit` (`None`: the current thread pool, by default one
     /// thread per core).
     #[serde(skip)]
@@ -122,6 +126,7 @@ impl RunParams {
             weight_decay: adam.weight_decay,
             model: ModelOptions::default(),
             device: "cpu".into(),
+            devices: 1,
             threads: None,
         }
     }
@@ -156,6 +161,7 @@ impl RunParams {
             ensemble: self.ensemble.unwrap_or(self.recipe.ensemble()),
             recipe: self.recipe,
             mixup: self.mixup,
+            devices: self.devices,
         };
         train.check()?;
         Ok(train)
@@ -307,4 +313,12 @@ pub fn default_head(task: TaskKind) -> Head {
     } else {
         Head::Labelme
     }
+}
+
+fn one_share() -> usize {
+    1
+}
+
+fn is_one_share(n: &usize) -> bool {
+    *n == 1
 }

@@ -133,6 +133,14 @@ macro_rules! run_setters {
             self
         }
 
+        /// Data-parallel training: every batch split into `n` shares whose gradients are
+        /// computed in parallel, each on its own instance of the device, and summed into
+        /// one step. Defaults to 1.
+        pub fn devices(mut self, n: usize) -> Self {
+            self.0.devices = n;
+            self
+        }
+
         /// Threads for tensor math during `fit`. Defaults to the current pool (one per core).
         pub fn threads(mut self, n: usize) -> Self {
             self.0.threads = Some(n);

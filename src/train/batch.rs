@@ -218,6 +218,19 @@ impl LabelIndex {
             .collect()
     }
 
+    /// The total weight of the labels of `rows` (their number without weights).
+    pub fn weight_of(&self, rows: &[usize]) -> f64 {
+        rows.iter()
+            .map(|&r| match &self.weights {
+                Some(w) => w[self.offsets[r]..self.offsets[r + 1]]
+                    .iter()
+                    .map(|&v| v as f64)
+                    .sum(),
+                None => (self.offsets[r + 1] - self.offsets[r]) as f64,
+            })
+            .sum()
+    }
+
     /// The observed labels of a batch made of `rows` (batch-local item indices).
     pub fn observed(&self, rows: &[usize], device: &Device) -> Observed {
         let n: usize = rows.iter().map(|&r| self.of(r).len()).sum();

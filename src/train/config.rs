@@ -195,6 +195,19 @@ pub struct TrainConfig {
     /// itself, labels weighted accordingly. `None`: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mixup: Option<f64>,
+    /// Data-parallel shares: every batch is split into this many parts, each part's
+    /// gradients are computed in parallel on its own instance of the training device, and
+    /// their sum (each part's loss weighted by its share of the batch's labels) — the
+    /// gradient of the whole batch's mean loss — takes one optimiser step. 1: no split.
+    /// Batch norm then normalises each part by its own statistics, and dropout draws each
+    /// part's mask in turn, so models with either differ from one-device training by more
+    /// than rounding; without them the step is the same up to rounding.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub devices: usize,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 fn one() -> usize {
@@ -223,6 +236,7 @@ impl Default for TrainConfig {
             ensemble: 1,
             recipe: Recipe::Paper,
             mixup: None,
+            devices: 1,
         }
     }
 }
@@ -267,6 +281,16 @@ impl TrainConfig {
         }
         if !(a.epsilon > 0.0) {
             return Err(Error::param("adam_eps", a.epsilon, "must be positive"));
+        }
+        if self.devices == 0 || self.devices > 64 {
+            return Err(Error::param("devices", self.devices, "must be 1 to 64"));
+        }
+        if self.devices > 1 && self.mixup.is_some() {
+            return Err(Error::param(
+                "devices",
+                self.devices,
+                "mixup blends items across the whole batch; it runs on one device only",
+            ));
         }
         if self.ensemble == 0 || self.ensemble > 1000 {
             return Err(Error::param(

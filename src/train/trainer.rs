@@ -63,6 +63,15 @@ pub struct Fitted<M> {
     pub holdout_probabilities: Option<Vec<f64>>,
 }
 
+/// The loss figures of one data-parallel step.
+#[derive(Default)]
+struct StepValues {
+    loss: f64,
+    nll: f64,
+    omega_sum: f64,
+    omega_n: usize,
+}
+
 /// Trains a crowd model epoch by epoch.
 pub struct Trainer<M, I: Inputs> {
     config: TrainConfig,
@@ -226,6 +235,25 @@ where
         let steps = batches(&order, self.config.batch_size);
         let (mut loss_sum, mut nll_sum, mut omega_sum, mut omega_n) = (0.0, 0.0, 0.0, 0usize);
         for (step, rows) in steps.iter().enumerate() {
+            if self.config.devices > 1 {
+                let diverged = |what: String| {
+                    Error::Diverged(format!(
+                        "{what} at epoch {epoch}, batch {} of {}",
+                        step + 1,
+                        steps.len()
+                    ))
+                };
+                if let Some(v) = self.data_parallel_step(inputs, rows, lr, &mut rng, diverged)? {
+                    loss_sum += v.loss;
+                    nll_sum += v.nll;
+                    omega_sum += v.omega_sum;
+                    omega_n += v.omega_n;
+                }
+                if steps.len() > 1 {
+                    progress.step(step as u64 + 1, steps.len() as u64);
+                }
+                continue;
+            }
             let (mut x, mut obs) = match &self.full_batch {
                 Some((x, obs)) => (x.clone(), obs.clone()),
                 None => (
@@ -373,6 +401,115 @@ where
         };
         self.history.push(metrics.clone());
         Ok(metrics)
+    }
+
+    /// One optimiser step on `rows` split into `config.devices` shares (see
+    /// [`TrainConfig::devices`]): `None` when the rows have no label.
+    ///
+    /// Each share gets its own instance of the training device and a replica of the model
+    /// on it. The forward passes run in share order (batch norm's running statistics, which
+    /// the replicas share, are then updated in a fixed order), the backward passes — most of
+    /// the work — in parallel, one thread per share. Each share's loss is its weighted mean
+    /// times its share of the batch's label weight, so the shares' gradients add up to the
+    /// gradient of the whole batch's mean loss; the penalty is added once, to share 0. burn's
+    /// `MultiGradientsParams` moves every share's gradients to one device and sums them, and
+    /// the optimiser takes one step with the sum.
+    fn data_parallel_step(
+        &mut self,
+        inputs: &I,
+        rows: &[usize],
+        lr: f64,
+        rng: &mut rand_chacha::ChaCha8Rng,
+        diverged: impl Fn(String) -> Error,
+    ) -> Result<Option<StepValues>> {
+        let n = self.config.devices.min(rows.len()).max(1);
+        let (base, extra) = (rows.len() / n, rows.len() % n);
+        let mut shares: Vec<&[usize]> = Vec::with_capacity(n);
+        let mut at = 0;
+        for s in 0..n {
+            let len = base + usize::from(s < extra);
+            shares.push(&rows[at..at + len]);
+            at += len;
+        }
+        let total = self.labels.weight_of(rows);
+        if total <= 0.0 {
+            return Ok(None);
+        }
+        let mut values = StepValues::default();
+        let mut losses: Vec<(burn::tensor::Tensor<1>, M, Device)> = Vec::with_capacity(n);
+        for (s, share) in shares.iter().enumerate() {
+            let weight = self.labels.weight_of(share);
+            if weight <= 0.0 {
+                continue;
+            }
+            // Instances of one device: burn's default wgpu device, or the CPU.
+            let device = self.device.clone();
+            let replica = self.model().clone().fork(&device);
+            let x = inputs.batch(share, &device);
+            let obs = self.labels.observed(share, &device);
+            let out = replica.forward(&x, &obs, &mut Mode::train(rng));
+            let nll = weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights)
+                * (weight / total);
+            let loss = match (s, replica.penalty(self.config.scale)) {
+                (0, Some(p)) => nll.clone() + p,
+                _ => nll.clone(),
+            };
+            values.nll += nll.into_scalar::<f32>() as f64;
+            values.loss += loss.clone().into_scalar::<f32>() as f64;
+            if let Some(omega) = out.omega {
+                values.omega_sum += omega.sum().into_scalar::<f32>() as f64;
+                values.omega_n += obs.len;
+            }
+            losses.push((loss, replica, device));
+        }
+        if !values.loss.is_finite() {
+            return Err(diverged(format!("loss is {}", values.loss)));
+        }
+        let grads: Vec<(GradientsParams, Device)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = losses
+                .into_iter()
+                .map(|(loss, replica, device)| {
+                    scope.spawn(move || {
+                        (
+                            GradientsParams::from_grads(loss.backward(), &replica),
+                            device,
+                        )
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .map_err(|_| Error::Config("a share's backward pass panicked".into()))
+                })
+                .collect::<Result<_>>()
+        })?;
+        if self.non_finite.is_none() {
+            for (g, _) in &grads {
+                if let Some(param) = non_finite(self.model(), Some(g)) {
+                    return Err(diverged(format!("the gradient of {param} is not finite")));
+                }
+            }
+        }
+        let model = self.model.take();
+        let model = model.expect("the model is absent only inside an optimiser step");
+        let multi = burn::optim::MultiGradientsParams { grads };
+        self.model = Some(self.optim.step_multi(lr, model, multi));
+        if let Some(flag) = &self.non_finite
+            && flag.swap(false, Ordering::Relaxed)
+        {
+            let param = non_finite(self.model(), None).unwrap_or_else(|| "a parameter".into());
+            return Err(diverged(format!("the gradient of {param} is not finite")));
+        }
+        if let Some(decay) = self.config.ema {
+            let current = self.model().valid();
+            self.ema = Some(match self.ema.take() {
+                Some(average) => ema_update(average, &current, decay),
+                None => current,
+            });
+        }
+        Ok(Some(values))
     }
 
     /// Runs the remaining epochs, reporting each to `progress`, and returns the selected model.

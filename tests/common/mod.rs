@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod training;
+
 /// The shared real data sets (`$CONAL_DATA_DIR`, else `../shared/data`), or `None` with a
 /// message when they are absent. When `CONAL_REQUIRE_DATA` is set (CI), absence is a failure.
 pub fn shared_data(sub: &str) -> Option<PathBuf> {

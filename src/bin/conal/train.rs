@@ -430,6 +430,13 @@ pub struct HyperArgs {
     /// Device: cpu, or cuda / cuda:N / wgpu when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+
+    /// Data-parallel training: split every batch into N shares, compute each share's
+    /// gradients in parallel on its own instance of --device, and take one step with their
+    /// sum (the gradient of the whole batch's mean loss). Without batch norm and dropout
+    /// this gives one device's step up to rounding.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub devices: usize,
 }
 
 impl HyperArgs {
@@ -461,6 +468,7 @@ impl HyperArgs {
             weight_decay: self.weight_decay,
             model: self.model_options(),
             device: self.device.clone(),
+            devices: self.devices,
             ..RunParams::new(method)
         }
     }
