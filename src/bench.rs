@@ -139,6 +139,8 @@ impl ShapeSpec {
 pub struct TrainBench {
     /// Shape.
     pub shape: Shape,
+    /// The device trained on (`cpu`, `wgpu`: as `--device` names it).
+    pub device: String,
     /// Its sizes.
     pub spec: ShapeSpec,
     /// Threads used for tensor math.
@@ -193,10 +195,15 @@ pub fn generate(shape: &ShapeSpec, seed: u64) -> Result<(Matrix, Vec<Annotation>
 }
 
 /// Trains CoNAL for `epochs` on generated data of `shape` and times each epoch.
+///
+/// `device` is a device name as `--device` takes it (`cpu`, or `wgpu` in a build with that
+/// feature). The features are uploaded once; on a GPU the epoch time includes reading the
+/// loss back every step, as training does.
 pub fn train(
     shape: Shape,
     epochs: usize,
     seed: u64,
+    device: &str,
     progress: &mut dyn Progress,
 ) -> Result<TrainBench> {
     if epochs == 0 {
@@ -211,7 +218,8 @@ pub fn train(
             (MlpConfig::labelme(d, k), ConalConfig::labelme(d, r, k))
         }
     };
-    let device = Device::flex().autodiff();
+    let device_name = device.to_ascii_lowercase();
+    let device = crate::run::device_from_name(device)?.autodiff();
     let model = conal.init(classifier, &mut crate::rng::rng(seed, 0), &device);
     let data = TrainData {
         inputs: &x,
@@ -247,6 +255,7 @@ pub fn train(
     let feature_bytes = (spec.items * spec.features * 4) as u64;
     Ok(TrainBench {
         shape,
+        device: device_name,
         threads: rayon::current_num_threads(),
         epoch_ms,
         median_epoch_ms,

@@ -66,6 +66,11 @@ pub struct BenchArgs {
     #[arg(long = "write-csv", value_name = "DIR")]
     pub write_csv: Option<PathBuf>,
 
+    /// music, labelme, million: the device to train on (cpu, or wgpu in a build with
+    /// `--features wgpu`).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -137,14 +142,21 @@ pub fn run(args: &BenchArgs, progress_kind: ProgressKind) -> anyhow::Result<()> 
         }
     };
     let mut reporter = progress::reporter(progress_kind, 0);
-    let r = conal::bench::train(shape, args.epochs, args.seed, reporter.as_mut())?;
+    let r = conal::bench::train(
+        shape,
+        args.epochs,
+        args.seed,
+        &args.device,
+        reporter.as_mut(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{:?}: median epoch {:.1} ms over {} epochs ({} threads); FLOP floor {:.1} GFLOP, \
-             achieved {:.2} GFLOP/s; peak RSS {:.0} MB = {:.2}x the features",
+            "{:?} on {}: median epoch {:.1} ms over {} epochs ({} threads); FLOP floor {:.1} \
+             GFLOP, achieved {:.2} GFLOP/s; peak RSS {:.0} MB = {:.2}x the features",
             r.shape,
+            r.device,
             r.median_epoch_ms,
             r.epoch_ms.len(),
             r.threads,
