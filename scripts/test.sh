@@ -21,13 +21,17 @@ if [ -z "${CONAL_TENSORBOARD_PYTHON:-}" ] && command -v python3 >/dev/null 2>&1;
     fi
 fi
 
+# With the GPU backend built in, so that tests/wgpu.rs checks it against the CPU (on a machine
+# without a Vulkan adapter those tests say SKIPPED; CI installs Mesa's lavapipe and sets
+# CONAL_REQUIRE_WGPU=1). The doc tests take the same features: one build of burn, not two.
+features="cli,wgpu"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --all-targets --no-fail-fast "$@"
+    cargo nextest run --features "$features" --all-targets --no-fail-fast "$@"
 else
     echo "cargo-nextest not found; running cargo test (install it with: cargo install cargo-nextest)" >&2
-    cargo test --all-targets --no-fail-fast "$@"
+    cargo test --features "$features" --all-targets --no-fail-fast "$@"
 fi
-cargo test --doc
+cargo test --features "$features" --doc
 
 # The Python package. Its build shares the Rust build directory (CARGO_TARGET_DIR) and so
 # reuses the compiled dependencies; CI has CONAL_REQUIRE_PYTHON=1, which makes a missing

@@ -12,7 +12,7 @@ pub struct Values(Vec<(String, Vec<f32>)>);
 
 impl ModuleVisitor for Values {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let values = param.val().into_data().convert::<f32>().to_vec::<f32>();
+        let values = param.val().into_data().convert::<f32>().try_to_vec::<f32>();
         self.0.push((format!("{:?}", param.id), values.unwrap()));
     }
 }
