@@ -264,10 +264,10 @@ impl CrowdLabels {
     ) -> Result<Self, DataError> {
         debug_assert!(check_unique("worker id", &workers).is_ok());
         debug_assert!(check_unique("item id", &items).is_ok());
-        if classes.len() < 2 {
+        if classes.len() < 2 || check_unique("class", &classes).is_err() {
+            // `new` says what is wrong.
             return Self::new(annotations, classes, workers, items, truth);
         }
-        check_unique("class", &classes)?;
         Self::assemble(annotations, classes, workers, items, truth)
     }
 
