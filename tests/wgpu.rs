@@ -7,7 +7,7 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use common::training::{max_relative_difference, train, values};
+use common::training::{max_relative_difference, train, train_batched, values};
 use common::{conal, output};
 
 /// The wgpu device when an adapter answers, else `None` (SKIPPED, or a failure under
@@ -63,6 +63,27 @@ fn ten_steps_on_wgpu_stay_with_the_cpu() {
         diff < 1e-3,
         "after ten steps wgpu differs from cpu by {diff:e}"
     );
+}
+
+#[test]
+fn mini_batches_gathered_on_wgpu_step_as_on_the_cpu() {
+    let Some(gpu) = wgpu() else { return };
+    // 300 items in batches of 64: the features stay on the GPU and each batch is gathered
+    // there (the CPU gathers on the host).
+    let (cpu, cpu_losses) = train_batched(&Device::flex(), 2, 1, 64);
+    let (on_gpu, gpu_losses) = train_batched(&gpu, 2, 1, 64);
+    let diff = max_relative_difference(&values(&cpu), &values(&on_gpu));
+    println!("2 epochs of 5 batches, wgpu vs cpu: max relative difference {diff:e}");
+    assert!(
+        diff < 1e-3,
+        "wgpu mini-batches differ from the cpu's by {diff:e}"
+    );
+    for (a, b) in cpu_losses.iter().zip(&gpu_losses) {
+        assert!(
+            (a - b).abs() <= 1e-4 * a.abs(),
+            "epoch loss {b} on wgpu, {a} on cpu"
+        );
+    }
 }
 
 #[test]

@@ -34,6 +34,15 @@ pub trait Inputs {
         let _ = (batch, perm, lambda);
         None
     }
+
+    /// The batch made of items `rows`, gathered on the device from `all` (every item, as
+    /// [`Inputs::batch`] of all rows in order gives it), if this kind of input can be
+    /// (feature matrices can; the default cannot). A GPU trainer uploads the items once
+    /// and gathers each batch there instead of uploading it.
+    fn gather(all: &Self::Batch, rows: &[usize]) -> Option<Self::Batch> {
+        let _ = (all, rows);
+        None
+    }
 }
 
 impl Inputs for Matrix {
@@ -81,6 +90,15 @@ impl Inputs for Matrix {
         );
         let other = batch.clone().select(0, index);
         Some(batch.clone().mul_scalar(lambda) + other.mul_scalar(1.0 - lambda))
+    }
+
+    fn gather(all: &Tensor<2>, rows: &[usize]) -> Option<Tensor<2>> {
+        let index: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
+        let index = Tensor::<1, burn::tensor::Int>::from_data(
+            TensorData::new(index, [rows.len()]),
+            &all.device(),
+        );
+        Some(all.clone().select(0, index))
     }
 }
 

@@ -201,7 +201,8 @@ pub struct TrainConfig {
     /// gradient of the whole batch's mean loss — takes one optimiser step. 1: no split.
     /// Batch norm then normalises each part by its own statistics, and dropout draws each
     /// part's mask in turn, so models with either differ from one-device training by more
-    /// than rounding; without them the step is the same up to rounding.
+    /// than rounding; without them the step is the same up to rounding. With three or more
+    /// shares, repeated runs have differed in the last bits (two shares: the same bits).
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub devices: usize,
 }

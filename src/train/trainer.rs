@@ -83,6 +83,9 @@ pub struct Trainer<M, I: Inputs> {
     labels: LabelIndex,
     train_items: Vec<usize>,
     full_batch: Option<(I::Batch, Observed)>,
+    /// Every item on the training device, uploaded once, for mini-batches gathered there
+    /// (devices other than the CPU, where gathering on the host is faster).
+    resident: Option<I::Batch>,
     holdout: Option<Holdout<I::Batch>>,
     valid: Option<EvalSet<I::Batch>>,
     test: Option<EvalSet<I::Batch>>,
@@ -165,8 +168,15 @@ where
                 labels.observed(&train_items, device),
             )
         });
-        let non_finite =
-            fuses_on(&device.clone().inner()).then(|| Arc::new(AtomicBool::new(false)));
+        let on_cpu = fuses_on(&device.clone().inner());
+        let resident = (full_batch.is_none() && !on_cpu)
+            .then(|| {
+                let all: Vec<usize> = (0..data.inputs.len()).collect();
+                let all = data.inputs.batch(&all, device);
+                I::gather(&all, &[0]).map(|_| all)
+            })
+            .flatten();
+        let non_finite = on_cpu.then(|| Arc::new(AtomicBool::new(false)));
         Ok(Trainer {
             optim: new_optimizer(&config.adam, non_finite.as_ref()),
             config,
@@ -175,6 +185,7 @@ where
             labels,
             train_items,
             full_batch,
+            resident,
             holdout,
             valid,
             test,
@@ -257,7 +268,7 @@ where
             let (mut x, mut obs) = match &self.full_batch {
                 Some((x, obs)) => (x.clone(), obs.clone()),
                 None => (
-                    inputs.batch(rows, &self.device),
+                    self.batch(inputs, rows, &self.device),
                     self.labels.observed(rows, &self.device),
                 ),
             };
@@ -403,6 +414,17 @@ where
         Ok(metrics)
     }
 
+    /// The batch of `rows` on `device`: gathered from the resident items where they are on
+    /// it, else uploaded from the host.
+    fn batch(&self, inputs: &I, rows: &[usize], device: &Device) -> I::Batch {
+        match &self.resident {
+            Some(all) if *device == self.device => {
+                I::gather(all, rows).unwrap_or_else(|| inputs.batch(rows, device))
+            }
+            _ => inputs.batch(rows, device),
+        }
+    }
+
     /// One optimiser step on `rows` split into `config.devices` shares (see
     /// [`TrainConfig::devices`]): `None` when the rows have no label.
     ///
@@ -445,7 +467,7 @@ where
             // Instances of one device: burn's default wgpu device, or the CPU.
             let device = self.device.clone();
             let replica = self.model().clone().fork(&device);
-            let x = inputs.batch(share, &device);
+            let x = self.batch(inputs, share, &device);
             let obs = self.labels.observed(share, &device);
             let out = replica.forward(&x, &obs, &mut Mode::train(rng));
             let nll = weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights)

@@ -32,6 +32,17 @@ pub fn train(device: &Device, epochs: usize, devices: usize) -> Conal<Mlp> {
 
 /// [`train`], with the training loss of every epoch (the batch's mean loss: one batch).
 pub fn train_with_losses(device: &Device, epochs: usize, devices: usize) -> (Conal<Mlp>, Vec<f64>) {
+    train_batched(device, epochs, devices, 100_000) // one step per epoch
+}
+
+/// [`train_with_losses`] in batches of `batch_size` items (shuffled per epoch, the same
+/// order on every device).
+pub fn train_batched(
+    device: &Device,
+    epochs: usize,
+    devices: usize,
+    batch_size: usize,
+) -> (Conal<Mlp>, Vec<f64>) {
     let demo = SyntheticConfig {
         n_train: 300,
         ..SyntheticConfig::default()
@@ -57,7 +68,7 @@ pub fn train_with_losses(device: &Device, epochs: usize, devices: usize) -> (Con
     };
     let config = TrainConfig {
         epochs,
-        batch_size: 100_000, // one step per epoch
+        batch_size,
         select: Selection::Last,
         devices,
         ..TrainConfig::default()
