@@ -59,6 +59,6 @@ pub mod train;
 
 pub use error::{DataError, Error, Result};
 pub use estimator::{
-    ClassifierParams, ConalParams, CrowdLayerParams, FittedClassifier, FittedConal,
-    FittedCrowdLayer,
+    AnnotMixParams, ClassifierParams, ConalParams, CrowdLayerParams, FittedAnnotMix,
+    FittedClassifier, FittedConal, FittedCrowdLayer,
 };

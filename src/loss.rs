@@ -46,6 +46,27 @@ pub fn weighted_crowd_nll(
     (log_p * w.clone()).sum().neg() / w.sum()
 }
 
+/// [`crowd_nll`] against soft targets that blend two labels: label m's target is
+/// `λ_m onehot(labels_m) + (1 − λ_m) onehot(partners_m)` (Annot-Mix's mixup over labels), so
+/// its term is `λ_m ℓ(labels_m) + (1 − λ_m) ℓ(partners_m)`; the mean over the M labels.
+///
+/// # Shapes
+/// - worker_logits: `[M, K]`, labels, partners, lambda: `[M]`; output: `[1]`
+pub fn blended_crowd_nll(
+    worker_logits: Tensor<2>,
+    labels: Tensor<1, Int>,
+    partners: Tensor<1, Int>,
+    lambda: Tensor<1>,
+) -> Tensor<1> {
+    let [m, _] = worker_logits.dims();
+    let log_p = log_softmax(worker_logits, 1);
+    let own = log_p.clone().gather(1, labels.reshape([m, 1])).reshape([m]);
+    let partner = log_p.gather(1, partners.reshape([m, 1])).reshape([m]);
+    (own * lambda.clone() + partner * lambda.neg().add_scalar(1.0))
+        .mean()
+        .neg()
+}
+
 /// Squared norms below this are treated as zero: `sqrt` then has a zero (not NaN) gradient,
 /// which is what the regulariser needs at its starting point W_r = W_g.
 const NORM_FLOOR: f64 = 1e-30;

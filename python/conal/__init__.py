@@ -3,7 +3,7 @@
 - :mod:`conal.aggregation` — crowd-kit compatible label aggregation (``MajorityVote``,
   ``DawidSkene``, ``GLAD``): change only the import.
 - :mod:`conal.learning` — scikit-learn shaped estimators that train a classifier from crowd
-  labels (``CoNAL``, ``CrowdLayer``, ``AggregatedClassifier``).
+  labels (``CoNAL``, ``CrowdLayer``, ``AnnotMix``, ``AggregatedClassifier``).
 - :func:`load` — read a checkpoint directory written by ``conal train --save-dir`` or by an
   estimator's ``save``.
 """

@@ -25,7 +25,7 @@ import pandas as pd
 from . import _conal
 from ._data import check_frame, encode
 
-__all__ = ["CoNAL", "CrowdLayer", "AggregatedClassifier", "load"]
+__all__ = ["CoNAL", "CrowdLayer", "AnnotMix", "AggregatedClassifier", "load"]
 
 
 class _Bar:
@@ -204,8 +204,10 @@ _COMMON = ("recipe", "epochs", "batch_size", "lr", "seed", "select", "holdout", 
 
 _COMMON_DOC = """
     Parameters (all keyword; ``None`` takes the command line's default):
-        recipe: "tuned" (a cross-fitted ensemble of 10, the default) or "paper" (one model
-            with the authors' settings).
+        recipe: "tuned" (a cross-fitted ensemble of 10, the default), "paper" (one model
+            with the CoNAL authors' settings) or "benchmark" (one model with the Annot-Mix
+            benchmark's: deep head, RAdam, cosine annealing, 50 epochs of batches of 64, last
+            epoch; AnnotMix's default).
         epochs, batch_size, lr: training length, items per step, Adam's learning rate
             (defaults: 200, 1024, 0.01).
         seed: seed of every random choice (default 0).
@@ -321,6 +323,26 @@ class CrowdLayer(_Estimator):
         return f"crowdlayer-{self.kind}"
 
 
+class AnnotMix(_Estimator):
+    __doc__ = (
+        """Annot-Mix (Herde et al., ECAI 2024): the classifier plus an annotator model giving a
+    confusion matrix per (task, worker) pair, trained with mixup over (features, worker,
+    label) triples. Its default recipe is the Annot-Mix benchmark's ("benchmark").
+"""
+        + _COMMON_DOC
+    )
+    _method = "annot-mix"
+    _names = _COMMON
+
+    def __init__(self, *, recipe: str = "benchmark", epochs: Optional[int] = None, batch_size: Optional[int] = None,
+                 lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 n_jobs: Optional[int] = None, progress: bool = True):
+        self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
+        self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.device, self.n_jobs, self.progress = device, n_jobs, progress
+
+
 class AggregatedClassifier(_Estimator):
     __doc__ = (
         """The classifier alone, trained on one label per task: the crowd's labels
@@ -357,6 +379,8 @@ def load(path: str) -> _Estimator:
         est: _Estimator = CoNAL(progress=False)
     elif method.startswith("crowdlayer-"):
         est = CrowdLayer(progress=False, kind=method.split("-", 1)[1])
+    elif method == "annot-mix":
+        est = AnnotMix(progress=False)
     else:
         est = AggregatedClassifier(progress=False, labels=method if method in ("mv", "ds", "glad") else "mv")
     config = json.loads(fitted.config_json())

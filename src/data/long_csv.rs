@@ -27,20 +27,20 @@ pub(crate) struct Columns<'a> {
     pub label: &'a str,
 }
 
-/// Lines of `text` as (line without its terminator); `\n` ends a line, a `\r` before it is
-/// dropped.
-fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// Lines of `text` without their terminator; `\n` ends a line, a `\r` before it is dropped.
+/// (Cut at ASCII bytes, so every slice is on a character boundary: no re-validation.)
+fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let (line, next) = match memchr::memchr(b'\n', rest) {
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
+            None => (rest, ""),
         };
         rest = next;
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
+        Some(line.strip_suffix('\r').unwrap_or(line))
     })
 }
 
@@ -89,19 +89,13 @@ pub(crate) fn read(
         return None;
     }
     let has_cr = memchr::memchr(b'\r', bytes).is_some();
-    // Every slice below is cut at ASCII bytes of valid UTF-8 text, so each is valid UTF-8.
-    fn as_str(b: &[u8]) -> Option<&str> {
-        std::str::from_utf8(b).ok()
-    }
-    let mut lines = lines(bytes);
+    let delimiter = char::from(delimiter);
+    let mut lines = lines(text);
     let header = lines.next()?;
-    if header.is_empty() || (has_cr && memchr::memchr(b'\r', header).is_some()) {
+    if header.is_empty() || (has_cr && header.contains('\r')) {
         return None;
     }
-    let names: Vec<&str> = header
-        .split(|&b| b == delimiter)
-        .map(|h| as_str(h).map(str::trim))
-        .collect::<Option<_>>()?;
+    let names: Vec<&str> = header.split(delimiter).map(str::trim).collect();
     let find = |name: &str| names.iter().position(|&h| h == name);
     let (t, w, l) = (
         find(columns.task)?,
@@ -143,17 +137,17 @@ pub(crate) fn read(
     let mut annotations: Vec<Annotation> = Vec::with_capacity(bytes.len() / 12);
     // Files usually list an item's labels together: the last task's index saves a lookup.
     let mut last_task: Option<(&str, u32)> = None;
-    let mut fields: Vec<&[u8]> = Vec::with_capacity(n_fields);
+    let mut fields: Vec<&str> = Vec::with_capacity(n_fields);
     for line in lines {
         if line.is_empty() {
             continue; // the csv crate skips empty lines too
         }
-        if has_cr && memchr::memchr(b'\r', line).is_some() {
+        if has_cr && line.contains('\r') {
             return None;
         }
         fields.clear();
         let mut start = 0;
-        for end in memchr::memchr_iter(delimiter, line) {
+        for end in memchr::memchr_iter(delimiter as u8, line.as_bytes()) {
             fields.push(&line[start..end]);
             start = end + 1;
         }
@@ -162,7 +156,7 @@ pub(crate) fn read(
             return None;
         }
         let field = |c: usize| {
-            let v = as_str(fields[c])?.trim();
+            let v = fields[c].trim();
             (!v.is_empty()).then_some(v)
         };
         let (task, worker, label) = (field(t)?, field(w)?, field(l)?);

@@ -5,11 +5,12 @@
 //!
 //! - [`ConalParams`] → [`FittedConal`]: CoNAL (common + individual confusions mixed by ω).
 //! - [`CrowdLayerParams`] → [`FittedCrowdLayer`]: CrowdLayer (Rodrigues & Pereira 2018).
+//! - [`AnnotMixParams`] → [`FittedAnnotMix`]: Annot-Mix (Herde et al. 2024).
 //! - [`ClassifierParams`] → [`FittedClassifier`]: the classifier alone, trained on aggregated
 //!   (majority vote, Dawid-Skene, GLAD) or true labels.
 //! - The aggregators, which need no features, are in [`crate::aggregate`].
 //!
-//! All three share [`RunParams`], the method-independent part (recipe, selection, epochs,
+//! All of them share [`RunParams`], the method-independent part (recipe, selection, epochs,
 //! seed, threads, …) that the command line, `conal experiment` and `conal demo` also build
 //! their runs from: it is the one place that turns settings into a [`TrainConfig`] and a
 //! [`RunConfig`].
@@ -35,14 +36,18 @@ use crate::error::{Error, Result};
 use crate::progress::{Progress, Silent};
 use crate::run::{FittedModel, Outputs};
 use crate::spec::{Head, Method, ModelOptions, ModelSpec, RunConfig};
-use crate::train::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
+use crate::train::{
+    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Selection, TrainConfig,
+};
 
 #[macro_use]
 mod setters;
+mod annot_mix;
 mod classifier;
 mod conal;
 mod crowdlayer;
 
+pub use annot_mix::{AnnotMixParams, FittedAnnotMix};
 pub use classifier::{ClassifierParams, FittedClassifier};
 pub use conal::{ConalParams, FittedConal};
 pub use crowdlayer::{CrowdLayerParams, FittedCrowdLayer};
@@ -56,8 +61,11 @@ pub struct RunParams {
     /// Whose per-task defaults fill the unset fields: `Table` (your own data: the authors'
     /// Music settings) unless a built-in task is named.
     pub task: TaskKind,
-    /// The training recipe: `Tuned` (a cross-fitted ensemble of 10) or `Paper` (one model).
-    pub recipe: Recipe,
+    /// The training recipe: `Tuned` (a cross-fitted ensemble of 10), `Paper` (one model, the
+    /// CoNAL authors' settings) or `Benchmark` (one model, the Annot-Mix benchmark's
+    /// settings); `None`: the method's ([`Method::default_recipe`]).
+    #[serde(default)]
+    pub recipe: Option<Recipe>,
     /// Seed of every random choice.
     pub seed: u64,
     /// Model selection; the task's default when `None` (LabelMe's validation split falls
@@ -69,8 +77,16 @@ pub struct RunParams {
     pub batch_size: Option<usize>,
     /// Adam learning rate.
     pub lr: Option<f64>,
-    /// Learning-rate schedule.
-    pub lr_schedule: LrSchedule,
+    /// Learning-rate schedule; the recipe's when `None` (constant, or the benchmark's cosine
+    /// annealing).
+    #[serde(default)]
+    pub lr_schedule: Option<LrSchedule>,
+    /// Optimiser; the recipe's when `None` (Adam, or the benchmark's RAdam).
+    #[serde(default)]
+    pub optimizer: Option<OptimizerKind>,
+    /// What mixup blends; the method's when `None` (labels for Annot-Mix, items otherwise).
+    #[serde(default)]
+    pub mixup_over: Option<MixupOver>,
     /// λ of CoNAL's regulariser.
     pub scale: Option<f64>,
     /// Fraction of crowd-labelled items held out for crowd-holdout selection.
@@ -93,7 +109,10 @@ pub struct RunParams {
     pub device: String,
     /// Data-parallel shares of every batch, each on its own instance of `device`
     /// ([`TrainConfig::devices`]). 1: none.
-    #[serde(default = "one_share", skip_serializing_if = "is_one_share")]
+    #[serde(
+        default = "crate::train::config::one",
+        skip_serializing_if = "crate::train::config::is_one"
+    )]
     pub devices: usize,
     /// Threads for tensor math during `fit` (`None`: the current thread pool, by default one
     /// thread per core).
@@ -109,13 +128,15 @@ impl RunParams {
         RunParams {
             method,
             task: TaskKind::Table,
-            recipe: Recipe::default(),
+            recipe: None,
             seed: 0,
             select: None,
             epochs: None,
             batch_size: None,
             lr: None,
-            lr_schedule: LrSchedule::default(),
+            lr_schedule: None,
+            optimizer: None,
+            mixup_over: None,
             scale: None,
             holdout: TrainConfig::default().holdout,
             adam_reset: None,
@@ -131,6 +152,11 @@ impl RunParams {
         }
     }
 
+    /// The recipe: the one named, else the method's.
+    pub fn recipe(&self) -> Recipe {
+        self.recipe.unwrap_or(self.method.default_recipe())
+    }
+
     /// The training settings these parameters give, for data with (`has_valid`) or without
     /// a validation split: the one place they are resolved.
     pub fn train_config(&self, has_valid: bool) -> Result<TrainConfig> {
@@ -140,12 +166,47 @@ impl RunParams {
         if self.select.is_none() && select == Selection::Valid && !has_valid {
             select = Selection::CrowdHoldout;
         }
+        // The Annot-Mix benchmark's recipe (METHODS.md) fills what is not set.
+        let recipe = self.recipe();
+        let bench = recipe == Recipe::Benchmark;
+        if bench && self.select.is_none() {
+            select = Selection::Last;
+        }
+        let pick = |set: Option<usize>, benchmark: usize, task: usize| {
+            set.unwrap_or(if bench { benchmark } else { task })
+        };
+        let mixup = match self.mixup {
+            Some(alpha) => Some(alpha),
+            None if bench && self.method == Method::AnnotMix => Some(1.0),
+            None => None,
+        };
+        let mixup_over = self
+            .mixup_over
+            .unwrap_or(if self.method == Method::AnnotMix {
+                MixupOver::Labels
+            } else {
+                MixupOver::Items
+            });
+        let optimizer = self.optimizer.unwrap_or(if bench {
+            OptimizerKind::Radam
+        } else {
+            OptimizerKind::Adam
+        });
+        let default_reset = if bench {
+            AdamReset::Never
+        } else {
+            self.method.adam_reset(self.task)
+        };
         let train = TrainConfig {
             seed: self.seed,
-            epochs: self.epochs.unwrap_or(d.epochs),
-            batch_size: self.batch_size.unwrap_or(d.batch_size),
-            lr: self.lr.unwrap_or(d.lr),
-            lr_schedule: self.lr_schedule,
+            epochs: pick(self.epochs, 50, d.epochs),
+            batch_size: pick(self.batch_size, 64, d.batch_size),
+            lr: self.lr.unwrap_or(if bench { 1e-2 } else { d.lr }),
+            lr_schedule: self.lr_schedule.unwrap_or(if bench {
+                LrSchedule::CosineAnnealing
+            } else {
+                LrSchedule::Constant
+            }),
             scale: self.scale.unwrap_or(d.scale),
             select,
             holdout: self.holdout,
@@ -154,13 +215,15 @@ impl RunParams {
             adam: AdamSettings {
                 epsilon: self.adam_eps,
                 weight_decay: self.weight_decay,
-                reset: self.adam_reset.unwrap_or(self.method.adam_reset(self.task)),
+                reset: self.adam_reset.unwrap_or(default_reset),
+                rectified: optimizer == OptimizerKind::Radam,
                 ..AdamSettings::default()
             },
             ema: self.ema,
-            ensemble: self.ensemble.unwrap_or(self.recipe.ensemble()),
-            recipe: self.recipe,
-            mixup: self.mixup,
+            ensemble: self.ensemble.unwrap_or(recipe.ensemble()),
+            recipe,
+            mixup,
+            mixup_over,
             devices: self.devices,
         };
         train.check()?;
@@ -198,14 +261,31 @@ impl RunParams {
         has_valid: bool,
     ) -> Result<RunConfig> {
         let train = self.train_config(has_valid)?;
-        let model = ModelSpec::build(
+        let mut options = self.model.clone();
+        if self.recipe() == Recipe::Benchmark {
+            // The benchmark's backbone, and its CoNAL embedding size.
+            options.head.get_or_insert(Head::Deep);
+            options.emb_dim.get_or_insert(20);
+        }
+        let mut model = ModelSpec::build(
             self.method,
             self.task,
             data.n_features(),
             data.n_workers(),
             data.n_classes(),
-            &self.model,
+            &options,
         );
+        // The deep head has no input batch norm: it standardises the features with the
+        // training items' statistics, as the Annot-Mix benchmark does.
+        if model.classifier().is_deep() {
+            let features = &data.features;
+            let st =
+                crate::model::classifier::Standardize::fit(features.as_slice(), features.cols());
+            if let ModelSpec::Conal { conal, .. } = &mut model {
+                conal.standardize = Some(st.clone());
+            }
+            model.classifier_mut().standardize = Some(st);
+        }
         model.check(data)?;
         let config = RunConfig {
             conal_version: env!("CARGO_PKG_VERSION").into(),
@@ -313,12 +393,4 @@ pub fn default_head(task: TaskKind) -> Head {
     } else {
         Head::Labelme
     }
-}
-
-fn one_share() -> usize {
-    1
-}
-
-fn is_one_share(n: &usize) -> bool {
-    *n == 1
 }

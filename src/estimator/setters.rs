@@ -14,10 +14,12 @@ macro_rules! run_setters {
             self
         }
 
-        /// The training recipe. Defaults to `Recipe::Tuned` (a cross-fitted ensemble of 10;
-        /// `Recipe::Paper` trains one model with the authors' settings).
+        /// The training recipe. Defaults to the method's: `Recipe::Tuned` (a cross-fitted
+        /// ensemble of 10), or `Recipe::Benchmark` for Annot-Mix (one model, the Annot-Mix
+        /// benchmark's settings); `Recipe::Paper` trains one model with the CoNAL authors'
+        /// settings.
         pub fn recipe(mut self, recipe: $crate::train::Recipe) -> Self {
-            self.0.recipe = recipe;
+            self.0.recipe = Some(recipe);
             self
         }
 
@@ -52,9 +54,23 @@ macro_rules! run_setters {
             self
         }
 
-        /// Learning-rate schedule. Defaults to constant.
+        /// Learning-rate schedule. Defaults to the recipe's: constant, or cosine annealing
+        /// for `Recipe::Benchmark`.
         pub fn lr_schedule(mut self, schedule: $crate::train::LrSchedule) -> Self {
-            self.0.lr_schedule = schedule;
+            self.0.lr_schedule = Some(schedule);
+            self
+        }
+
+        /// The optimiser. Defaults to the recipe's: Adam, or RAdam for `Recipe::Benchmark`.
+        pub fn optimizer(mut self, optimizer: $crate::train::OptimizerKind) -> Self {
+            self.0.optimizer = Some(optimizer);
+            self
+        }
+
+        /// What mixup blends. Defaults to the method's: labels for Annot-Mix, items
+        /// otherwise.
+        pub fn mixup_over(mut self, over: $crate::train::MixupOver) -> Self {
+            self.0.mixup_over = Some(over);
             self
         }
 

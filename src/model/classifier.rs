@@ -15,7 +15,7 @@
 //! assert_eq!(logits.dims(), [4, 8]);
 //! ```
 
-use burn::module::{Module, ModuleDisplay, ParamId, RunningState};
+use burn::module::{Module, ModuleDisplay, Param, ParamId, RunningState};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -158,7 +158,53 @@ impl BatchNorm {
     }
 }
 
-/// The classifier heads of the authors' code.
+/// Batch normalisation with a learned per-feature scale γ (starts at 1) and shift β (starts at
+/// 0): PyTorch's default `nn.BatchNorm1d(features)`, as the Annot-Mix benchmark's networks
+/// use it.
+#[derive(Module, Debug)]
+pub struct AffineBatchNorm {
+    /// The normalisation and its running statistics.
+    pub norm: BatchNorm,
+    /// γ, `[features]`.
+    pub scale: Param<Tensor<1>>,
+    /// β, `[features]`.
+    pub shift: Param<Tensor<1>>,
+}
+
+impl AffineBatchNorm {
+    /// A batch norm over `features` columns whose buffers get the ids `id`, `id + 1`.
+    pub fn new(features: usize, id: u64, device: &Device) -> Self {
+        AffineBatchNorm {
+            norm: BatchNorm::new(features, id, device),
+            scale: Param::from_tensor(Tensor::ones([features], device)),
+            shift: Param::from_tensor(Tensor::zeros([features], device)),
+        }
+    }
+
+    /// Normalises each column, then scales and shifts it.
+    ///
+    /// # Shapes
+    /// - input: `[batch, features]`; output: same
+    pub fn forward(&self, x: Tensor<2>, mode: &Mode) -> Tensor<2> {
+        self.norm.forward(x, mode) * self.scale.val().unsqueeze_dim(0)
+            + self.shift.val().unsqueeze_dim(0)
+    }
+}
+
+/// A backbone whose last hidden layer can be read: what the Annot-Mix annotator model takes
+/// as the item's representation.
+pub trait HiddenBackbone<Input>: Backbone<Input> {
+    /// The last hidden layer (the input of the output layer) and the logits.
+    ///
+    /// # Shapes
+    /// - output: `([batch, hidden], [batch, n_class])`
+    fn hidden_and_logits(&self, input: &Input, mode: &mut Mode) -> (Tensor<2>, Tensor<2>);
+
+    /// Width of the last hidden layer.
+    fn hidden_width(&self) -> usize;
+}
+
+/// The classifier heads of the authors' code, and the deeper one of the Annot-Mix benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlpConfig {
     /// Input features D.
@@ -176,6 +222,69 @@ pub struct MlpConfig {
     /// Weight initialisation. Defaults to PyTorch's.
     #[serde(default)]
     pub init: Init,
+    /// Hidden layer widths of the deep head ([`MlpConfig::deep`]); empty (the default): the
+    /// one-hidden-layer head above. When set, `n_units`, `input_norm` and `hidden_norm` are
+    /// not used: each width is a Linear → BatchNorm (learned scale and shift) → ReLU →
+    /// Dropout block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<usize>,
+    /// The deep head's input standardisation (it has no input batch norm); `None`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standardize: Option<Standardize>,
+}
+
+/// Per-feature standardisation `(x − mean) / std`, as scikit-learn's `StandardScaler` fitted
+/// on the training items (population standard deviation; a constant feature is only centred).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Standardize {
+    /// Per-feature mean.
+    pub mean: Vec<f32>,
+    /// Per-feature standard deviation (1 where it is 0).
+    pub std: Vec<f32>,
+}
+
+impl Standardize {
+    /// The statistics of the rows of a row-major `[rows, cols]` matrix.
+    pub fn fit(values: &[f32], cols: usize) -> Self {
+        let rows = if cols == 0 { 0 } else { values.len() / cols };
+        let mut mean = vec![0f64; cols];
+        for row in values.chunks_exact(cols.max(1)) {
+            for (m, &x) in mean.iter_mut().zip(row) {
+                *m += f64::from(x);
+            }
+        }
+        let n = rows.max(1) as f64;
+        mean.iter_mut().for_each(|m| *m /= n);
+        let mut var = vec![0f64; cols];
+        for row in values.chunks_exact(cols.max(1)) {
+            for ((v, &x), m) in var.iter_mut().zip(row).zip(&mean) {
+                *v += (f64::from(x) - m).powi(2);
+            }
+        }
+        Standardize {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std: var
+                .iter()
+                .map(|&v| {
+                    let sd = (v / n).sqrt();
+                    if sd > 0.0 && sd.is_finite() {
+                        sd as f32
+                    } else {
+                        1.0
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// Applies it to a batch.
+    pub fn apply(&self, x: Tensor<2>) -> Tensor<2> {
+        let device = x.device();
+        let n = self.mean.len();
+        let mean = Tensor::<1>::from_data(TensorData::new(self.mean.clone(), [n]), &device);
+        let std = Tensor::<1>::from_data(TensorData::new(self.std.clone(), [n]), &device);
+        (x - mean.unsqueeze_dim(0)) / std.unsqueeze_dim(0)
+    }
 }
 
 impl MlpConfig {
@@ -190,6 +299,45 @@ impl MlpConfig {
             input_norm: true,
             hidden_norm: true,
             init: Init::Torch,
+            layers: Vec::new(),
+            standardize: None,
+        }
+    }
+
+    /// The Annot-Mix benchmark's backbone: Linear(D→256) → BatchNorm → ReLU → Dropout(0.5) →
+    /// Linear(256→128) → BatchNorm → ReLU → Dropout(0.5) → Linear(128→K), batch norms with a
+    /// learned scale and shift. Built by [`MlpConfig::init_deep`].
+    pub fn deep(n_input: usize, n_class: usize) -> Self {
+        MlpConfig {
+            layers: vec![256, 128],
+            input_norm: false,
+            hidden_norm: false,
+            ..Self::music(n_input, n_class)
+        }
+    }
+
+    /// Whether this describes the deep head (built by [`MlpConfig::init_deep`]) rather than
+    /// the one-hidden-layer [`Mlp`].
+    pub fn is_deep(&self) -> bool {
+        !self.layers.is_empty()
+    }
+
+    /// Builds the deep head ([`MlpConfig::deep`]) with weights drawn from `rng`.
+    pub fn init_deep(&self, rng: &mut ChaCha8Rng, device: &Device) -> DeepMlp {
+        let mut blocks = Vec::with_capacity(self.layers.len());
+        let mut width = self.n_input;
+        for (i, &units) in self.layers.iter().enumerate() {
+            blocks.push(DeepBlock {
+                linear: linear(width, units, self.init, rng, device),
+                norm: AffineBatchNorm::new(units, BN_IDS + 16 + 2 * i as u64, device),
+            });
+            width = units;
+        }
+        DeepMlp {
+            blocks,
+            output: linear(width, self.n_class, self.init, rng, device),
+            dropout: self.dropout,
+            standardize: self.standardize.clone(),
         }
     }
 
@@ -238,6 +386,24 @@ impl Backbone<Tensor<2>> for Mlp {
     /// # Shapes
     /// - input: `[batch, n_input]`; output: `[batch, n_class]`
     fn logits(&self, x: &Tensor<2>, mode: &mut Mode) -> Tensor<2> {
+        self.output.forward(self.hidden(x, mode))
+    }
+}
+
+impl HiddenBackbone<Tensor<2>> for Mlp {
+    fn hidden_and_logits(&self, x: &Tensor<2>, mode: &mut Mode) -> (Tensor<2>, Tensor<2>) {
+        let h = self.hidden(x, mode);
+        (h.clone(), self.output.forward(h))
+    }
+
+    fn hidden_width(&self) -> usize {
+        self.output.weight.dims()[0]
+    }
+}
+
+impl Mlp {
+    /// The hidden layer as the output layer receives it.
+    fn hidden(&self, x: &Tensor<2>, mode: &mut Mode) -> Tensor<2> {
         let mut h = x.clone();
         if let Some(bn) = &self.input_norm {
             h = bn.forward(h, mode);
@@ -249,6 +415,63 @@ impl Backbone<Tensor<2>> for Mlp {
         if let Some(bn) = &self.hidden_norm {
             h = bn.forward(h, mode);
         }
-        self.output.forward(h)
+        h
+    }
+}
+
+/// One block of the deep head: Linear → BatchNorm → ReLU (→ Dropout).
+#[derive(Module, Debug)]
+pub struct DeepBlock {
+    /// The layer.
+    pub linear: Linear,
+    /// Its batch norm.
+    pub norm: AffineBatchNorm,
+}
+
+/// The deep head of the Annot-Mix benchmark ([`MlpConfig::deep`]).
+#[derive(Module, Debug)]
+pub struct DeepMlp {
+    /// Hidden blocks, in order.
+    pub blocks: Vec<DeepBlock>,
+    /// Last hidden → K.
+    pub output: Linear,
+    /// Dropout probability after each block.
+    #[module(skip)]
+    pub dropout: f64,
+    /// Input standardisation (from the configuration, not trained).
+    #[module(skip)]
+    pub standardize: Option<Standardize>,
+}
+
+impl DeepMlp {
+    fn hidden(&self, x: &Tensor<2>, mode: &mut Mode) -> Tensor<2> {
+        let mut h = match &self.standardize {
+            Some(s) => s.apply(x.clone()),
+            None => x.clone(),
+        };
+        for block in &self.blocks {
+            let z = block.norm.forward(block.linear.forward(h), mode);
+            h = mode.dropout(relu(z), self.dropout);
+        }
+        h
+    }
+}
+
+impl Backbone<Tensor<2>> for DeepMlp {
+    /// # Shapes
+    /// - input: `[batch, n_input]`; output: `[batch, n_class]`
+    fn logits(&self, x: &Tensor<2>, mode: &mut Mode) -> Tensor<2> {
+        self.output.forward(self.hidden(x, mode))
+    }
+}
+
+impl HiddenBackbone<Tensor<2>> for DeepMlp {
+    fn hidden_and_logits(&self, x: &Tensor<2>, mode: &mut Mode) -> (Tensor<2>, Tensor<2>) {
+        let h = self.hidden(x, mode);
+        (h.clone(), self.output.forward(h))
+    }
+
+    fn hidden_width(&self) -> usize {
+        self.output.weight.dims()[0]
     }
 }

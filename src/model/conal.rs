@@ -57,6 +57,23 @@ pub struct Observed {
     pub len: usize,
     /// Weight of each label, `[M]` (soft targets); `None`: all 1.
     pub weights: Option<Tensor<1>>,
+    /// Mixup over labels (Annot-Mix): each label blended with a partner label, annotator
+    /// and item. `None`: no blending.
+    pub mix: Option<PairMix>,
+}
+
+/// Annot-Mix's mixup over (features, annotator, label) triples, one λ per triple: label j's
+/// row of the batch already holds `λ_j x_j + (1 − λ_j) x_π(j)`; the model is to take
+/// `λ_j onehot(a_j) + (1 − λ_j) onehot(a_π(j))` as its annotator input, and the loss the soft
+/// target `λ_j onehot(z_j) + (1 − λ_j) onehot(z_π(j))`.
+#[derive(Debug, Clone)]
+pub struct PairMix {
+    /// The partner's annotator a_π(j), `[M]`.
+    pub workers: Tensor<1, Int>,
+    /// The partner's label z_π(j), `[M]`.
+    pub labels: Tensor<1, Int>,
+    /// λ_j, `[M]`.
+    pub lambda: Tensor<1>,
 }
 
 impl Observed {
@@ -76,6 +93,7 @@ impl Observed {
             labels: t(labels),
             len: items.len(),
             weights: None,
+            mix: None,
         }
     }
 
@@ -90,6 +108,33 @@ impl Observed {
             TensorData::new(weights.to_vec(), [weights.len()]),
             device,
         ));
+        self
+    }
+}
+
+impl Observed {
+    /// Blends label j with label `partners[j]` by `lambdas[j]` ([`PairMix`]).
+    pub fn with_pair_mix(
+        mut self,
+        workers: &[u32],
+        labels: &[u32],
+        partners: &[usize],
+        lambdas: &[f32],
+        device: &Device,
+    ) -> Self {
+        assert!(
+            partners.len() == self.len && lambdas.len() == self.len,
+            "Observed::with_pair_mix: one partner and one λ per label"
+        );
+        let index = |v: Vec<i64>| {
+            let n = v.len();
+            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
+        };
+        self.mix = Some(PairMix {
+            workers: index(partners.iter().map(|&p| workers[p] as i64).collect()),
+            labels: index(partners.iter().map(|&p| labels[p] as i64).collect()),
+            lambda: Tensor::from_data(TensorData::new(lambdas.to_vec(), [lambdas.len()]), device),
+        });
         self
     }
 }
@@ -131,6 +176,10 @@ pub struct ConalConfig {
     /// matrices.
     #[serde(default)]
     pub confusion: Confusion,
+    /// Standardisation of the auxiliary network's input (with the deep head, which
+    /// standardises the classifier's too); `None`: the raw features, as the authors'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standardize: Option<crate::model::classifier::Standardize>,
 }
 
 /// The form of the confusion matrices (`--confusion`).
@@ -164,6 +213,7 @@ impl ConalConfig {
             confusion_init: 2.0,
             init: Init::Torch,
             confusion: Confusion::Free,
+            standardize: None,
         }
     }
 
@@ -200,6 +250,7 @@ impl ConalConfig {
             normalize_instance: self.normalize_instance,
             normalize_worker: self.normalize_worker,
             stochastic: self.confusion == Confusion::Stochastic,
+            standardize: self.standardize.clone(),
         }
     }
 }
@@ -216,6 +267,21 @@ impl BackboneConfig for MlpConfig {
     type Model = Mlp;
     fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Mlp {
         self.init(rng, device)
+    }
+}
+
+/// The deep head an [`MlpConfig`] with `layers` describes, as a backbone configuration.
+#[derive(Debug, Clone)]
+pub struct DeepConfig(pub MlpConfig);
+
+impl BackboneConfig for DeepConfig {
+    type Model = crate::model::classifier::DeepMlp;
+    fn init_backbone(
+        &self,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> crate::model::classifier::DeepMlp {
+        self.0.init_deep(rng, device)
     }
 }
 
@@ -243,6 +309,9 @@ pub struct Conal<C> {
     /// Row-stochastic confusions ([`Confusion::Stochastic`]).
     #[module(skip)]
     pub stochastic: bool,
+    /// Standardisation of the auxiliary network's input (from the configuration).
+    #[module(skip)]
+    pub standardize: Option<crate::model::classifier::Standardize>,
 }
 
 /// Row-wise L2 normalisation, ‖·‖ clamped at 1e-12 (`F.normalize`).
@@ -284,6 +353,10 @@ impl<C> Conal<C> {
     /// # Shapes
     /// - x: `[batch, D]`; output: `[M]`
     pub fn omega(&self, x: Tensor<2>, obs: &Observed) -> Tensor<1> {
+        let x = match &self.standardize {
+            Some(s) => s.apply(x),
+            None => x,
+        };
         let mut v = self
             .instance_out
             .forward(super::wide::linear_forward(&self.instance_hidden, x));

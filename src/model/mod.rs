@@ -1,5 +1,6 @@
 //! Models: the classifier backbones, CoNAL, and the contract the trainer needs.
 
+pub mod annot_mix;
 pub mod classifier;
 pub mod conal;
 pub mod crowdlayer;
@@ -10,8 +11,14 @@ pub mod wide;
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-pub use classifier::{Backbone, BatchNorm, Mlp, MlpConfig, Mode};
-pub use conal::{BackboneConfig, Conal, ConalConfig, Confusion, CrowdOutput, FlatInput, Observed};
+pub use annot_mix::{AnnotMix, AnnotMixConfig};
+pub use classifier::{
+    AffineBatchNorm, Backbone, BatchNorm, DeepMlp, HiddenBackbone, Mlp, MlpConfig, Mode,
+};
+pub use conal::{
+    BackboneConfig, Conal, ConalConfig, Confusion, CrowdOutput, DeepConfig, FlatInput, Observed,
+    PairMix,
+};
 pub use crowdlayer::{CrowdLayer, CrowdLayerConfig, CrowdLayerKind};
 pub use init::Init;
 pub use plain::Plain;
@@ -37,6 +44,12 @@ pub trait CrowdModel<I>: Module {
     /// aggregated labels has none; it is selected on agreement with held-out targets.
     fn has_noise_model(&self) -> bool {
         true
+    }
+
+    /// Whether the model takes a blend of two annotators ([`Observed::mix`], Annot-Mix's
+    /// mixup over labels). Models that do not are never given one.
+    fn mixes_annotators(&self) -> bool {
+        false
     }
 }
 

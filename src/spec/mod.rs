@@ -120,7 +120,24 @@ impl RunConfig {
                 }
                 params += r as u128 * (k as u128 * k as u128 + 2 * k as u128);
             }
+            ModelSpec::AnnotMix { annot_mix, .. } => {
+                if annot_mix.n_class != k || annot_mix.n_worker != r {
+                    return bad(format!(
+                        "the annotator model is built for {} classes and {} workers, but the \
+                         data has {k} and {r}",
+                        annot_mix.n_class, annot_mix.n_worker
+                    ));
+                }
+                let (e, h) = (annot_mix.emb_dim as u128, 256u128);
+                params += (h + 1) * e
+                    + (r as u128 + 1) * e
+                    + (2 * e + 1) * e
+                    + (e + 1) * (k as u128 * k as u128);
+            }
             ModelSpec::Classifier { .. } => {}
+        }
+        for w in c.layers.windows(2) {
+            params += (w[0] as u128 + 1) * w[1] as u128;
         }
         const MAX_PARAMS: u128 = 1 << 31;
         if params > MAX_PARAMS {

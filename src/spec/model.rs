@@ -11,9 +11,10 @@ use crate::data::{Annotation, CrowdData};
 use crate::error::{Error, Result};
 use crate::model::init::number_params;
 use crate::model::{
-    ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind, CrowdModel, Init, MlpConfig, Plain,
+    AnnotMixConfig, ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind, CrowdModel,
+    DeepConfig, Init, MlpConfig, Plain,
 };
-use crate::train::AdamReset;
+use crate::train::{AdamReset, Recipe};
 
 /// What to train (`--method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +23,9 @@ use crate::train::AdamReset;
 pub enum Method {
     /// CoNAL: common + individual confusions mixed by ω.
     Conal,
+    /// Annot-Mix (Herde et al. 2024): an instance-dependent confusion per (item, annotator)
+    /// pair, trained with mixup over (features, annotator, label) triples.
+    AnnotMix,
     /// CrowdLayer with a K × K matrix per worker (initialised to I).
     CrowdlayerMw,
     /// CrowdLayer with a per-class scale per worker.
@@ -42,8 +46,9 @@ pub enum Method {
 
 impl Method {
     /// Every method, in table order.
-    pub const ALL: [Method; 9] = [
+    pub const ALL: [Method; 10] = [
         Method::Conal,
+        Method::AnnotMix,
         Method::CrowdlayerMw,
         Method::CrowdlayerVw,
         Method::CrowdlayerVb,
@@ -58,6 +63,7 @@ impl Method {
     pub fn name(self) -> &'static str {
         match self {
             Method::Conal => "conal",
+            Method::AnnotMix => "annot-mix",
             Method::CrowdlayerMw => "crowdlayer-mw",
             Method::CrowdlayerVw => "crowdlayer-vw",
             Method::CrowdlayerVb => "crowdlayer-vb",
@@ -79,10 +85,20 @@ impl Method {
         }
     }
 
+    /// The recipe the method trains with unless one is named: Annot-Mix its benchmark's
+    /// (as published), the others the tuned one.
+    pub fn default_recipe(self) -> Recipe {
+        match self {
+            Method::AnnotMix => Recipe::Benchmark,
+            _ => Recipe::Tuned,
+        }
+    }
+
     /// A longer description for tables.
     pub fn label(self) -> &'static str {
         match self {
             Method::Conal => "CoNAL",
+            Method::AnnotMix => "Annot-Mix",
             Method::CrowdlayerMw => "CrowdLayer MW",
             Method::CrowdlayerVw => "CrowdLayer VW",
             Method::CrowdlayerVb => "CrowdLayer VB",
@@ -123,6 +139,9 @@ pub enum Head {
     Music,
     /// No batch norm (for features already on a sensible scale, such as VGG activations).
     Labelme,
+    /// The Annot-Mix benchmark's: Linear(D→256) → BatchNorm → ReLU → Dropout → Linear(256→128)
+    /// → BatchNorm → ReLU → Dropout → Linear(128→K) (batch norms with scale and shift).
+    Deep,
 }
 
 impl Default for ModelOptions {
@@ -210,6 +229,13 @@ pub enum ModelSpec {
         /// The per-worker layers.
         crowd_layer: CrowdLayerConfig,
     },
+    /// Annot-Mix's annotator model on a classifier head.
+    AnnotMix {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// The annotator model.
+        annot_mix: AnnotMixConfig,
+    },
     /// The classifier alone, trained on one label per item.
     Classifier {
         /// The classifier head.
@@ -246,6 +272,7 @@ impl ModelSpec {
         let mut classifier = match head {
             Head::Music => MlpConfig::music(n_features, n_class),
             Head::Labelme => MlpConfig::labelme(n_features, n_class),
+            Head::Deep => MlpConfig::deep(n_features, n_class),
         };
         classifier.n_units = options.n_units;
         classifier.dropout = options.dropout;
@@ -277,6 +304,13 @@ impl ModelSpec {
                     conal,
                 }
             }
+            Method::AnnotMix => ModelSpec::AnnotMix {
+                classifier: classifier.clone(),
+                annot_mix: AnnotMixConfig {
+                    init: options.init,
+                    ..AnnotMixConfig::new(n_worker, n_class)
+                },
+            },
             Method::CrowdlayerMw => crowd_layer(CrowdLayerKind::Mw),
             Method::CrowdlayerVw => crowd_layer(CrowdLayerKind::Vw),
             Method::CrowdlayerVb => crowd_layer(CrowdLayerKind::Vb),
@@ -292,6 +326,7 @@ impl ModelSpec {
     pub fn method(&self) -> Method {
         match self {
             ModelSpec::Conal { .. } => Method::Conal,
+            ModelSpec::AnnotMix { .. } => Method::AnnotMix,
             ModelSpec::CrowdLayer { crowd_layer, .. } => match crowd_layer.kind {
                 CrowdLayerKind::Mw => Method::CrowdlayerMw,
                 CrowdLayerKind::Vw => Method::CrowdlayerVw,
@@ -311,6 +346,17 @@ impl ModelSpec {
     pub fn classifier(&self) -> &MlpConfig {
         match self {
             ModelSpec::Conal { classifier, .. }
+            | ModelSpec::AnnotMix { classifier, .. }
+            | ModelSpec::CrowdLayer { classifier, .. }
+            | ModelSpec::Classifier { classifier, .. } => classifier,
+        }
+    }
+
+    /// The classifier head, to change.
+    pub fn classifier_mut(&mut self) -> &mut MlpConfig {
+        match self {
+            ModelSpec::Conal { classifier, .. }
+            | ModelSpec::AnnotMix { classifier, .. }
             | ModelSpec::CrowdLayer { classifier, .. }
             | ModelSpec::Classifier { classifier, .. } => classifier,
         }
@@ -331,10 +377,41 @@ impl ModelSpec {
         device: &Device,
         task: T,
     ) -> T::Output {
+        // The deep head is its own module type, so every model is built for either.
+        let deep = self.classifier().is_deep();
         match self {
+            ModelSpec::Conal { classifier, conal } if deep => task.run(number_params(conal.init(
+                DeepConfig(classifier.clone()),
+                rng,
+                device,
+            ))),
             ModelSpec::Conal { classifier, conal } => {
                 task.run(number_params(conal.init(classifier.clone(), rng, device)))
             }
+            ModelSpec::AnnotMix {
+                classifier,
+                annot_mix,
+            } if deep => task.run(number_params(annot_mix.init(
+                DeepConfig(classifier.clone()),
+                rng,
+                device,
+            ))),
+            ModelSpec::AnnotMix {
+                classifier,
+                annot_mix,
+            } => task.run(number_params(annot_mix.init(
+                classifier.clone(),
+                rng,
+                device,
+            ))),
+            ModelSpec::CrowdLayer {
+                classifier,
+                crowd_layer,
+            } if deep => task.run(number_params(crowd_layer.init(
+                DeepConfig(classifier.clone()),
+                rng,
+                device,
+            ))),
             ModelSpec::CrowdLayer {
                 classifier,
                 crowd_layer,
@@ -343,6 +420,9 @@ impl ModelSpec {
                 rng,
                 device,
             ))),
+            ModelSpec::Classifier { classifier, .. } if deep => task.run(number_params(Plain {
+                classifier: classifier.init_deep(rng, device),
+            })),
             ModelSpec::Classifier { classifier, .. } => task.run(number_params(Plain {
                 classifier: classifier.init(rng, device),
             })),
@@ -370,7 +450,19 @@ impl ModelSpec {
             data.n_features(),
         )?;
         expect("classes", "n_class", classifier.n_class, data.n_classes())?;
-        if classifier.n_units == 0 {
+        if let Some(st) = &classifier.standardize
+            && (st.mean.len() != classifier.n_input || st.std.len() != classifier.n_input)
+        {
+            return Err(Error::param(
+                "standardize",
+                st.mean.len(),
+                format!(
+                    "needs one mean and one std per feature ({})",
+                    classifier.n_input
+                ),
+            ));
+        }
+        if classifier.n_units == 0 || classifier.layers.contains(&0) {
             return Err(Error::param("n_units", 0, "must be at least 1"));
         }
         if !(0.0..1.0).contains(&classifier.dropout) {
@@ -388,6 +480,16 @@ impl ModelSpec {
                 if conal.emb_dim == 0 {
                     return Err(Error::param("emb_dim", 0, "must be at least 1"));
                 }
+            }
+            ModelSpec::AnnotMix { annot_mix, .. } => {
+                expect("classes", "n_class", annot_mix.n_class, data.n_classes())?;
+                expect(
+                    "workers",
+                    "n_annotator",
+                    annot_mix.n_worker,
+                    data.n_workers(),
+                )?;
+                annot_mix.check()?;
             }
             ModelSpec::CrowdLayer { crowd_layer, .. } => {
                 expect("classes", "n_class", crowd_layer.n_class, data.n_classes())?;

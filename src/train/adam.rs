@@ -24,13 +24,17 @@ const PARALLEL_MIN: usize = 1 << 16;
 const CHUNK: usize = 1 << 14;
 
 /// Adam (Kingma & Ba), with optional L2 weight decay added to the gradient, as burn's
-/// `Adam` and PyTorch's `torch.optim.Adam(weight_decay=…)` define it.
+/// `Adam` and PyTorch's `torch.optim.Adam(weight_decay=…)` define it; or, with
+/// [`FusedAdam::rectified`], RAdam (Liu et al., ICLR 2020) as `torch.optim.RAdam` defines it
+/// (burn has no RAdam).
 #[derive(Clone)]
 pub struct FusedAdam {
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
     weight_decay: Option<f32>,
+    /// RAdam instead of Adam.
+    rectified: bool,
     /// burn's Adam with the same settings, for tensors off the CPU backend.
     fallback: burn::optim::Adam,
     /// Raised by a fused step that met a NaN or infinite gradient entry.
@@ -53,9 +57,100 @@ impl FusedAdam {
             beta_2,
             epsilon,
             weight_decay,
+            rectified: false,
             fallback: config.build(),
             non_finite: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// RAdam (`torch.optim.RAdam`): the same moments, with the step of Adam scaled by the
+    /// variance rectification r_t once the approximated SMA length ρ_t exceeds 5, and plain
+    /// bias-corrected momentum `lr · m̂` before that (the first five steps with β₂ = 0.999);
+    /// ε is added to √v unscaled, as torch does. Weight decay stays L2 added to the gradient.
+    pub fn rectified(mut self) -> Self {
+        self.rectified = true;
+        self
+    }
+
+    /// The per-step constants for step `time` (1-based) at rate `lr`.
+    fn factors(&self, time: usize, lr: f64) -> Factors {
+        let t = time as i32;
+        let bias_correction2_sqrt = (1.0 - self.beta_2.powi(t)).sqrt();
+        let bias_correction1 = 1.0 - self.beta_1.powi(t);
+        let (combined, epsilon_corrected, adaptive) = if self.rectified {
+            // torch computes these in Python floats (f64) and multiplies in the tensor's
+            // precision; so do we.
+            let (b1, b2, tf) = (f64::from(self.beta_1), f64::from(self.beta_2), time as f64);
+            let (bc1, bc2) = (1.0 - b1.powf(tf), 1.0 - b2.powf(tf));
+            let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+            let rho_t = rho_inf - 2.0 * tf * b2.powf(tf) / bc2;
+            if rho_t > 5.0 {
+                let rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                    / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                    .sqrt();
+                ((rect * bc2.sqrt() / bc1) as f32, self.epsilon, true)
+            } else {
+                ((1.0 / bc1) as f32, self.epsilon, false)
+            }
+        } else {
+            (
+                bias_correction2_sqrt / bias_correction1,
+                self.epsilon * bias_correction2_sqrt,
+                true,
+            )
+        };
+        Factors {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            one_minus_beta_1: 1.0 - self.beta_1,
+            one_minus_beta_2: 1.0 - self.beta_2,
+            combined,
+            epsilon_corrected,
+            lr: lr as f32,
+            penalty: self.weight_decay,
+            adaptive,
+        }
+    }
+
+    /// burn's Adam, or for RAdam the same arithmetic as the fused loop in tensor operations:
+    /// the step for tensors the fused loop cannot update in host memory.
+    fn fallback_step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AdamState<D>>,
+    ) -> (Tensor<D>, Option<AdamState<D>>) {
+        if !self.rectified {
+            return self.fallback.step(lr, tensor, grad, state);
+        }
+        let grad = match self.weight_decay {
+            Some(penalty) => tensor.clone().mul_scalar(penalty) + grad,
+            None => grad,
+        };
+        let (time, m, v) = match state {
+            Some(s) => (
+                s.momentum.time + 1,
+                s.momentum.moment_1.mul_scalar(self.beta_1)
+                    + grad.clone().mul_scalar(1.0 - self.beta_1),
+                s.momentum.moment_2.mul_scalar(self.beta_2)
+                    + grad.clone().square().mul_scalar(1.0 - self.beta_2),
+            ),
+            None => (
+                1,
+                grad.clone().mul_scalar(1.0 - self.beta_1),
+                grad.square().mul_scalar(1.0 - self.beta_2),
+            ),
+        };
+        let k = self.factors(time, lr);
+        let step = if k.adaptive {
+            m.clone().mul_scalar(k.combined) / v.clone().sqrt().add_scalar(k.epsilon_corrected)
+        } else {
+            m.clone().mul_scalar(k.combined)
+        };
+        let tensor = tensor - step.mul_scalar(k.lr);
+        let state = AdamState::new(AdaptiveMomentumState::new(time, m, v));
+        (tensor, Some(state))
     }
 
     /// Raise `flag` (instead of a flag of its own) when a fused step meets a NaN or infinite
@@ -135,6 +230,9 @@ fn update_chunk_any(
     k: &Factors,
     first: bool,
 ) -> bool {
+    if !k.adaptive {
+        return momentum_loop(ps, gs, ms, vs, k, first);
+    }
     match (first, k.penalty.is_some()) {
         (true, false) => update_loop::<true, false>(ps, gs, ms, vs, k),
         (true, true) => update_loop::<true, true>(ps, gs, ms, vs, k),
@@ -177,7 +275,43 @@ fn update_loop<const FIRST: bool, const DECAY: bool>(
     bad
 }
 
-/// The per-step constants, computed as burn computes them.
+/// RAdam's first steps (ρ_t ≤ 5): the moments as Adam updates them, the parameter by
+/// `lr · m / (1 − β₁ᵗ)` (no division by √v). Only a handful of steps take it, so it has no
+/// vector builds of its own.
+fn momentum_loop(
+    ps: &mut [f32],
+    gs: &[f32],
+    ms: &mut [f32],
+    vs: &mut [f32],
+    k: &Factors,
+    first: bool,
+) -> bool {
+    let n = ps.len();
+    let (gs, ms, vs) = (&gs[..n], &mut ms[..n], &mut vs[..n]);
+    let mut bad = false;
+    for i in 0..n {
+        let g = gs[i];
+        bad |= !g.is_finite();
+        let g = match k.penalty {
+            Some(penalty) => ps[i] * penalty + g,
+            None => g,
+        };
+        let (m, v) = if first {
+            (g * k.one_minus_beta_1, (g * g) * k.one_minus_beta_2)
+        } else {
+            (
+                ms[i] * k.beta_1 + g * k.one_minus_beta_1,
+                vs[i] * k.beta_2 + (g * g) * k.one_minus_beta_2,
+            )
+        };
+        ms[i] = m;
+        vs[i] = v;
+        ps[i] -= (m * k.combined) * k.lr;
+    }
+    bad
+}
+
+/// The per-step constants, computed as burn computes them (Adam) or torch (RAdam).
 struct Factors {
     beta_1: f32,
     beta_2: f32,
@@ -187,6 +321,8 @@ struct Factors {
     epsilon_corrected: f32,
     lr: f32,
     penalty: Option<f32>,
+    /// Divide by √v + ε (Adam, and RAdam once rectified); else plain momentum.
+    adaptive: bool,
 }
 
 impl Optimizer for FusedAdam {
@@ -207,7 +343,7 @@ impl Optimizer for FusedAdam {
             .as_ref()
             .is_some_and(|s| s.momentum.max_moment_2.is_some());
         if !fuses_on(&device) || !f32s || amsgrad {
-            return self.fallback.step(lr, tensor, grad, state);
+            return self.fallback_step(lr, tensor, grad, state);
         }
         let shape = tensor.shape();
         let (time, mut m, mut v) = match state {
@@ -223,18 +359,7 @@ impl Optimizer for FusedAdam {
         };
         let first = time == 1;
         let (mut p, g) = (tensor.into_data(), grad.into_data());
-        let t = time as i32;
-        let bias_correction2_sqrt = (1.0 - self.beta_2.powi(t)).sqrt();
-        let k = Factors {
-            beta_1: self.beta_1,
-            beta_2: self.beta_2,
-            one_minus_beta_1: 1.0 - self.beta_1,
-            one_minus_beta_2: 1.0 - self.beta_2,
-            combined: bias_correction2_sqrt / (1.0 - self.beta_1.powi(t)),
-            epsilon_corrected: self.epsilon * bias_correction2_sqrt,
-            lr: lr as f32,
-            penalty: self.weight_decay,
-        };
+        let k = self.factors(time, lr);
         let fused = match (
             p.as_mut_slice::<f32>(),
             g.as_slice::<f32>(),
@@ -274,7 +399,7 @@ impl Optimizer for FusedAdam {
                     Tensor::from_data(v, &device),
                 ))
             });
-            return self.fallback.step(lr, tensor, grad, state);
+            return self.fallback_step(lr, tensor, grad, state);
         }
         let state = AdamState::new(AdaptiveMomentumState::new(
             time,
@@ -440,6 +565,7 @@ mod tests {
                     epsilon_corrected: 1e-8,
                     lr: 0.01,
                     penalty,
+                    adaptive: true,
                 };
                 let run = |f: &Kernel| {
                     let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
@@ -465,6 +591,75 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// RAdam against torch.optim.RAdam's update written out in f64, over twelve steps (the
+    /// first five are plain momentum, ρ_t ≤ 5; rectification starts at step 6), with and
+    /// without weight decay; and the fused loop against the tensor-operation fallback that
+    /// other devices take.
+    #[test]
+    fn radam_follows_torchs_update() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for weight_decay in [0.0f32, 1e-2] {
+            let radam = FusedAdam::new(0.9, 0.999, 1e-8, weight_decay).rectified();
+            let n = 7;
+            let start: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+            let mut want: Vec<f64> = start.iter().map(|&x| f64::from(x)).collect();
+            let (mut m, mut v) = (vec![0f64; n], vec![0f64; n]);
+            let p0 = Tensor::<2>::from_data(TensorData::new(start, [1, n]), &device);
+            let (mut fused, mut fallback) = (p0.clone(), p0);
+            let (mut sf, mut sb) = (None, None);
+            for step in 1..=12 {
+                let g: Vec<f32> = (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+                let lr = 1e-2;
+                let (b1, b2, t) = (0.9f64, 0.999f64, step as f64);
+                let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+                let rho_t = rho_inf - 2.0 * t * b2.powf(t) / (1.0 - b2.powf(t));
+                assert_eq!(rho_t > 5.0, step >= 6, "step {step}: ρ_t = {rho_t}");
+                for i in 0..n {
+                    let gi = f64::from(g[i]) + f64::from(weight_decay) * want[i];
+                    m[i] = b1 * m[i] + (1.0 - b1) * gi;
+                    v[i] = b2 * v[i] + (1.0 - b2) * gi * gi;
+                    let m_hat = m[i] / (1.0 - b1.powf(t));
+                    want[i] -= if rho_t > 5.0 {
+                        let rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                            / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                            .sqrt();
+                        lr * m_hat * rect * (1.0 - b2.powf(t)).sqrt() / (v[i].sqrt() + 1e-8)
+                    } else {
+                        lr * m_hat
+                    };
+                }
+                let g = Tensor::<2>::from_data(TensorData::new(g, [1, n]), &device);
+                (fused, sf) = radam.step(lr, fused, g.clone(), sf);
+                (fallback, sb) = radam.fallback_step(lr, fallback, g, sb);
+                let got: Vec<f32> = bits(fused.clone())
+                    .into_iter()
+                    .map(f32::from_bits)
+                    .collect();
+                let other: Vec<f32> = bits(fallback.clone())
+                    .into_iter()
+                    .map(f32::from_bits)
+                    .collect();
+                for i in 0..n {
+                    let tol = 1e-5 * want[i].abs().max(1e-2);
+                    assert!(
+                        (f64::from(got[i]) - want[i]).abs() < tol,
+                        "step {step}, decay {weight_decay}, entry {i}: {} vs {}",
+                        got[i],
+                        want[i]
+                    );
+                    assert!(
+                        (got[i] - other[i]).abs() <= 1e-6 * got[i].abs().max(1e-2),
+                        "fused {} vs fallback {} at step {step}",
+                        got[i],
+                        other[i]
+                    );
+                }
+            }
+            assert_eq!(sf.expect("state").momentum.time, 12);
         }
     }
 

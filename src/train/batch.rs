@@ -35,10 +35,23 @@ pub trait Inputs {
         None
     }
 
+    /// Mixup with one weight per row: row i becomes `λ_i · batch_i + (1 − λ_i) · batch[perm_i]`
+    /// (Annot-Mix's mixup over labels), if this kind of input can be mixed.
+    fn mix_rows(batch: &Self::Batch, perm: &[usize], lambdas: &[f32]) -> Option<Self::Batch> {
+        let _ = (batch, perm, lambdas);
+        None
+    }
+
+    /// Whether [`Inputs::mix_rows`] blends (feature matrices do; the default does not).
+    const MIXES_ROWS: bool = false;
+
+    /// Whether [`Inputs::gather`] gathers batches on the device (feature matrices do; the
+    /// default does not).
+    const GATHERS: bool = false;
+
     /// The batch made of items `rows`, gathered on the device from `all` (every item, as
-    /// [`Inputs::batch`] of all rows in order gives it), if this kind of input can be
-    /// (feature matrices can; the default cannot). A GPU trainer uploads the items once
-    /// and gathers each batch there instead of uploading it.
+    /// [`Inputs::batch`] of all rows in order gives it), where [`Inputs::GATHERS`]. A GPU
+    /// trainer uploads the items once and gathers each batch there instead of uploading it.
     fn gather(all: &Self::Batch, rows: &[usize]) -> Option<Self::Batch> {
         let _ = (all, rows);
         None
@@ -91,6 +104,23 @@ impl Inputs for Matrix {
         let other = batch.clone().select(0, index);
         Some(batch.clone().mul_scalar(lambda) + other.mul_scalar(1.0 - lambda))
     }
+
+    fn mix_rows(batch: &Tensor<2>, perm: &[usize], lambdas: &[f32]) -> Option<Tensor<2>> {
+        let device = batch.device();
+        let index: Vec<i64> = perm.iter().map(|&i| i as i64).collect();
+        let index = Tensor::<1, burn::tensor::Int>::from_data(
+            TensorData::new(index, [perm.len()]),
+            &device,
+        );
+        let lambda =
+            Tensor::<1>::from_data(TensorData::new(lambdas.to_vec(), [lambdas.len()]), &device)
+                .unsqueeze_dim(1);
+        let other = batch.clone().select(0, index);
+        Some(batch.clone() * lambda.clone() + other * lambda.neg().add_scalar(1.0))
+    }
+
+    const GATHERS: bool = true;
+    const MIXES_ROWS: bool = true;
 
     fn gather(all: &Tensor<2>, rows: &[usize]) -> Option<Tensor<2>> {
         let index: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
@@ -247,6 +277,30 @@ impl LabelIndex {
                 None => (self.offsets[r + 1] - self.offsets[r]) as f64,
             })
             .sum()
+    }
+
+    /// Every label of items `rows` (in order) as parallel vectors (item, worker, label);
+    /// weights are not included (see [`LabelIndex::is_weighted`]).
+    pub fn triples(&self, rows: &[usize]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
+        let n: usize = rows.iter().map(|&r| self.of(r).len()).sum();
+        let (mut items, mut workers, mut labels) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for &r in rows {
+            for a in self.of(r) {
+                items.push(r);
+                workers.push(a.worker);
+                labels.push(a.label);
+            }
+        }
+        (items, workers, labels)
+    }
+
+    /// Whether the labels carry weights (soft targets).
+    pub fn is_weighted(&self) -> bool {
+        self.weights.is_some()
     }
 
     /// The observed labels of a batch made of `rows` (batch-local item indices).

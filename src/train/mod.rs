@@ -15,6 +15,8 @@ pub mod trainer;
 pub use crate::metrics::EpochMetrics;
 pub use adam::FusedAdam;
 pub use batch::{Inputs, LabelIndex, Vote};
-pub use config::{AdamReset, AdamSettings, LrSchedule, Recipe, Selection, TrainConfig};
+pub use config::{
+    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Selection, TrainConfig,
+};
 pub use defaults::TaskDefaults;
 pub use trainer::{Fitted, Labeled, TrainData, Trainer};

@@ -13,14 +13,14 @@ use burn::tensor::Device;
 use rand::seq::SliceRandom;
 
 use crate::error::{Error, Result};
-use crate::loss::weighted_crowd_nll;
+use crate::loss::{blended_crowd_nll, weighted_crowd_nll};
 use crate::metrics::EpochMetrics;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
 use crate::rng::{rng, stream};
 use crate::train::adam::{FusedAdam, fuses_on};
 use crate::train::batch::{Inputs, LabelIndex, batches};
-use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
+use crate::train::config::{AdamReset, AdamSettings, MixupOver, Selection, TrainConfig};
 use crate::train::ema::ema_update;
 use crate::train::finite::non_finite;
 use crate::train::holdout::{self, Holdout};
@@ -127,6 +127,29 @@ where
             ));
         }
         let labels = LabelIndex::weighted(data.inputs.len(), data.annotations, data.weights);
+        if config.mixup.is_some() && config.mixup_over == MixupOver::Labels {
+            if !model.mixes_annotators() {
+                return Err(Error::param(
+                    "mixup_over",
+                    "labels",
+                    "needs a model that takes a blend of annotators (annot-mix)",
+                ));
+            }
+            if labels.is_weighted() {
+                return Err(Error::param(
+                    "mixup_over",
+                    "labels",
+                    "blends single crowd labels; these labels carry weights",
+                ));
+            }
+            if !I::MIXES_ROWS {
+                return Err(Error::param(
+                    "mixup_over",
+                    "labels",
+                    "needs inputs that can be blended row by row (feature matrices)",
+                ));
+            }
+        }
 
         let mut train_items = labels.labelled_items();
         if train_items.is_empty() {
@@ -162,20 +185,20 @@ where
                 "needs the test split with true labels (test_data)",
             ));
         }
-        let full_batch = (config.batch_size >= train_items.len()).then(|| {
+        // Mixup over labels builds every batch from its labels, so a whole-set batch is not
+        // kept ready.
+        let mixes_labels = config.mixup.is_some() && config.mixup_over == MixupOver::Labels;
+        let full_batch = (config.batch_size >= train_items.len() && !mixes_labels).then(|| {
             (
                 data.inputs.batch(&train_items, device),
                 labels.observed(&train_items, device),
             )
         });
         let on_cpu = fuses_on(&device.clone().inner());
-        let resident = (full_batch.is_none() && !on_cpu)
-            .then(|| {
-                let all: Vec<usize> = (0..data.inputs.len()).collect();
-                let all = data.inputs.batch(&all, device);
-                I::gather(&all, &[0]).map(|_| all)
-            })
-            .flatten();
+        let resident = (I::GATHERS && full_batch.is_none() && !on_cpu).then(|| {
+            let all: Vec<usize> = (0..data.inputs.len()).collect();
+            data.inputs.batch(&all, device)
+        });
         let non_finite = on_cpu.then(|| Arc::new(AtomicBool::new(false)));
         Ok(Trainer {
             optim: new_optimizer(&config.adam, non_finite.as_ref()),
@@ -246,14 +269,14 @@ where
         let steps = batches(&order, self.config.batch_size);
         let (mut loss_sum, mut nll_sum, mut omega_sum, mut omega_n) = (0.0, 0.0, 0.0, 0usize);
         for (step, rows) in steps.iter().enumerate() {
+            let n_steps = steps.len();
+            let diverged = move |what: String| {
+                Error::Diverged(format!(
+                    "{what} at epoch {epoch}, batch {} of {n_steps}",
+                    step + 1
+                ))
+            };
             if self.config.devices > 1 {
-                let diverged = |what: String| {
-                    Error::Diverged(format!(
-                        "{what} at epoch {epoch}, batch {} of {}",
-                        step + 1,
-                        steps.len()
-                    ))
-                };
                 if let Some(v) = self.data_parallel_step(inputs, rows, lr, &mut rng, diverged)? {
                     loss_sum += v.loss;
                     nll_sum += v.nll;
@@ -265,44 +288,61 @@ where
                 }
                 continue;
             }
-            let (mut x, mut obs) = match &self.full_batch {
-                Some((x, obs)) => (x.clone(), obs.clone()),
-                None => (
+            let mixes_labels = self.config.mixup_over == MixupOver::Labels;
+            let (x, obs) = match (self.config.mixup, &self.full_batch) {
+                (Some(alpha), _) if mixes_labels => {
+                    match self.blended_labels(inputs, rows, alpha, &mut rng) {
+                        Some(blended) => blended,
+                        None => continue,
+                    }
+                }
+                (_, Some((x, obs))) => (x.clone(), obs.clone()),
+                (_, None) => (
                     self.batch(inputs, rows, &self.device),
                     self.labels.observed(rows, &self.device),
                 ),
             };
-            if let Some(alpha) = self.config.mixup {
-                let lambda: f64 = rand_distr::Beta::new(alpha, alpha)
-                    .map(|b| rand_distr::Distribution::sample(&b, &mut rng))
-                    .unwrap_or(1.0);
-                let lambda = lambda.max(1.0 - lambda);
-                let mut perm: Vec<usize> = (0..rows.len()).collect();
-                perm.shuffle(&mut rng);
-                if let Some(mixed) = I::mix(&x, &perm, lambda) {
-                    x = mixed;
-                    obs = self
-                        .labels
-                        .observed_mixed(rows, &perm, lambda, &self.device);
+            let (x, obs) = match self.config.mixup {
+                Some(alpha) if !mixes_labels => {
+                    let lambda: f64 = rand_distr::Beta::new(alpha, alpha)
+                        .map(|b| rand_distr::Distribution::sample(&b, &mut rng))
+                        .unwrap_or(1.0);
+                    let lambda = lambda.max(1.0 - lambda);
+                    let mut perm: Vec<usize> = (0..rows.len()).collect();
+                    perm.shuffle(&mut rng);
+                    match I::mix(&x, &perm, lambda) {
+                        Some(mixed) => (
+                            mixed,
+                            self.labels
+                                .observed_mixed(rows, &perm, lambda, &self.device),
+                        ),
+                        None => (x, obs),
+                    }
                 }
-            }
+                _ => (x, obs),
+            };
             if obs.len == 0 {
                 continue;
             }
             let out = self.model().forward(&x, &obs, &mut Mode::train(&mut rng));
-            let nll =
-                weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone());
+            let nll = match &obs.mix {
+                Some(mix) => blended_crowd_nll(
+                    out.worker_logits,
+                    obs.labels.clone(),
+                    mix.labels.clone(),
+                    mix.lambda.clone(),
+                ),
+                None => {
+                    weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone())
+                }
+            };
             let loss = match self.model().penalty(self.config.scale) {
                 Some(p) => nll.clone() + p,
                 None => nll.clone(),
             };
             let loss_value: f64 = loss.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
-                return Err(Error::Diverged(format!(
-                    "loss is {loss_value} at epoch {epoch}, batch {} of {}",
-                    step + 1,
-                    steps.len()
-                )));
+                return Err(diverged(format!("loss is {loss_value}")));
             }
             loss_sum += loss_value;
             nll_sum += nll.into_scalar::<f32>() as f64;
@@ -311,36 +351,15 @@ where
                 omega_n += obs.len;
             }
             let grads = GradientsParams::from_grads(loss.backward(), self.model());
-            let diverged = |param: String| {
-                Error::Diverged(format!(
-                    "the gradient of {param} is not finite at epoch {epoch}, batch {} of {}",
-                    step + 1,
-                    steps.len()
-                ))
-            };
             if self.non_finite.is_none()
                 && let Some(param) = non_finite(self.model(), Some(&grads))
             {
-                return Err(diverged(param));
+                return Err(diverged(format!("the gradient of {param} is not finite")));
             }
             let model = self.model.take();
             let model = model.expect("the model is absent only inside an optimiser step");
             self.model = Some(self.optim.step(lr, model, grads));
-            if let Some(flag) = &self.non_finite
-                && flag.swap(false, Ordering::Relaxed)
-            {
-                // The step has turned exactly the entries with a non-finite gradient into
-                // NaN, which names the parameter; the run stops here either way.
-                let param = non_finite(self.model(), None).unwrap_or_else(|| "a parameter".into());
-                return Err(diverged(param));
-            }
-            if let Some(decay) = self.config.ema {
-                let current = self.model().valid();
-                self.ema = Some(match self.ema.take() {
-                    Some(average) => ema_update(average, &current, decay),
-                    None => current,
-                });
-            }
+            self.after_step(&diverged)?;
             if steps.len() > 1 {
                 progress.step(step as u64 + 1, steps.len() as u64);
             }
@@ -423,6 +442,44 @@ where
             }
             _ => inputs.batch(rows, device),
         }
+    }
+
+    /// Annot-Mix's mixup over labels for the batch of items `rows`: one row of features per
+    /// label, each blended with a random partner row by its own λ ~ Beta(α, α), and the labels
+    /// with their partners ([`crate::model::PairMix`]). `None` when the rows have no label.
+    fn blended_labels(
+        &self,
+        inputs: &I,
+        rows: &[usize],
+        alpha: f64,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> Option<(I::Batch, Observed)> {
+        let (items, workers, labels) = self.labels.triples(rows);
+        let n = items.len();
+        if n == 0 {
+            return None;
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.shuffle(rng);
+        // α > 0 is checked with the configuration, so Beta::new does not fail.
+        let beta = rand_distr::Beta::new(alpha, alpha).ok();
+        let lambdas: Vec<f32> = (0..n)
+            .map(|_| match &beta {
+                Some(b) => rand_distr::Distribution::sample(b, rng) as f32,
+                None => 1.0,
+            })
+            .collect();
+        let x = self.batch(inputs, &items, &self.device);
+        let x = I::mix_rows(&x, &perm, &lambdas)?;
+        let local: Vec<u32> = (0..n as u32).collect();
+        let obs = Observed::new(&local, &workers, &labels, &self.device).with_pair_mix(
+            &workers,
+            &labels,
+            &perm,
+            &lambdas,
+            &self.device,
+        );
+        Some((x, obs))
     }
 
     /// One optimiser step on `rows` split into `config.devices` shares (see
@@ -518,9 +575,18 @@ where
         let model = model.expect("the model is absent only inside an optimiser step");
         let multi = burn::optim::MultiGradientsParams { grads };
         self.model = Some(self.optim.step_multi(lr, model, multi));
+        self.after_step(&diverged)?;
+        Ok(Some(values))
+    }
+
+    /// After an optimiser step: the divergence the fused step flagged, then the moving
+    /// average of the weights.
+    fn after_step(&mut self, diverged: &impl Fn(String) -> Error) -> Result<()> {
         if let Some(flag) = &self.non_finite
             && flag.swap(false, Ordering::Relaxed)
         {
+            // The step has turned exactly the entries with a non-finite gradient into
+            // NaN, which names the parameter; the run stops here either way.
             let param = non_finite(self.model(), None).unwrap_or_else(|| "a parameter".into());
             return Err(diverged(format!("the gradient of {param} is not finite")));
         }
@@ -531,7 +597,7 @@ where
                 None => current,
             });
         }
-        Ok(Some(values))
+        Ok(())
     }
 
     /// Runs the remaining epochs, reporting each to `progress`, and returns the selected model.
@@ -641,6 +707,11 @@ fn new_optimizer(settings: &AdamSettings, non_finite: Option<&Arc<AtomicBool>>) 
         settings.epsilon,
         settings.weight_decay,
     );
+    let adam = if settings.rectified {
+        adam.rectified()
+    } else {
+        adam
+    };
     ModuleOptimizer::from(match non_finite {
         Some(flag) => adam.with_non_finite_flag(flag.clone()),
         None => adam,

@@ -58,7 +58,7 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
     ] {
         let params = RunParams {
             task: TaskKind::Synthetic,
-            recipe: Recipe::Paper,
+            recipe: Some(Recipe::Paper),
             seed: args.seed,
             epochs: Some(args.epochs),
             ..RunParams::new(method)

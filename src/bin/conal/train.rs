@@ -11,7 +11,7 @@ use conal::data::table::{AnswersFormat, Duplicates, TableSpec};
 use conal::estimator::RunParams;
 use conal::model::{Confusion, Init};
 use conal::spec::{Head, Method, ModelOptions};
-use conal::train::{AdamReset, LrSchedule, Recipe, Selection};
+use conal::train::{AdamReset, LrSchedule, MixupOver, OptimizerKind, Recipe, Selection};
 
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
@@ -354,9 +354,16 @@ pub struct HyperArgs {
     #[arg(long)]
     pub lr: Option<f64>,
 
-    /// Learning-rate schedule over the epochs: constant (the authors') or cosine decay to 1 %.
-    #[arg(long = "lr-schedule", value_enum, default_value = "constant")]
-    pub lr_schedule: LrSchedule,
+    /// Learning-rate schedule over the epochs: constant (the authors'), cosine (decay to 1 %)
+    /// or cosine-annealing (PyTorch's CosineAnnealingLR over the epochs, to 0) [default: the
+    /// recipe's: cosine-annealing for benchmark, constant otherwise].
+    #[arg(long = "lr-schedule", value_enum)]
+    pub lr_schedule: Option<LrSchedule>,
+
+    /// Optimiser: adam, or radam (rectified Adam, as torch.optim.RAdam) [default: the
+    /// recipe's: radam for benchmark, adam otherwise].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
 
     /// λ of the regulariser −λ Σ_r ‖W_r − W_g‖_F [per task].
     #[arg(long)]
@@ -384,8 +391,9 @@ pub struct HyperArgs {
     #[arg(long, value_enum, default_value = "free")]
     pub confusion: Confusion,
 
-    /// Classifier head: music (batch norm on input and hidden layer) or labelme (none)
-    /// [per task: music for music and table, labelme for labelme and synthetic].
+    /// Classifier head: music (batch norm on input and hidden layer), labelme (none) or deep
+    /// (the Annot-Mix benchmark's 256 → 128 MLP with batch norm) [per task: music for music
+    /// and table, labelme for labelme and synthetic; deep with the benchmark recipe].
     #[arg(long, value_enum)]
     pub head: Option<Head>,
 
@@ -403,11 +411,13 @@ pub struct HyperArgs {
     #[arg(long)]
     pub ema: Option<f64>,
 
-    /// Training recipe: tuned (the default: the paper's settings in a cross-fitted ensemble of
-    /// 10 models) or paper (the authors' settings exactly, one model). The flags below
-    /// override it.
-    #[arg(long, value_enum, default_value = "tuned")]
-    pub recipe: Recipe,
+    /// Training recipe: tuned (the paper's settings in a cross-fitted ensemble of 10 models),
+    /// paper (the CoNAL authors' settings exactly, one model) or benchmark (the Annot-Mix
+    /// benchmark's: deep head, RAdam, cosine annealing, 50 epochs of batches of 64, last
+    /// epoch, one model). Other flags override it [default: benchmark for annot-mix, tuned
+    /// otherwise].
+    #[arg(long, value_enum)]
+    pub recipe: Option<Recipe>,
 
     /// Train N models (seeds derived from --seed; model j holds out fold j of the
     /// crowd-labelled items for selection) and predict with their averaged class
@@ -415,9 +425,17 @@ pub struct HyperArgs {
     #[arg(long)]
     pub ensemble: Option<usize>,
 
-    /// Mixup: blend each batch with a shuffled copy, weight Beta(α, α) (e.g. 0.4).
+    /// Mixup with weights drawn from Beta(α, α) (e.g. 0.4) [default: 1 for annot-mix with
+    /// the benchmark recipe, none otherwise].
     #[arg(long)]
     pub mixup: Option<f64>,
+
+    /// What mixup blends: items (each batch with a shuffled copy, one weight per batch) or
+    /// labels (every (features, annotator, label) triple with a random partner, one weight
+    /// per triple, as Annot-Mix; annot-mix only) [default: labels for annot-mix, items
+    /// otherwise].
+    #[arg(long = "mixup-over", value_enum)]
+    pub mixup_over: Option<MixupOver>,
 
     /// Adam's ε.
     #[arg(long = "adam-eps", default_value_t = 1e-8)]
@@ -458,6 +476,8 @@ impl HyperArgs {
             batch_size: self.batch_size,
             lr: self.lr,
             lr_schedule: self.lr_schedule,
+            optimizer: self.optimizer,
+            mixup_over: self.mixup_over,
             scale: self.scale,
             holdout: self.holdout,
             adam_reset: self.adam_reset,
