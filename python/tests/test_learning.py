@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import conal
-from conal.learning import AggregatedClassifier, CoNAL, CrowdLayer
+from conal.learning import AggregatedClassifier, AnnotMix, CoNAL, CrowdLayer
 
 from conftest import REPO, TABLE
 
@@ -137,6 +137,20 @@ def test_other_methods(table):
                 AggregatedClassifier(recipe="paper", epochs=20, labels="ds", progress=False)):
         est.fit(features, answers)
         assert accuracy(est.predict(test), gold) > 0.6, est
+
+
+def test_annot_mix_uses_its_benchmark_recipe_and_saves(table, tmp_path):
+    answers, features, test, gold = table
+    model = AnnotMix(epochs=30, progress=False)
+    assert model.get_params()["recipe"] == "benchmark"
+    model.fit(features, answers)
+    assert accuracy(model.predict(test), gold) > 0.6
+    config = json.loads(model._fitted.config_json())
+    assert config["train"]["recipe"] == "benchmark" and config["train"]["mixup_over"] == "labels"
+    model.save(str(tmp_path / "am"))
+    loaded = conal.load(str(tmp_path / "am"))
+    assert isinstance(loaded, AnnotMix)
+    np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
 
 
 def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table):

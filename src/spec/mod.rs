@@ -128,7 +128,8 @@ impl RunConfig {
                         annot_mix.n_class, annot_mix.n_worker
                     ));
                 }
-                let (e, h) = (annot_mix.emb_dim as u128, 256u128);
+                let e = annot_mix.emb_dim as u128;
+                let h = c.layers.last().copied().unwrap_or(c.n_units) as u128;
                 params += (h + 1) * e
                     + (r as u128 + 1) * e
                     + (2 * e + 1) * e

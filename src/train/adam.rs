@@ -230,21 +230,24 @@ fn update_chunk_any(
     k: &Factors,
     first: bool,
 ) -> bool {
-    if !k.adaptive {
-        return momentum_loop(ps, gs, ms, vs, k, first);
-    }
-    match (first, k.penalty.is_some()) {
-        (true, false) => update_loop::<true, false>(ps, gs, ms, vs, k),
-        (true, true) => update_loop::<true, true>(ps, gs, ms, vs, k),
-        (false, false) => update_loop::<false, false>(ps, gs, ms, vs, k),
-        (false, true) => update_loop::<false, true>(ps, gs, ms, vs, k),
+    match (first, k.penalty.is_some(), k.adaptive) {
+        (true, false, true) => update_loop::<true, false, true>(ps, gs, ms, vs, k),
+        (true, true, true) => update_loop::<true, true, true>(ps, gs, ms, vs, k),
+        (false, false, true) => update_loop::<false, false, true>(ps, gs, ms, vs, k),
+        (false, true, true) => update_loop::<false, true, true>(ps, gs, ms, vs, k),
+        // RAdam's first steps (ρ_t ≤ 5).
+        (true, false, false) => update_loop::<true, false, false>(ps, gs, ms, vs, k),
+        (true, true, false) => update_loop::<true, true, false>(ps, gs, ms, vs, k),
+        (false, false, false) => update_loop::<false, false, false>(ps, gs, ms, vs, k),
+        (false, true, false) => update_loop::<false, true, false>(ps, gs, ms, vs, k),
     }
 }
 
 /// Adam for each element, in burn's order of operations (so the results are the same bits
-/// as burn's tensor-wise Adam). `FIRST`: no moments yet; `DECAY`: L2 penalty on.
+/// as burn's tensor-wise Adam). `FIRST`: no moments yet; `DECAY`: L2 penalty on; `ADAPTIVE`:
+/// divide by √v + ε (off for RAdam's first steps, ρ_t ≤ 5: `lr · m / (1 − β₁ᵗ)`).
 #[inline(always)]
-fn update_loop<const FIRST: bool, const DECAY: bool>(
+fn update_loop<const FIRST: bool, const DECAY: bool, const ADAPTIVE: bool>(
     ps: &mut [f32],
     gs: &[f32],
     ms: &mut [f32],
@@ -269,44 +272,12 @@ fn update_loop<const FIRST: bool, const DECAY: bool>(
         };
         ms[i] = m;
         vs[i] = v;
-        let step = (m * k.combined) / (v.sqrt() + k.epsilon_corrected);
-        ps[i] -= step * k.lr;
-    }
-    bad
-}
-
-/// RAdam's first steps (ρ_t ≤ 5): the moments as Adam updates them, the parameter by
-/// `lr · m / (1 − β₁ᵗ)` (no division by √v). Only a handful of steps take it, so it has no
-/// vector builds of its own.
-fn momentum_loop(
-    ps: &mut [f32],
-    gs: &[f32],
-    ms: &mut [f32],
-    vs: &mut [f32],
-    k: &Factors,
-    first: bool,
-) -> bool {
-    let n = ps.len();
-    let (gs, ms, vs) = (&gs[..n], &mut ms[..n], &mut vs[..n]);
-    let mut bad = false;
-    for i in 0..n {
-        let g = gs[i];
-        bad |= !g.is_finite();
-        let g = match k.penalty {
-            Some(penalty) => ps[i] * penalty + g,
-            None => g,
-        };
-        let (m, v) = if first {
-            (g * k.one_minus_beta_1, (g * g) * k.one_minus_beta_2)
+        let step = if ADAPTIVE {
+            (m * k.combined) / (v.sqrt() + k.epsilon_corrected)
         } else {
-            (
-                ms[i] * k.beta_1 + g * k.one_minus_beta_1,
-                vs[i] * k.beta_2 + (g * g) * k.one_minus_beta_2,
-            )
+            m * k.combined
         };
-        ms[i] = m;
-        vs[i] = v;
-        ps[i] -= (m * k.combined) * k.lr;
+        ps[i] -= step * k.lr;
     }
     bad
 }
@@ -554,7 +525,12 @@ mod tests {
         let mut draw = || -> Vec<f32> { (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect() };
         let (p0, g, m0) = (draw(), draw(), draw());
         let v0: Vec<f32> = draw().iter().map(|x| x * x).collect();
-        for penalty in [None, Some(1e-2f32)] {
+        for (penalty, adaptive) in [
+            (None, true),
+            (Some(1e-2f32), true),
+            (None, false),
+            (Some(1e-2f32), false),
+        ] {
             for first in [true, false] {
                 let k = Factors {
                     beta_1: 0.9,
@@ -565,7 +541,7 @@ mod tests {
                     epsilon_corrected: 1e-8,
                     lr: 0.01,
                     penalty,
-                    adaptive: true,
+                    adaptive,
                 };
                 let run = |f: &Kernel| {
                     let (mut p, mut m, mut v) = (p0.clone(), m0.clone(), v0.clone());
