@@ -437,7 +437,7 @@ fn annot_mix_learns_and_matches_the_command_line() {
     let correct = predicted
         .iter()
         .zip(&test.truth)
-        .filter(|(p, t)| **p as u32 == **t)
+        .filter(|(p, t)| **p == **t)
         .count();
     let accuracy = correct as f64 / test.truth.len() as f64;
     assert!(

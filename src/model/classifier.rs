@@ -246,7 +246,7 @@ pub struct Standardize {
 impl Standardize {
     /// The statistics of the rows of a row-major `[rows, cols]` matrix.
     pub fn fit(values: &[f32], cols: usize) -> Self {
-        let rows = if cols == 0 { 0 } else { values.len() / cols };
+        let rows = values.len().checked_div(cols).unwrap_or(0);
         let mut mean = vec![0f64; cols];
         for row in values.chunks_exact(cols.max(1)) {
             for (m, &x) in mean.iter_mut().zip(row) {
@@ -473,5 +473,45 @@ impl HiddenBackbone<Tensor<2>> for DeepMlp {
 
     fn hidden_width(&self) -> usize {
         self.output.weight.dims()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// scikit-learn's StandardScaler on a hand-built matrix: population standard deviation, a
+    /// constant column only centred.
+    #[test]
+    fn standardize_fits_like_standard_scaler() {
+        let st = Standardize::fit(&[1.0, 5.0, 2.0, 3.0, 5.0, 2.0], 3);
+        assert_eq!(st.mean, vec![2.0, 5.0, 2.0]);
+        assert_eq!(st.std, vec![1.0, 1.0, 1.0]);
+        let st = Standardize::fit(&[0.0, 4.0, 8.0], 1);
+        assert_eq!(st.mean, vec![4.0]);
+        assert!((st.std[0] - (32.0f32 / 3.0).sqrt()).abs() < 1e-6);
+        let device = Device::flex();
+        let x = Tensor::<2>::from_data(TensorData::new(vec![0.0f32, 4.0, 8.0], [3, 1]), &device);
+        let z: Vec<f32> = st.apply(x).into_data().try_to_vec().expect("f32");
+        assert!(
+            (z[0] + 1.224_744_9).abs() < 1e-5 && z[1].abs() < 1e-6,
+            "{z:?}"
+        );
+    }
+
+    /// The deep head has the benchmark's shape: two blocks, 256 then 128 wide.
+    #[test]
+    fn deep_head_shapes() {
+        use rand::SeedableRng;
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let head = MlpConfig::deep(124, 10).init_deep(&mut rng, &device);
+        assert_eq!(head.blocks.len(), 2);
+        assert_eq!(head.blocks[0].linear.weight.dims(), [124, 256]);
+        assert_eq!(head.blocks[1].linear.weight.dims(), [256, 128]);
+        assert_eq!(head.hidden_width(), 128);
+        let (h, logits) =
+            head.hidden_and_logits(&Tensor::zeros([3, 124], &device), &mut Mode::eval());
+        assert_eq!((h.dims(), logits.dims()), ([3, 128], [3, 10]));
     }
 }

@@ -379,3 +379,20 @@ impl TrainConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// torch's CosineAnnealingLR(T_max = 50) stepped per epoch: lr at epoch 1, half of it at
+    /// epoch 26, lr · (1 + cos(49π/50)) / 2 at the last.
+    #[test]
+    fn cosine_annealing_is_torchs() {
+        let at = |e| LrSchedule::CosineAnnealing.at(0.01, e, 50);
+        assert_eq!(at(1), 0.01);
+        assert!((at(26) - 0.005).abs() < 1e-15);
+        let last = 0.01 * (1.0 + (49.0 * std::f64::consts::PI / 50.0).cos()) / 2.0;
+        assert!((at(50) - last).abs() < 1e-15);
+        assert!(at(50) > 0.0);
+    }
+}
