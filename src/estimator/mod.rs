@@ -161,25 +161,13 @@ impl RunParams {
     /// a validation split: the one place they are resolved.
     pub fn train_config(&self, has_valid: bool) -> Result<TrainConfig> {
         let d = self.task.defaults();
-        let mut select = self.select.unwrap_or(d.select);
+        let recipe = self.recipe();
+        let r = RecipeDefaults::of(recipe, self.method);
+        let mut select = self.select.or(r.select).unwrap_or(d.select);
         // LabelMe's default is its validation split, which needs one; else crowd holdout.
         if self.select.is_none() && select == Selection::Valid && !has_valid {
             select = Selection::CrowdHoldout;
         }
-        // The Annot-Mix benchmark's recipe (METHODS.md) fills what is not set.
-        let recipe = self.recipe();
-        let bench = recipe == Recipe::Benchmark;
-        if bench && self.select.is_none() {
-            select = Selection::Last;
-        }
-        let pick = |set: Option<usize>, benchmark: usize, task: usize| {
-            set.unwrap_or(if bench { benchmark } else { task })
-        };
-        let mixup = match self.mixup {
-            Some(alpha) => Some(alpha),
-            None if bench && self.method == Method::AnnotMix => Some(1.0),
-            None => None,
-        };
         let mixup_over = self
             .mixup_over
             .unwrap_or(if self.method == Method::AnnotMix {
@@ -187,26 +175,12 @@ impl RunParams {
             } else {
                 MixupOver::Items
             });
-        let optimizer = self.optimizer.unwrap_or(if bench {
-            OptimizerKind::Radam
-        } else {
-            OptimizerKind::Adam
-        });
-        let default_reset = if bench {
-            AdamReset::Never
-        } else {
-            self.method.adam_reset(self.task)
-        };
         let train = TrainConfig {
             seed: self.seed,
-            epochs: pick(self.epochs, 50, d.epochs),
-            batch_size: pick(self.batch_size, 64, d.batch_size),
-            lr: self.lr.unwrap_or(if bench { 1e-2 } else { d.lr }),
-            lr_schedule: self.lr_schedule.unwrap_or(if bench {
-                LrSchedule::CosineAnnealing
-            } else {
-                LrSchedule::Constant
-            }),
+            epochs: self.epochs.or(r.epochs).unwrap_or(d.epochs),
+            batch_size: self.batch_size.or(r.batch_size).unwrap_or(d.batch_size),
+            lr: self.lr.or(r.lr).unwrap_or(d.lr),
+            lr_schedule: self.lr_schedule.unwrap_or(r.lr_schedule),
             scale: self.scale.unwrap_or(d.scale),
             select,
             holdout: self.holdout,
@@ -215,14 +189,17 @@ impl RunParams {
             adam: AdamSettings {
                 epsilon: self.adam_eps,
                 weight_decay: self.weight_decay,
-                reset: self.adam_reset.unwrap_or(default_reset),
-                rectified: optimizer == OptimizerKind::Radam,
+                reset: self
+                    .adam_reset
+                    .or(r.adam_reset)
+                    .unwrap_or(self.method.adam_reset(self.task)),
+                rectified: self.optimizer.unwrap_or(r.optimizer) == OptimizerKind::Radam,
                 ..AdamSettings::default()
             },
             ema: self.ema,
             ensemble: self.ensemble.unwrap_or(recipe.ensemble()),
             recipe,
-            mixup,
+            mixup: self.mixup.or(r.mixup),
             mixup_over,
             devices: self.devices,
         };
@@ -261,12 +238,10 @@ impl RunParams {
         has_valid: bool,
     ) -> Result<RunConfig> {
         let train = self.train_config(has_valid)?;
+        let r = RecipeDefaults::of(self.recipe(), self.method);
         let mut options = self.model.clone();
-        if self.recipe() == Recipe::Benchmark {
-            // The benchmark's backbone, and its CoNAL embedding size.
-            options.head.get_or_insert(Head::Deep);
-            options.emb_dim.get_or_insert(20);
-        }
+        options.head = options.head.or(r.head);
+        options.emb_dim = options.emb_dim.or(r.emb_dim);
         let mut model = ModelSpec::build(
             self.method,
             self.task,
@@ -344,6 +319,45 @@ impl RunParams {
                 .build()
                 .map_err(|e| Error::param("threads", n, format!("cannot start them: {e}")))?
                 .install(f),
+        }
+    }
+}
+
+/// What a recipe sets where a field is left unset, before the task's defaults (`None`: the
+/// task's).
+#[derive(Default)]
+struct RecipeDefaults {
+    epochs: Option<usize>,
+    batch_size: Option<usize>,
+    lr: Option<f64>,
+    select: Option<Selection>,
+    lr_schedule: LrSchedule,
+    optimizer: OptimizerKind,
+    adam_reset: Option<AdamReset>,
+    mixup: Option<f64>,
+    head: Option<Head>,
+    emb_dim: Option<usize>,
+}
+
+impl RecipeDefaults {
+    /// The settings `recipe` brings for `method`: the Annot-Mix benchmark's (METHODS.md) for
+    /// `Benchmark`; none for the CoNAL authors' recipes, which are the task's defaults.
+    fn of(recipe: Recipe, method: Method) -> Self {
+        match recipe {
+            Recipe::Paper | Recipe::Tuned => RecipeDefaults::default(),
+            Recipe::Benchmark => RecipeDefaults {
+                epochs: Some(50),
+                batch_size: Some(64),
+                lr: Some(1e-2),
+                select: Some(Selection::Last),
+                lr_schedule: LrSchedule::CosineAnnealing,
+                optimizer: OptimizerKind::Radam,
+                adam_reset: Some(AdamReset::Never),
+                mixup: (method == Method::AnnotMix).then_some(1.0),
+                // The benchmark's backbone, and its CoNAL embedding size.
+                head: Some(Head::Deep),
+                emb_dim: Some(20),
+            },
         }
     }
 }

@@ -310,9 +310,7 @@ mod tests {
         let plain = Observed::new(&[0, 0], &[1, 3], &[0, 0], &device);
         let e1 = values(m.annotator_embeddings(&Observed::new(&[0], &[1], &[0], &device)));
         let e3 = values(m.annotator_embeddings(&Observed::new(&[0], &[3], &[0], &device)));
-        let mixed = plain
-            .clone()
-            .with_pair_mix(&[1, 3], &[0, 0], &[0, 0], &[0.25, 0.25], &device);
+        let mixed = plain.clone().with_pair_mix(&[0, 0], &[0.25, 0.25], &device);
         let e = values(m.annotator_embeddings(&mixed));
         let width = e1.len();
         for i in 0..width {

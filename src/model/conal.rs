@@ -83,18 +83,30 @@ impl Observed {
             items.len() == workers.len() && items.len() == labels.len(),
             "Observed::new: index slices differ in length"
         );
-        let t = |v: &[u32]| {
-            let data: Vec<i64> = v.iter().map(|&x| x as i64).collect();
-            Tensor::<1, Int>::from_data(TensorData::new(data, [v.len()]), device)
-        };
         Observed {
-            items: t(items),
-            workers: t(workers),
-            labels: t(labels),
+            items: int_tensor(items, device),
+            workers: int_tensor(workers, device),
+            labels: int_tensor(labels, device),
             len: items.len(),
             weights: None,
             mix: None,
         }
+    }
+
+    /// Blends label j with label `partners[j]` by `lambdas[j]` ([`PairMix`]).
+    pub fn with_pair_mix(mut self, partners: &[usize], lambdas: &[f32], device: &Device) -> Self {
+        assert!(
+            partners.len() == self.len && lambdas.len() == self.len,
+            "Observed::with_pair_mix: one partner and one λ per label"
+        );
+        let partners: Vec<u32> = partners.iter().map(|&p| p as u32).collect();
+        let partners = int_tensor(&partners, device);
+        self.mix = Some(PairMix {
+            workers: self.workers.clone().select(0, partners.clone()),
+            labels: self.labels.clone().select(0, partners),
+            lambda: Tensor::from_data(TensorData::new(lambdas.to_vec(), [lambdas.len()]), device),
+        });
+        self
     }
 
     /// Gives the labels weights (one per label, same order).
@@ -112,31 +124,10 @@ impl Observed {
     }
 }
 
-impl Observed {
-    /// Blends label j with label `partners[j]` by `lambdas[j]` ([`PairMix`]).
-    pub fn with_pair_mix(
-        mut self,
-        workers: &[u32],
-        labels: &[u32],
-        partners: &[usize],
-        lambdas: &[f32],
-        device: &Device,
-    ) -> Self {
-        assert!(
-            partners.len() == self.len && lambdas.len() == self.len,
-            "Observed::with_pair_mix: one partner and one λ per label"
-        );
-        let index = |v: Vec<i64>| {
-            let n = v.len();
-            Tensor::<1, Int>::from_data(TensorData::new(v, [n]), device)
-        };
-        self.mix = Some(PairMix {
-            workers: index(partners.iter().map(|&p| workers[p] as i64).collect()),
-            labels: index(partners.iter().map(|&p| labels[p] as i64).collect()),
-            lambda: Tensor::from_data(TensorData::new(lambdas.to_vec(), [lambdas.len()]), device),
-        });
-        self
-    }
+/// An index vector as an integer tensor.
+fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
+    let data: Vec<i64> = v.iter().map(|&x| x as i64).collect();
+    Tensor::from_data(TensorData::new(data, [v.len()]), device)
 }
 
 /// What a crowd model's forward pass returns.

@@ -11,8 +11,8 @@ use crate::data::{Annotation, CrowdData};
 use crate::error::{Error, Result};
 use crate::model::init::number_params;
 use crate::model::{
-    AnnotMixConfig, ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind, CrowdModel,
-    DeepConfig, Init, MlpConfig, Plain,
+    AnnotMixConfig, BackboneConfig, ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind,
+    CrowdModel, DeepConfig, HiddenBackbone, Init, MlpConfig, Plain,
 };
 use crate::train::{AdamReset, Recipe};
 
@@ -378,53 +378,39 @@ impl ModelSpec {
         task: T,
     ) -> T::Output {
         // The deep head is its own module type, so every model is built for either.
-        let deep = self.classifier().is_deep();
+        let classifier = self.classifier().clone();
+        if classifier.is_deep() {
+            self.with_backbone(DeepConfig(classifier), rng, device, task)
+        } else {
+            self.with_backbone(classifier, rng, device, task)
+        }
+    }
+
+    /// [`ModelSpec::with_model`] with the classifier built from `backbone`.
+    fn with_backbone<B, T>(
+        &self,
+        backbone: B,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+        task: T,
+    ) -> T::Output
+    where
+        B: BackboneConfig,
+        B::Model: HiddenBackbone<Tensor<2>>,
+        T: ModelTask,
+    {
         match self {
-            ModelSpec::Conal { classifier, conal } if deep => task.run(number_params(conal.init(
-                DeepConfig(classifier.clone()),
-                rng,
-                device,
-            ))),
-            ModelSpec::Conal { classifier, conal } => {
-                task.run(number_params(conal.init(classifier.clone(), rng, device)))
+            ModelSpec::Conal { conal, .. } => {
+                task.run(number_params(conal.init(backbone, rng, device)))
             }
-            ModelSpec::AnnotMix {
-                classifier,
-                annot_mix,
-            } if deep => task.run(number_params(annot_mix.init(
-                DeepConfig(classifier.clone()),
-                rng,
-                device,
-            ))),
-            ModelSpec::AnnotMix {
-                classifier,
-                annot_mix,
-            } => task.run(number_params(annot_mix.init(
-                classifier.clone(),
-                rng,
-                device,
-            ))),
-            ModelSpec::CrowdLayer {
-                classifier,
-                crowd_layer,
-            } if deep => task.run(number_params(crowd_layer.init(
-                DeepConfig(classifier.clone()),
-                rng,
-                device,
-            ))),
-            ModelSpec::CrowdLayer {
-                classifier,
-                crowd_layer,
-            } => task.run(number_params(crowd_layer.init(
-                classifier.clone(),
-                rng,
-                device,
-            ))),
-            ModelSpec::Classifier { classifier, .. } if deep => task.run(number_params(Plain {
-                classifier: classifier.init_deep(rng, device),
-            })),
-            ModelSpec::Classifier { classifier, .. } => task.run(number_params(Plain {
-                classifier: classifier.init(rng, device),
+            ModelSpec::AnnotMix { annot_mix, .. } => {
+                task.run(number_params(annot_mix.init(backbone, rng, device)))
+            }
+            ModelSpec::CrowdLayer { crowd_layer, .. } => {
+                task.run(number_params(crowd_layer.init(backbone, rng, device)))
+            }
+            ModelSpec::Classifier { .. } => task.run(number_params(Plain {
+                classifier: backbone.init_backbone(rng, device),
             })),
         }
     }

@@ -74,9 +74,6 @@ impl FusedAdam {
 
     /// The per-step constants for step `time` (1-based) at rate `lr`.
     fn factors(&self, time: usize, lr: f64) -> Factors {
-        let t = time as i32;
-        let bias_correction2_sqrt = (1.0 - self.beta_2.powi(t)).sqrt();
-        let bias_correction1 = 1.0 - self.beta_1.powi(t);
         let (combined, epsilon_corrected, adaptive) = if self.rectified {
             // torch computes these in Python floats (f64) and multiplies in the tensor's
             // precision; so do we.
@@ -93,8 +90,10 @@ impl FusedAdam {
                 ((1.0 / bc1) as f32, self.epsilon, false)
             }
         } else {
+            let t = time as i32;
+            let bias_correction2_sqrt = (1.0 - self.beta_2.powi(t)).sqrt();
             (
-                bias_correction2_sqrt / bias_correction1,
+                bias_correction2_sqrt / (1.0 - self.beta_1.powi(t)),
                 self.epsilon * bias_correction2_sqrt,
                 true,
             )

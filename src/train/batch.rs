@@ -95,27 +95,16 @@ impl Inputs for Matrix {
     }
 
     fn mix(batch: &Tensor<2>, perm: &[usize], lambda: f64) -> Option<Tensor<2>> {
-        let device = batch.device();
-        let index: Vec<i64> = perm.iter().map(|&i| i as i64).collect();
-        let index = Tensor::<1, burn::tensor::Int>::from_data(
-            TensorData::new(index, [perm.len()]),
-            &device,
-        );
-        let other = batch.clone().select(0, index);
+        let other = batch.clone().select(0, row_index(perm, &batch.device()));
         Some(batch.clone().mul_scalar(lambda) + other.mul_scalar(1.0 - lambda))
     }
 
     fn mix_rows(batch: &Tensor<2>, perm: &[usize], lambdas: &[f32]) -> Option<Tensor<2>> {
         let device = batch.device();
-        let index: Vec<i64> = perm.iter().map(|&i| i as i64).collect();
-        let index = Tensor::<1, burn::tensor::Int>::from_data(
-            TensorData::new(index, [perm.len()]),
-            &device,
-        );
         let lambda =
             Tensor::<1>::from_data(TensorData::new(lambdas.to_vec(), [lambdas.len()]), &device)
                 .unsqueeze_dim(1);
-        let other = batch.clone().select(0, index);
+        let other = batch.clone().select(0, row_index(perm, &device));
         Some(batch.clone() * lambda.clone() + other * lambda.neg().add_scalar(1.0))
     }
 
@@ -123,13 +112,14 @@ impl Inputs for Matrix {
     const MIXES_ROWS: bool = true;
 
     fn gather(all: &Tensor<2>, rows: &[usize]) -> Option<Tensor<2>> {
-        let index: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
-        let index = Tensor::<1, burn::tensor::Int>::from_data(
-            TensorData::new(index, [rows.len()]),
-            &all.device(),
-        );
-        Some(all.clone().select(0, index))
+        Some(all.clone().select(0, row_index(rows, &all.device())))
     }
+}
+
+/// Row numbers as an index tensor for `select`.
+fn row_index(rows: &[usize], device: &Device) -> Tensor<1, burn::tensor::Int> {
+    let index: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
+    Tensor::from_data(TensorData::new(index, [rows.len()]), device)
 }
 
 /// One crowd label of an item whose index is implied (by [`LabelIndex::of`]).
@@ -279,25 +269,6 @@ impl LabelIndex {
             .sum()
     }
 
-    /// Every label of items `rows` (in order) as parallel vectors (item, worker, label);
-    /// weights are not included (see [`LabelIndex::is_weighted`]).
-    pub fn triples(&self, rows: &[usize]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
-        let n: usize = rows.iter().map(|&r| self.of(r).len()).sum();
-        let (mut items, mut workers, mut labels) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for &r in rows {
-            for a in self.of(r) {
-                items.push(r);
-                workers.push(a.worker);
-                labels.push(a.label);
-            }
-        }
-        (items, workers, labels)
-    }
-
     /// Whether the labels carry weights (soft targets).
     pub fn is_weighted(&self) -> bool {
         self.weights.is_some()
@@ -305,29 +276,35 @@ impl LabelIndex {
 
     /// The observed labels of a batch made of `rows` (batch-local item indices).
     pub fn observed(&self, rows: &[usize], device: &Device) -> Observed {
+        let (items, workers, labels, weights) = self.columns(rows);
+        let obs = Observed::new(&items, &workers, &labels, device);
+        match weights {
+            Some(w) => obs.with_weights(&w, device),
+            None => obs,
+        }
+    }
+
+    /// Every label of items `rows`, in order, as parallel columns: batch row (the position
+    /// in `rows`), worker, label, and the labels' weights where they have them.
+    pub fn columns(&self, rows: &[usize]) -> (Vec<u32>, Vec<u32>, Vec<u32>, Option<Vec<f32>>) {
         let n: usize = rows.iter().map(|&r| self.of(r).len()).sum();
         let (mut items, mut workers, mut labels) = (
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        let mut weights = Vec::new();
+        let mut weights = self.weights.as_ref().map(|_| Vec::with_capacity(n));
         for (local, &r) in rows.iter().enumerate() {
             for a in self.of(r) {
                 items.push(local as u32);
                 workers.push(a.worker);
                 labels.push(a.label);
             }
-            if let Some(w) = &self.weights {
-                weights.extend_from_slice(&w[self.offsets[r]..self.offsets[r + 1]]);
+            if let (Some(to), Some(w)) = (weights.as_mut(), &self.weights) {
+                to.extend_from_slice(&w[self.offsets[r]..self.offsets[r + 1]]);
             }
         }
-        let obs = Observed::new(&items, &workers, &labels, device);
-        if self.weights.is_some() {
-            obs.with_weights(&weights, device)
-        } else {
-            obs
-        }
+        (items, workers, labels, weights)
     }
 }
 

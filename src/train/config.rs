@@ -302,6 +302,16 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Mixup's α when it blends labels (Annot-Mix's mixup, [`MixupOver::Labels`]).
+    pub fn label_mixup(&self) -> Option<f64> {
+        self.mixup.filter(|_| self.mixup_over == MixupOver::Labels)
+    }
+
+    /// Mixup's α when it blends items ([`MixupOver::Items`]).
+    pub fn item_mixup(&self) -> Option<f64> {
+        self.mixup.filter(|_| self.mixup_over == MixupOver::Items)
+    }
+
     /// Checks ranges; an error names the field ([`Error::Param`]).
     pub fn check(&self) -> Result<()> {
         if self.epochs == 0 {

@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use crate::rng::{rng, stream};
 use crate::train::adam::{FusedAdam, fuses_on};
 use crate::train::batch::{Inputs, LabelIndex, batches};
-use crate::train::config::{AdamReset, AdamSettings, MixupOver, Selection, TrainConfig};
+use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
 use crate::train::ema::ema_update;
 use crate::train::finite::non_finite;
 use crate::train::holdout::{self, Holdout};
@@ -127,7 +127,7 @@ where
             ));
         }
         let labels = LabelIndex::weighted(data.inputs.len(), data.annotations, data.weights);
-        if config.mixup.is_some() && config.mixup_over == MixupOver::Labels {
+        if config.label_mixup().is_some() {
             if !model.mixes_annotators() {
                 return Err(Error::param(
                     "mixup_over",
@@ -187,8 +187,8 @@ where
         }
         // Mixup over labels builds every batch from its labels, so a whole-set batch is not
         // kept ready.
-        let mixes_labels = config.mixup.is_some() && config.mixup_over == MixupOver::Labels;
-        let full_batch = (config.batch_size >= train_items.len() && !mixes_labels).then(|| {
+        let whole = config.batch_size >= train_items.len() && config.label_mixup().is_none();
+        let full_batch = whole.then(|| {
             (
                 data.inputs.batch(&train_items, device),
                 labels.observed(&train_items, device),
@@ -288,54 +288,18 @@ where
                 }
                 continue;
             }
-            let mixes_labels = self.config.mixup_over == MixupOver::Labels;
-            let (x, obs) = match (self.config.mixup, &self.full_batch) {
-                (Some(alpha), _) if mixes_labels => {
-                    match self.blended_labels(inputs, rows, alpha, &mut rng) {
-                        Some(blended) => blended,
-                        None => continue,
-                    }
-                }
-                (_, Some((x, obs))) => (x.clone(), obs.clone()),
-                (_, None) => (
-                    self.batch(inputs, rows, &self.device),
-                    self.labels.observed(rows, &self.device),
-                ),
-            };
-            let (x, obs) = match self.config.mixup {
-                Some(alpha) if !mixes_labels => {
-                    let lambda: f64 = rand_distr::Beta::new(alpha, alpha)
-                        .map(|b| rand_distr::Distribution::sample(&b, &mut rng))
-                        .unwrap_or(1.0);
-                    let lambda = lambda.max(1.0 - lambda);
-                    let mut perm: Vec<usize> = (0..rows.len()).collect();
-                    perm.shuffle(&mut rng);
-                    match I::mix(&x, &perm, lambda) {
-                        Some(mixed) => (
-                            mixed,
-                            self.labels
-                                .observed_mixed(rows, &perm, lambda, &self.device),
-                        ),
-                        None => (x, obs),
-                    }
-                }
-                _ => (x, obs),
+            let (x, obs) = match self.config.label_mixup() {
+                Some(alpha) => match self.blended_labels(inputs, rows, alpha, &mut rng) {
+                    Some(blended) => blended,
+                    None => continue,
+                },
+                None => self.item_batch(inputs, rows, &mut rng),
             };
             if obs.len == 0 {
                 continue;
             }
             let out = self.model().forward(&x, &obs, &mut Mode::train(&mut rng));
-            let nll = match &obs.mix {
-                Some(mix) => blended_crowd_nll(
-                    out.worker_logits,
-                    obs.labels.clone(),
-                    mix.labels.clone(),
-                    mix.lambda.clone(),
-                ),
-                None => {
-                    weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights.clone())
-                }
-            };
+            let nll = observed_nll(out.worker_logits, &obs);
             let loss = match self.model().penalty(self.config.scale) {
                 Some(p) => nll.clone() + p,
                 None => nll.clone(),
@@ -444,6 +408,40 @@ where
         }
     }
 
+    /// The batch of items `rows` with their labels, blended with a shuffled copy of itself
+    /// under mixup over items (where the input kind can be mixed).
+    fn item_batch(
+        &self,
+        inputs: &I,
+        rows: &[usize],
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) -> (I::Batch, Observed) {
+        let (x, obs) = match &self.full_batch {
+            Some((x, obs)) => (x.clone(), obs.clone()),
+            None => (
+                self.batch(inputs, rows, &self.device),
+                self.labels.observed(rows, &self.device),
+            ),
+        };
+        let Some(alpha) = self.config.item_mixup() else {
+            return (x, obs);
+        };
+        let lambda: f64 = rand_distr::Beta::new(alpha, alpha)
+            .map(|b| rand_distr::Distribution::sample(&b, rng))
+            .unwrap_or(1.0);
+        let lambda = lambda.max(1.0 - lambda);
+        let mut perm: Vec<usize> = (0..rows.len()).collect();
+        perm.shuffle(rng);
+        match I::mix(&x, &perm, lambda) {
+            Some(mixed) => (
+                mixed,
+                self.labels
+                    .observed_mixed(rows, &perm, lambda, &self.device),
+            ),
+            None => (x, obs),
+        }
+    }
+
     /// Annot-Mix's mixup over labels for the batch of items `rows`: one row of features per
     /// label, each blended with a random partner row by its own λ ~ Beta(α, α), and the labels
     /// with their partners ([`crate::model::PairMix`]). `None` when the rows have no label.
@@ -454,7 +452,8 @@ where
         alpha: f64,
         rng: &mut rand_chacha::ChaCha8Rng,
     ) -> Option<(I::Batch, Observed)> {
-        let (items, workers, labels) = self.labels.triples(rows);
+        let (local, workers, labels, _) = self.labels.columns(rows);
+        let items: Vec<usize> = local.iter().map(|&l| rows[l as usize]).collect();
         let n = items.len();
         if n == 0 {
             return None;
@@ -473,8 +472,6 @@ where
         let x = I::mix_rows(&x, &perm, &lambdas)?;
         let local: Vec<u32> = (0..n as u32).collect();
         let obs = Observed::new(&local, &workers, &labels, &self.device).with_pair_mix(
-            &workers,
-            &labels,
             &perm,
             &lambdas,
             &self.device,
@@ -527,8 +524,7 @@ where
             let x = self.batch(inputs, share, &device);
             let obs = self.labels.observed(share, &device);
             let out = replica.forward(&x, &obs, &mut Mode::train(rng));
-            let nll = weighted_crowd_nll(out.worker_logits, obs.labels.clone(), obs.weights)
-                * (weight / total);
+            let nll = observed_nll(out.worker_logits, &obs) * (weight / total);
             let loss = match (s, replica.penalty(self.config.scale)) {
                 (0, Some(p)) => nll.clone() + p,
                 _ => nll.clone(),
@@ -700,6 +696,20 @@ where
 
 /// A fresh Adam with these settings, raising `non_finite` (when given) on a NaN or infinite
 /// gradient entry.
+/// The negative log-likelihood of a batch's observed labels: blended targets under mixup over
+/// labels, else each label weighted by its weight.
+fn observed_nll(worker_logits: burn::tensor::Tensor<2>, obs: &Observed) -> burn::tensor::Tensor<1> {
+    match &obs.mix {
+        Some(mix) => blended_crowd_nll(
+            worker_logits,
+            obs.labels.clone(),
+            mix.labels.clone(),
+            mix.lambda.clone(),
+        ),
+        None => weighted_crowd_nll(worker_logits, obs.labels.clone(), obs.weights.clone()),
+    }
+}
+
 fn new_optimizer(settings: &AdamSettings, non_finite: Option<&Arc<AtomicBool>>) -> ModuleOptimizer {
     let adam = FusedAdam::new(
         settings.beta_1,

@@ -115,45 +115,7 @@ fn parse() -> Cli {
             });
     }
     let matches = cmd.get_matches_from(&args);
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // The per-task values set above are for --help. Where a flag was not typed, it is left
-    // unset, so that the library fills it from the recipe (the Annot-Mix benchmark's, say)
-    // and then the task: the one place that resolves settings. (For the authors' recipes the
-    // task's values are the same ones.)
-    if let Some((_, sub)) = matches.subcommand() {
-        let typed = |id: &str| {
-            sub.try_get_raw(id).is_ok_and(|v| v.is_some())
-                && sub.value_source(id) != Some(clap::parser::ValueSource::DefaultValue)
-        };
-        let hyper = match &mut cli.command {
-            Command::Train(a) => {
-                if !typed("select") {
-                    a.select = None;
-                }
-                Some(&mut a.hyper)
-            }
-            Command::Experiment(a) => Some(&mut a.hyper),
-            _ => None,
-        };
-        if let Some(h) = hyper {
-            if !typed("epochs") {
-                h.epochs = None;
-            }
-            if !typed("batch_size") {
-                h.batch_size = None;
-            }
-            if !typed("lr") {
-                h.lr = None;
-            }
-            if !typed("scale") {
-                h.scale = None;
-            }
-            if !typed("emb_dim") {
-                h.emb_dim = None;
-            }
-        }
-    }
-    cli
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 fn init_logging(cli: &Cli) {

@@ -581,19 +581,25 @@ fn value_name<T: clap::ValueEnum>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Sets the per-task defaults on a command that flattens [`DataArgs`] and [`HyperArgs`], so
-/// that `--help` shows the task's own values.
+/// Shows the per-task defaults in `--help` of a command that flattens [`DataArgs`] and
+/// [`HyperArgs`]. They are shown, not set: an untyped flag stays unset, so that the library
+/// fills it from the recipe (the Annot-Mix benchmark's, say) and then the task, the one place
+/// that resolves settings.
 pub fn with_task_defaults(cmd: clap::Command, task: TaskKind) -> clap::Command {
+    fn show(a: clap::Arg, value: String) -> clap::Arg {
+        let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+        a.help(format!("{help} [default: {value}]"))
+    }
     let d = task.defaults();
     let mut cmd = cmd
-        .mut_arg("epochs", |a| a.default_value(d.epochs.to_string()))
-        .mut_arg("batch_size", |a| a.default_value(d.batch_size.to_string()))
-        .mut_arg("lr", |a| a.default_value(d.lr.to_string()))
-        .mut_arg("scale", |a| a.default_value(d.scale.to_string()))
-        .mut_arg("emb_dim", |a| a.default_value(d.emb_dim.to_string()));
+        .mut_arg("epochs", |a| show(a, d.epochs.to_string()))
+        .mut_arg("batch_size", |a| show(a, d.batch_size.to_string()))
+        .mut_arg("lr", |a| show(a, d.lr.to_string()))
+        .mut_arg("scale", |a| show(a, d.scale.to_string()))
+        .mut_arg("emb_dim", |a| show(a, d.emb_dim.to_string()));
     if cmd.get_arguments().any(|a| a.get_id() == "select") {
         let select = value_name(&d.select);
-        cmd = cmd.mut_arg("select", |a| a.default_value(select));
+        cmd = cmd.mut_arg("select", |a| show(a, select));
     }
     hide_features_unless_labelme(cmd, task)
 }
