@@ -270,10 +270,24 @@ impl ExperimentResults {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // Settings that change what a method is, named beside it.
+        let p = &self.spec.params;
+        let mut extra = String::new();
+        if p.model.confusion == crate::model::Confusion::Stochastic {
+            extra.push_str(", stochastic confusions");
+        }
+        if let Some(kind) = p.regularizer {
+            extra.push_str(&format!(
+                ", {} λ = {}",
+                kind.name(),
+                p.reg_lambda.unwrap_or(crate::estimator::DEFAULT_REG_LAMBDA)
+            ));
+        }
         for m in &self.summaries {
             s.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {:.2} |\n",
+                "| {}{} | {} | {} | {} | {} | {} | {:.2} |\n",
                 m.method.label(),
+                extra,
                 m.protocol_label,
                 if m.mean.is_nan() {
                     "– (no test data)".to_string()

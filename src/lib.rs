@@ -60,5 +60,5 @@ pub mod train;
 pub use error::{DataError, Error, Result};
 pub use estimator::{
     AnnotMixParams, ClassifierParams, ConalParams, CrowdLayerParams, FittedAnnotMix,
-    FittedClassifier, FittedConal, FittedCrowdLayer,
+    FittedClassifier, FittedConal, FittedCrowdLayer, FittedMadl, MadlParams,
 };

@@ -371,6 +371,7 @@ fn crowdlayer_variants_start_as_the_identity_on_p() {
             kind,
             n_worker: 3,
             n_class: K,
+            confusion: Default::default(),
         }
         .init(MlpConfig::labelme(3, K), &mut rng, &device);
         let out = CrowdModel::<Tensor<2>>::forward(&model, &x, &obs, &mut Mode::eval());
@@ -400,4 +401,50 @@ fn weighted_loss_is_the_weighted_mean_of_label_losses() {
     assert!((got(w([0.0, 3.0])) - l1).abs() < 1e-6);
     assert!((got(w([1.0, 3.0])) - (l0 + 3.0 * l1) / 4.0).abs() < 1e-6);
     assert!((got(None) - (l0 + l1) / 2.0).abs() < 1e-6);
+}
+
+/// GeoCrowdNet's annotator model: CrowdLayer MW with row-stochastic confusions gives each
+/// label the log of Σ_k p_k softmax(Θ_r)[k, z], with Θ_r = I at the start; it exposes those
+/// confusions (for geo-w), which the free form does not.
+#[test]
+fn stochastic_crowdlayer_gives_mixture_log_probabilities() {
+    use burn::tensor::activation::softmax;
+    use conal::model::{Confusion, CrowdLayerConfig, CrowdLayerKind};
+    let device = Device::flex();
+    let x = tensor(
+        &[0.3, -1.0, 2.0, 0.5, 0.1, -0.2, 1.0, 1.0, 0.0],
+        [3, 3],
+        &device,
+    );
+    let obs = Observed::new(&[0, 2, 2], &[1, 0, 2], &[0, 1, 2], &device);
+    let config = |confusion| CrowdLayerConfig {
+        kind: CrowdLayerKind::Mw,
+        n_worker: 3,
+        n_class: K,
+        confusion,
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let model = config(Confusion::Stochastic).init(MlpConfig::labelme(3, K), &mut rng, &device);
+    let out = CrowdModel::<Tensor<2>>::forward(&model, &x, &obs, &mut Mode::eval());
+    let p = values(softmax(out.class_logits, 1));
+    let h = values(out.worker_logits);
+    // softmax of a row of I: e on the diagonal, 1 elsewhere, over e + K − 1.
+    let e = std::f64::consts::E;
+    let confusion = |k: usize, z: usize| if k == z { e } else { 1.0 } / (e + K as f64 - 1.0);
+    for (m, item) in [0usize, 2, 2].iter().enumerate() {
+        for z in 0..K {
+            let want: f64 = (0..K).map(|k| p[item * K + k] * confusion(k, z)).sum();
+            assert!(
+                (h[m * K + z].exp() - want).abs() < 1e-6,
+                "label {m}, class {z}"
+            );
+        }
+    }
+    let stacked = values(
+        CrowdModel::<Tensor<2>>::annotator_confusions(&model).expect("stochastic confusions"),
+    );
+    assert_eq!(stacked.len(), 3 * K * K);
+    assert!((stacked[0] - confusion(0, 0)).abs() < 1e-6);
+    let free = config(Confusion::Free).init(MlpConfig::labelme(3, K), &mut rng, &device);
+    assert!(CrowdModel::<Tensor<2>>::annotator_confusions(&free).is_none());
 }

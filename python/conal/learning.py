@@ -25,7 +25,7 @@ import pandas as pd
 from . import _conal
 from ._data import check_frame, encode
 
-__all__ = ["CoNAL", "CrowdLayer", "AnnotMix", "AggregatedClassifier", "load"]
+__all__ = ["CoNAL", "CrowdLayer", "AnnotMix", "MaDL", "AggregatedClassifier", "load"]
 
 
 class _Bar:
@@ -207,7 +207,7 @@ _COMMON_DOC = """
         recipe: "tuned" (a cross-fitted ensemble of 10, the default), "paper" (one model
             with the CoNAL authors' settings) or "benchmark" (one model with the Annot-Mix
             benchmark's: deep head, RAdam, cosine annealing, 50 epochs of batches of 64, last
-            epoch; AnnotMix's default).
+            epoch; the default of AnnotMix and MaDL).
         epochs, batch_size, lr: training length, items per step, Adam's learning rate
             (defaults: 200, 1024, 0.01).
         seed: seed of every random choice (default 0).
@@ -305,22 +305,43 @@ class CrowdLayer(_Estimator):
 """
         + _COMMON_DOC
         + """        kind: the per-worker layer, "mw" (a K × K matrix, default), "vw", "vb" or "vwb".
+        confusion: "free" (MW's matrices map probabilities to logits, Rodrigues & Pereira's;
+            default) or "stochastic" (row-stochastic confusions, GeoCrowdNet's; mw only).
+        regularizer: GeoCrowdNet's volume term added to the loss, "geo-f" (of the batch's
+            class probabilities) or "geo-w" (of the stacked confusions; needs
+            confusion="stochastic"); default None. ``CrowdLayer(confusion="stochastic",
+            regularizer="geo-f", recipe="benchmark")`` is GeoCrowdNet-F as the Annot-Mix
+            benchmark trains it.
+        reg_lambda: its weight λ (default 1e-3).
 """
     )
-    _names = _COMMON + ("kind",)
+    _names = _COMMON + ("kind", "confusion", "regularizer", "reg_lambda")
 
     def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
                  lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
                  ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
-                 n_jobs: Optional[int] = None, progress: bool = True, kind: str = "mw"):
+                 n_jobs: Optional[int] = None, progress: bool = True, kind: str = "mw", confusion: str = "free",
+                 regularizer: Optional[str] = None, reg_lambda: Optional[float] = None):
         self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
         self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
         self.device, self.n_jobs, self.progress, self.kind = device, n_jobs, progress, kind
+        self.confusion, self.regularizer, self.reg_lambda = confusion, regularizer, reg_lambda
 
     def _method_name(self) -> str:
         if self.kind not in ("mw", "vw", "vb", "vwb"):
             raise ValueError(f"kind must be one of 'mw', 'vw', 'vb', 'vwb', got {self.kind!r}")
         return f"crowdlayer-{self.kind}"
+
+    def _run_params(self) -> dict:
+        params = super()._run_params()
+        if self.confusion not in ("free", "stochastic"):
+            raise ValueError(f"confusion must be 'free' or 'stochastic', got {self.confusion!r}")
+        if self.regularizer not in (None, "geo-f", "geo-w"):
+            raise ValueError(f"regularizer must be None, 'geo-f' or 'geo-w', got {self.regularizer!r}")
+        params["model"]["confusion"] = self.confusion
+        params["regularizer"] = self.regularizer
+        params["reg_lambda"] = None if self.reg_lambda is None else float(self.reg_lambda)
+        return params
 
 
 class AnnotMix(_Estimator):
@@ -332,6 +353,27 @@ class AnnotMix(_Estimator):
         + _COMMON_DOC
     )
     _method = "annot-mix"
+    _names = _COMMON
+
+    def __init__(self, *, recipe: str = "benchmark", epochs: Optional[int] = None, batch_size: Optional[int] = None,
+                 lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 n_jobs: Optional[int] = None, progress: bool = True):
+        self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
+        self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.device, self.n_jobs, self.progress = device, n_jobs, progress
+
+
+class MaDL(_Estimator):
+    __doc__ = (
+        """MaDL (Herde, Huseljic & Sick, TMLR 2023): the classifier plus an annotator model
+    giving a confusion matrix per (task, worker) pair from interacting task and worker
+    embeddings, each label's loss weighted down where many workers are alike. Its default
+    recipe is the Annot-Mix benchmark's ("benchmark").
+"""
+        + _COMMON_DOC
+    )
+    _method = "madl"
     _names = _COMMON
 
     def __init__(self, *, recipe: str = "benchmark", epochs: Optional[int] = None, batch_size: Optional[int] = None,
@@ -381,6 +423,8 @@ def load(path: str) -> _Estimator:
         est = CrowdLayer(progress=False, kind=method.split("-", 1)[1])
     elif method == "annot-mix":
         est = AnnotMix(progress=False)
+    elif method == "madl":
+        est = MaDL(progress=False)
     else:
         est = AggregatedClassifier(progress=False, labels=method if method in ("mv", "ds", "glad") else "mv")
     config = json.loads(fitted.config_json())
@@ -389,4 +433,9 @@ def load(path: str) -> _Estimator:
     est.workers_ = _names(fitted.workers)
     est.n_features_in_ = int(config["n_features"])
     est.seed = int(config["train"]["seed"])
+    if isinstance(est, CrowdLayer):
+        est.confusion = config["model"]["crowd_layer"].get("confusion", "free")
+        reg = config["train"].get("regularizer")
+        if reg is not None:
+            est.regularizer, est.reg_lambda = reg["kind"], float(reg["lambda"])
     return est

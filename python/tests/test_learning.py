@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import conal
-from conal.learning import AggregatedClassifier, AnnotMix, CoNAL, CrowdLayer
+from conal.learning import AggregatedClassifier, AnnotMix, CoNAL, CrowdLayer, MaDL
 
 from conftest import REPO, TABLE
 
@@ -151,6 +151,38 @@ def test_annot_mix_uses_its_benchmark_recipe_and_saves(table, tmp_path):
     loaded = conal.load(str(tmp_path / "am"))
     assert isinstance(loaded, AnnotMix)
     np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
+
+
+def test_madl_uses_its_benchmark_recipe_and_saves(table, tmp_path):
+    answers, features, test, gold = table
+    model = MaDL(epochs=30, progress=False)
+    assert model.get_params()["recipe"] == "benchmark"
+    model.fit(features, answers)
+    assert accuracy(model.predict(test), gold) > 0.6
+    config = json.loads(model._fitted.config_json())
+    assert config["model"]["method"] == "madl" and config["model"]["madl"]["emb_dim"] == 16
+    model.save(str(tmp_path / "madl"))
+    loaded = conal.load(str(tmp_path / "madl"))
+    assert isinstance(loaded, MaDL)
+    np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
+
+
+def test_geocrowdnet_is_a_stochastic_crowdlayer_with_a_volume_term(table, tmp_path):
+    answers, features, test, gold = table
+    model = CrowdLayer(recipe="benchmark", epochs=30, confusion="stochastic", regularizer="geo-w",
+                       progress=False)
+    model.fit(features, answers)
+    assert accuracy(model.predict(test), gold) > 0.6
+    config = json.loads(model._fitted.config_json())
+    assert config["train"]["regularizer"] == {"kind": "geo-w", "lambda": 1e-3}
+    assert config["model"]["crowd_layer"]["confusion"] == "stochastic"
+    model.save(str(tmp_path / "geo"))
+    loaded = conal.load(str(tmp_path / "geo"))
+    assert (loaded.confusion, loaded.regularizer, loaded.reg_lambda) == ("stochastic", "geo-w", 1e-3)
+    with pytest.raises(ValueError, match="stochastic"):
+        CrowdLayer(recipe="benchmark", epochs=2, regularizer="geo-w", progress=False).fit(features, answers)
+    with pytest.raises(ValueError, match="regularizer"):
+        CrowdLayer(regularizer="geo", progress=False).fit(features, answers)
 
 
 def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table):

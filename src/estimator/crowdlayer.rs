@@ -40,6 +40,14 @@ impl CrowdLayerParams {
         self
     }
 
+    /// Form of MW's matrices: `Confusion::Free` (Rodrigues & Pereira's linear maps to
+    /// logits, the default) or `Confusion::Stochastic` (row-stochastic confusions, as
+    /// GeoCrowdNet trains them; MW only).
+    pub fn confusion(mut self, confusion: crate::model::Confusion) -> Self {
+        self.0.model.confusion = confusion;
+        self
+    }
+
     fit_methods!(FittedCrowdLayer);
 }
 

@@ -6,6 +6,7 @@
 //! - [`ConalParams`] → [`FittedConal`]: CoNAL (common + individual confusions mixed by ω).
 //! - [`CrowdLayerParams`] → [`FittedCrowdLayer`]: CrowdLayer (Rodrigues & Pereira 2018).
 //! - [`AnnotMixParams`] → [`FittedAnnotMix`]: Annot-Mix (Herde et al. 2024).
+//! - [`MadlParams`] → [`FittedMadl`]: MaDL (Herde et al. 2023).
 //! - [`ClassifierParams`] → [`FittedClassifier`]: the classifier alone, trained on aggregated
 //!   (majority vote, Dawid-Skene, GLAD) or true labels.
 //! - The aggregators, which need no features, are in [`crate::aggregate`].
@@ -37,7 +38,8 @@ use crate::progress::{Progress, Silent};
 use crate::run::{FittedModel, Outputs};
 use crate::spec::{Head, Method, ModelOptions, ModelSpec, RunConfig};
 use crate::train::{
-    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Selection, TrainConfig,
+    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Regularizer,
+    RegularizerKind, Selection, TrainConfig,
 };
 
 #[macro_use]
@@ -46,11 +48,13 @@ mod annot_mix;
 mod classifier;
 mod conal;
 mod crowdlayer;
+mod madl;
 
 pub use annot_mix::{AnnotMixParams, FittedAnnotMix};
 pub use classifier::{ClassifierParams, FittedClassifier};
 pub use conal::{ConalParams, FittedConal};
 pub use crowdlayer::{CrowdLayerParams, FittedCrowdLayer};
+pub use madl::{FittedMadl, MadlParams};
 
 /// Everything a training run needs besides the data, for any method. Each field left `None`
 /// takes the value of the task defaults ([`TaskKind::defaults`]) or the recipe.
@@ -89,6 +93,12 @@ pub struct RunParams {
     pub mixup_over: Option<MixupOver>,
     /// λ of CoNAL's regulariser.
     pub scale: Option<f64>,
+    /// GeoCrowdNet's volume regulariser added to the loss; none when `None`.
+    #[serde(default)]
+    pub regularizer: Option<RegularizerKind>,
+    /// λ of the volume regulariser; the Annot-Mix benchmark's 1e-3 when `None`.
+    #[serde(default)]
+    pub reg_lambda: Option<f64>,
     /// Fraction of crowd-labelled items held out for crowd-holdout selection.
     pub holdout: f64,
     /// When Adam's moments restart; the method's default on the task when `None`.
@@ -138,6 +148,8 @@ impl RunParams {
             optimizer: None,
             mixup_over: None,
             scale: None,
+            regularizer: None,
+            reg_lambda: None,
             holdout: TrainConfig::default().holdout,
             adam_reset: None,
             ema: None,
@@ -202,6 +214,10 @@ impl RunParams {
             mixup: self.mixup.or(r.mixup),
             mixup_over,
             devices: self.devices,
+            regularizer: self.regularizer.map(|kind| Regularizer {
+                kind,
+                lambda: self.reg_lambda.unwrap_or(DEFAULT_REG_LAMBDA),
+            }),
         };
         train.check()?;
         Ok(train)
@@ -322,6 +338,9 @@ impl RunParams {
         }
     }
 }
+
+/// λ of the volume regularisers unless one is given: the Annot-Mix benchmark's.
+pub const DEFAULT_REG_LAMBDA: f64 = 1e-3;
 
 /// What a recipe sets where a field is left unset, before the task's defaults (`None`: the
 /// task's).

@@ -15,8 +15,8 @@ macro_rules! run_setters {
         }
 
         /// The training recipe. Defaults to the method's: `Recipe::Tuned` (a cross-fitted
-        /// ensemble of 10), or `Recipe::Benchmark` for Annot-Mix (one model, the Annot-Mix
-        /// benchmark's settings); `Recipe::Paper` trains one model with the CoNAL authors'
+        /// ensemble of 10), or `Recipe::Benchmark` for Annot-Mix and MaDL (one model, the
+        /// Annot-Mix benchmark's settings); `Recipe::Paper` trains one model with the CoNAL authors'
         /// settings.
         pub fn recipe(mut self, recipe: $crate::train::Recipe) -> Self {
             self.0.recipe = Some(recipe);
@@ -97,6 +97,21 @@ macro_rules! run_setters {
         /// Ensemble members. Defaults to the recipe's (tuned 10, paper 1).
         pub fn ensemble(mut self, members: usize) -> Self {
             self.0.ensemble = Some(members);
+            self
+        }
+
+        /// GeoCrowdNet's volume regulariser, `λ R` added to every batch's loss:
+        /// `RegularizerKind::GeoF` (−log det FᵀF of the batch's class probabilities, any
+        /// method) or `GeoW` (−log det WᵀW of the stacked annotator confusions; needs
+        /// stochastic confusions). `lambda`: `None` for the Annot-Mix benchmark's 1e-3.
+        /// Defaults to none.
+        pub fn regularizer(
+            mut self,
+            kind: $crate::train::RegularizerKind,
+            lambda: Option<f64>,
+        ) -> Self {
+            self.0.regularizer = Some(kind);
+            self.0.reg_lambda = lambda;
             self
         }
 

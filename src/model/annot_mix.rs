@@ -36,10 +36,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::CrowdModel;
 use crate::model::classifier::{AffineBatchNorm, HiddenBackbone, Mode};
 use crate::model::conal::{BackboneConfig, CrowdOutput, Observed};
 use crate::model::init::{Init, linear};
+use crate::model::{CrowdModel, diagonal_prior_bias, mixture_log_probs};
 
 /// Ids of the annotator model's batch-norm buffers (apart from the classifier's).
 const BN_ID: u64 = (1 << 40) + 64;
@@ -93,18 +93,8 @@ impl AnnotMixConfig {
         let annotator = linear(self.n_worker, e, self.init, rng, device);
         let hidden = linear(2 * e, e, self.init, rng, device);
         let mut out = linear(e, k * k, self.init, rng, device);
-        // The diagonal prior: bias ln(η (K − 1) / (1 − η)) on entries (k, k).
-        let diagonal = if k > 1 {
-            (self.eta * (k as f64 - 1.0) / (1.0 - self.eta)).ln() as f32
-        } else {
-            0.0
-        };
-        let mut bias = vec![0f32; k * k];
-        for c in 0..k {
-            bias[c * k + c] = diagonal;
-        }
         out.bias = Some(burn::module::Param::from_data(
-            TensorData::new(bias, [k * k]),
+            TensorData::new(diagonal_prior_bias(k, self.eta), [k * k]),
             device,
         ));
         AnnotMix {
@@ -197,24 +187,16 @@ impl<C> AnnotMix<C> {
     }
 }
 
-/// `logsumexp` over axis 1 of `[M, K, K]`, giving `[M, K]`.
-fn logsumexp_rows(x: Tensor<3>) -> Tensor<2> {
-    let [m, _, k] = x.dims();
-    let max = x.clone().max_dim(1).detach();
-    let sum = (x - max.clone()).exp().sum_dim(1);
-    (sum.log() + max).reshape([m, k])
-}
-
 impl<C: HiddenBackbone<Tensor<2>>> CrowdModel<Tensor<2>> for AnnotMix<C> {
     fn forward(&self, input: &Tensor<2>, obs: &Observed, mode: &mut Mode) -> CrowdOutput {
         let (hidden, class_logits) = self.classifier.hidden_and_logits(input, mode);
         let log_p = log_softmax(class_logits.clone(), 1).select(0, obs.items.clone());
         let log_confusion = self.log_confusions(hidden, obs, mode);
-        let worker_logits = logsumexp_rows(log_confusion + log_p.unsqueeze_dim(2));
         CrowdOutput {
             class_logits,
-            worker_logits,
+            worker_logits: mixture_log_probs(log_p, log_confusion),
             omega: None,
+            label_weights: None,
         }
     }
 

@@ -139,6 +139,10 @@ pub struct CrowdOutput {
     pub worker_logits: Tensor<2>,
     /// Mixing weight ω per observed label, `[M]` (absent for models without one).
     pub omega: Option<Tensor<1>>,
+    /// A weight per observed label that the model gives its loss term (MaDL's annotator
+    /// weights), `[M]`, treated as constants; `None`: all 1. The loss is then
+    /// `Σ_m w_m ℓ_m / M` (times the labels' own weights, if any, over their sum).
+    pub label_weights: Option<Tensor<1>>,
 }
 
 /// Configuration of the CoNAL layers (the classifier has its own).
@@ -409,6 +413,7 @@ impl<C> Conal<C> {
             class_logits,
             worker_logits,
             omega: Some(omega),
+            label_weights: None,
         }
     }
 }

@@ -9,6 +9,12 @@
 //! | VB (bias) | `p + b_r` | `b_r = 0` |
 //! | VW+B | `w_r ⊙ p + b_r` | `1`, `0` |
 //!
+//! MW also comes in a stochastic form ([`Confusion::Stochastic`]), the annotator model of
+//! GeoCrowdNet (Ibrahim, Nguyen & Fu, ICLR 2023) as the Annot-Mix benchmark trains it: row k
+//! of worker r's confusion is `softmax(Θ_r[k, ·])`, the distribution of the worker's label
+//! given true class k (Θ_r starts at I), and the worker's label probabilities are `p P_r`
+//! (computed as `logsumexp_k [log p_k + log P_r[k, z]]`).
+//!
 //! ```
 //! use burn::tensor::{Device, Tensor};
 //! use conal::model::{CrowdLayerConfig, CrowdLayerKind, CrowdModel, MlpConfig, Mode, Observed};
@@ -16,23 +22,30 @@
 //!
 //! let device = Device::flex();
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-//! let model = CrowdLayerConfig { kind: CrowdLayerKind::Mw, n_worker: 5, n_class: 3 }
-//!     .init(MlpConfig::labelme(4, 3), &mut rng, &device);
+//! let config = CrowdLayerConfig {
+//!     kind: CrowdLayerKind::Mw,
+//!     n_worker: 5,
+//!     n_class: 3,
+//!     confusion: Default::default(),
+//! };
+//! let model = config.init(MlpConfig::labelme(4, 3), &mut rng, &device);
 //! let obs = Observed::new(&[0, 1], &[4, 2], &[2, 0], &device);
 //! let out = model.forward(&Tensor::<2>::ones([2, 4], &device), &obs, &mut Mode::eval());
 //! assert_eq!(out.worker_logits.dims(), [2, 3]);
 //! ```
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::CrowdModel;
 use crate::model::classifier::{Backbone, Mode};
-use crate::model::conal::{BackboneConfig, CrowdOutput, Observed, rowwise_matmul, select_matrices};
+use crate::model::conal::{
+    BackboneConfig, Confusion, CrowdOutput, Observed, rowwise_matmul, select_matrices,
+};
 use crate::model::init::scaled_identities;
+use crate::model::{CrowdModel, mixture_log_probs};
 
 /// Which CrowdLayer variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,9 +70,29 @@ pub struct CrowdLayerConfig {
     pub n_worker: usize,
     /// Classes K.
     pub n_class: usize,
+    /// MW's matrices as free linear maps to logits (Rodrigues & Pereira's) or as
+    /// row-stochastic confusions (GeoCrowdNet's). Defaults to free.
+    #[serde(default, skip_serializing_if = "is_free")]
+    pub confusion: Confusion,
+}
+
+fn is_free(c: &Confusion) -> bool {
+    *c == Confusion::Free
 }
 
 impl CrowdLayerConfig {
+    /// Checks that the confusion form fits the variant.
+    pub fn check(&self) -> crate::error::Result<()> {
+        if self.confusion == Confusion::Stochastic && self.kind != CrowdLayerKind::Mw {
+            return Err(crate::error::Error::param(
+                "confusion",
+                "stochastic",
+                "needs a matrix per worker: crowdlayer-mw",
+            ));
+        }
+        Ok(())
+    }
+
     /// Builds the model around the classifier `classifier` describes.
     pub fn init<C: BackboneConfig>(
         &self,
@@ -78,6 +111,7 @@ impl CrowdLayerConfig {
                 .then(|| Param::from_tensor(Tensor::ones([r, k], device))),
             biases: matches!(kind, CrowdLayerKind::Vb | CrowdLayerKind::Vwb)
                 .then(|| Param::from_tensor(Tensor::zeros([r, k], device))),
+            stochastic: self.confusion == Confusion::Stochastic,
         }
     }
 }
@@ -93,11 +127,26 @@ pub struct CrowdLayer<C> {
     pub scales: Option<Param<Tensor<2>>>,
     /// VB: `[R, K]`.
     pub biases: Option<Param<Tensor<2>>>,
+    /// MW's matrices are the logits of row-stochastic confusions.
+    #[module(skip)]
+    pub stochastic: bool,
 }
 
 impl<I, C: Backbone<I>> CrowdModel<I> for CrowdLayer<C> {
     fn forward(&self, input: &I, obs: &Observed, mode: &mut Mode) -> CrowdOutput {
         let class_logits = self.classifier.logits(input, mode);
+        if self.stochastic
+            && let Some(w) = &self.matrices
+        {
+            let log_p = log_softmax(class_logits.clone(), 1).select(0, obs.items.clone());
+            let log_confusion = log_softmax(select_matrices(w.val(), obs.workers.clone()), 2);
+            return CrowdOutput {
+                class_logits,
+                worker_logits: mixture_log_probs(log_p, log_confusion),
+                omega: None,
+                label_weights: None,
+            };
+        }
         let p = softmax(class_logits.clone(), 1).select(0, obs.items.clone());
         let mut h = match &self.matrices {
             Some(w) => rowwise_matmul(p, select_matrices(w.val(), obs.workers.clone())),
@@ -113,6 +162,7 @@ impl<I, C: Backbone<I>> CrowdModel<I> for CrowdLayer<C> {
             class_logits,
             worker_logits: h,
             omega: None,
+            label_weights: None,
         }
     }
 
@@ -122,5 +172,12 @@ impl<I, C: Backbone<I>> CrowdModel<I> for CrowdLayer<C> {
 
     fn penalty(&self, _lambda: f64) -> Option<Tensor<1>> {
         None
+    }
+
+    fn annotator_confusions(&self) -> Option<Tensor<3>> {
+        match &self.matrices {
+            Some(w) if self.stochastic => Some(softmax(w.val(), 2)),
+            _ => None,
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod classifier;
 pub mod conal;
 pub mod crowdlayer;
 pub mod init;
+pub mod madl;
 pub mod plain;
 pub mod wide;
 
@@ -21,6 +22,7 @@ pub use conal::{
 };
 pub use crowdlayer::{CrowdLayer, CrowdLayerConfig, CrowdLayerKind};
 pub use init::Init;
+pub use madl::{Madl, MadlConfig};
 pub use plain::Plain;
 
 use crate::loss::confusion_regulariser;
@@ -46,11 +48,47 @@ pub trait CrowdModel<I>: Module {
         true
     }
 
+    /// Each annotator's confusion matrix as probabilities, `[R, K, K]` (row k: the label
+    /// distribution given true class k), for models whose confusions are stochastic
+    /// matrices that do not depend on the item (GeoCrowdNet-W's regulariser reads them).
+    /// `None` for the others.
+    fn annotator_confusions(&self) -> Option<Tensor<3>> {
+        None
+    }
+
     /// Whether the model takes a blend of two annotators ([`Observed::mix`], Annot-Mix's
     /// mixup over labels). Models that do not are never given one.
     fn mixes_annotators(&self) -> bool {
         false
     }
+}
+
+/// `log Σ_k p(y = k | x) P_kz` for every label z: the log-probabilities of a worker's labels
+/// under the mixture of a classifier's `log_p` `[M, K]` and a confusion per label
+/// `log_confusion` `[M, K, K]` (row k: log p(label | true class k)), as
+/// `logsumexp_k [log p_k + log P_kz]`, `[M, K]`. Their softmax is themselves, so the trainer's
+/// cross-entropy of them is the negative log-likelihood.
+pub(crate) fn mixture_log_probs(log_p: Tensor<2>, log_confusion: Tensor<3>) -> Tensor<2> {
+    let x = log_confusion + log_p.unsqueeze_dim(2);
+    let [m, _, k] = x.dims();
+    let max = x.clone().max_dim(1).detach();
+    let sum = (x - max.clone()).exp().sum_dim(1);
+    (sum.log() + max).reshape([m, k])
+}
+
+/// The bias of a K × K confusion's logits that starts each row with probability about `eta`
+/// on its diagonal: `ln(η (K − 1) / (1 − η))` on entries (k, k), 0 elsewhere, flattened.
+pub(crate) fn diagonal_prior_bias(k: usize, eta: f64) -> Vec<f32> {
+    let diagonal = if k > 1 {
+        (eta * (k as f64 - 1.0) / (1.0 - eta)).ln() as f32
+    } else {
+        0.0
+    };
+    let mut bias = vec![0f32; k * k];
+    for c in 0..k {
+        bias[c * k + c] = diagonal;
+    }
+    bias
 }
 
 impl<I: FlatInput, C: Backbone<I>> CrowdModel<I> for Conal<C> {
@@ -65,5 +103,10 @@ impl<I: FlatInput, C: Backbone<I>> CrowdModel<I> for Conal<C> {
     fn penalty(&self, lambda: f64) -> Option<Tensor<1>> {
         (lambda != 0.0)
             .then(|| confusion_regulariser(self.common.val(), self.individual.val(), lambda))
+    }
+
+    fn annotator_confusions(&self) -> Option<Tensor<3>> {
+        self.stochastic
+            .then(|| burn::tensor::activation::softmax(self.individual.val(), 2))
     }
 }

@@ -24,6 +24,7 @@ impl<I, C: Backbone<I>> CrowdModel<I> for Plain<C> {
             class_logits,
             worker_logits,
             omega: None,
+            label_weights: None,
         }
     }
 

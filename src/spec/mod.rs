@@ -135,6 +135,16 @@ impl RunConfig {
                     + (2 * e + 1) * e
                     + (e + 1) * (k as u128 * k as u128);
             }
+            ModelSpec::Madl { madl, .. } => {
+                if madl.n_class != k || madl.n_worker != r {
+                    return bad(format!(
+                        "the annotator model is built for {} classes and {} workers, but the \
+                         data has {k} and {r}",
+                        madl.n_class, madl.n_worker
+                    ));
+                }
+                params += madl.n_params(c.layers.last().copied().unwrap_or(c.n_units));
+            }
             ModelSpec::Classifier { .. } => {}
         }
         for w in c.layers.windows(2) {

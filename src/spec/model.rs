@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::init::number_params;
 use crate::model::{
     AnnotMixConfig, BackboneConfig, ConalConfig, Confusion, CrowdLayerConfig, CrowdLayerKind,
-    CrowdModel, DeepConfig, HiddenBackbone, Init, MlpConfig, Plain,
+    CrowdModel, DeepConfig, HiddenBackbone, Init, MadlConfig, MlpConfig, Plain,
 };
 use crate::train::{AdamReset, Recipe};
 
@@ -26,6 +26,10 @@ pub enum Method {
     /// Annot-Mix (Herde et al. 2024): an instance-dependent confusion per (item, annotator)
     /// pair, trained with mixup over (features, annotator, label) triples.
     AnnotMix,
+    /// MaDL (Herde et al. 2023): an instance-dependent confusion per (item, annotator) pair
+    /// from interacting item and annotator embeddings, each label weighted down where many
+    /// annotators are alike.
+    Madl,
     /// CrowdLayer with a K × K matrix per worker (initialised to I).
     CrowdlayerMw,
     /// CrowdLayer with a per-class scale per worker.
@@ -46,9 +50,10 @@ pub enum Method {
 
 impl Method {
     /// Every method, in table order.
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 11] = [
         Method::Conal,
         Method::AnnotMix,
+        Method::Madl,
         Method::CrowdlayerMw,
         Method::CrowdlayerVw,
         Method::CrowdlayerVb,
@@ -64,6 +69,7 @@ impl Method {
         match self {
             Method::Conal => "conal",
             Method::AnnotMix => "annot-mix",
+            Method::Madl => "madl",
             Method::CrowdlayerMw => "crowdlayer-mw",
             Method::CrowdlayerVw => "crowdlayer-vw",
             Method::CrowdlayerVb => "crowdlayer-vb",
@@ -85,11 +91,11 @@ impl Method {
         }
     }
 
-    /// The recipe the method trains with unless one is named: Annot-Mix its benchmark's
-    /// (as published), the others the tuned one.
+    /// The recipe the method trains with unless one is named: Annot-Mix and MaDL their
+    /// benchmark's (as published), the others the tuned one.
     pub fn default_recipe(self) -> Recipe {
         match self {
-            Method::AnnotMix => Recipe::Benchmark,
+            Method::AnnotMix | Method::Madl => Recipe::Benchmark,
             _ => Recipe::Tuned,
         }
     }
@@ -99,6 +105,7 @@ impl Method {
         match self {
             Method::Conal => "CoNAL",
             Method::AnnotMix => "Annot-Mix",
+            Method::Madl => "MaDL",
             Method::CrowdlayerMw => "CrowdLayer MW",
             Method::CrowdlayerVw => "CrowdLayer VW",
             Method::CrowdlayerVb => "CrowdLayer VB",
@@ -125,7 +132,7 @@ pub struct ModelOptions {
     /// Classifier head (`--head`); the task's when `None`.
     #[serde(default)]
     pub head: Option<Head>,
-    /// Form of CoNAL's confusion matrices (`--confusion`).
+    /// Form of the confusion matrices of CoNAL and CrowdLayer MW (`--confusion`).
     #[serde(default)]
     pub confusion: Confusion,
 }
@@ -236,6 +243,13 @@ pub enum ModelSpec {
         /// The annotator model.
         annot_mix: AnnotMixConfig,
     },
+    /// MaDL's annotator model on a classifier head.
+    Madl {
+        /// The classifier head.
+        classifier: MlpConfig,
+        /// The annotator model.
+        madl: MadlConfig,
+    },
     /// The classifier alone, trained on one label per item.
     Classifier {
         /// The classifier head.
@@ -283,6 +297,7 @@ impl ModelSpec {
                 kind,
                 n_worker,
                 n_class,
+                confusion: options.confusion,
             },
         };
         let plain = |labels| ModelSpec::Classifier {
@@ -311,6 +326,13 @@ impl ModelSpec {
                     ..AnnotMixConfig::new(n_worker, n_class)
                 },
             },
+            Method::Madl => ModelSpec::Madl {
+                classifier: classifier.clone(),
+                madl: MadlConfig {
+                    init: options.init,
+                    ..MadlConfig::new(n_worker, n_class)
+                },
+            },
             Method::CrowdlayerMw => crowd_layer(CrowdLayerKind::Mw),
             Method::CrowdlayerVw => crowd_layer(CrowdLayerKind::Vw),
             Method::CrowdlayerVb => crowd_layer(CrowdLayerKind::Vb),
@@ -327,6 +349,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Conal { .. } => Method::Conal,
             ModelSpec::AnnotMix { .. } => Method::AnnotMix,
+            ModelSpec::Madl { .. } => Method::Madl,
             ModelSpec::CrowdLayer { crowd_layer, .. } => match crowd_layer.kind {
                 CrowdLayerKind::Mw => Method::CrowdlayerMw,
                 CrowdLayerKind::Vw => Method::CrowdlayerVw,
@@ -347,6 +370,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Conal { classifier, .. }
             | ModelSpec::AnnotMix { classifier, .. }
+            | ModelSpec::Madl { classifier, .. }
             | ModelSpec::CrowdLayer { classifier, .. }
             | ModelSpec::Classifier { classifier, .. } => classifier,
         }
@@ -357,6 +381,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Conal { classifier, .. }
             | ModelSpec::AnnotMix { classifier, .. }
+            | ModelSpec::Madl { classifier, .. }
             | ModelSpec::CrowdLayer { classifier, .. }
             | ModelSpec::Classifier { classifier, .. } => classifier,
         }
@@ -405,6 +430,9 @@ impl ModelSpec {
             }
             ModelSpec::AnnotMix { annot_mix, .. } => {
                 task.run(number_params(annot_mix.init(backbone, rng, device)))
+            }
+            ModelSpec::Madl { madl, .. } => {
+                task.run(number_params(madl.init(backbone, rng, device)))
             }
             ModelSpec::CrowdLayer { crowd_layer, .. } => {
                 task.run(number_params(crowd_layer.init(backbone, rng, device)))
@@ -477,6 +505,11 @@ impl ModelSpec {
                 )?;
                 annot_mix.check()?;
             }
+            ModelSpec::Madl { madl, .. } => {
+                expect("classes", "n_class", madl.n_class, data.n_classes())?;
+                expect("workers", "n_annotator", madl.n_worker, data.n_workers())?;
+                madl.check()?;
+            }
             ModelSpec::CrowdLayer { crowd_layer, .. } => {
                 expect("classes", "n_class", crowd_layer.n_class, data.n_classes())?;
                 expect(
@@ -485,6 +518,7 @@ impl ModelSpec {
                     crowd_layer.n_worker,
                     data.n_workers(),
                 )?;
+                crowd_layer.check()?;
             }
             ModelSpec::Classifier { .. } => {}
         }

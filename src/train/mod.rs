@@ -16,7 +16,8 @@ pub use crate::metrics::EpochMetrics;
 pub use adam::FusedAdam;
 pub use batch::{Inputs, LabelIndex, Vote};
 pub use config::{
-    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Selection, TrainConfig,
+    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Regularizer,
+    RegularizerKind, Selection, TrainConfig,
 };
 pub use defaults::TaskDefaults;
 pub use trainer::{Fitted, Labeled, TrainData, Trainer};

@@ -13,14 +13,14 @@ use burn::tensor::Device;
 use rand::seq::SliceRandom;
 
 use crate::error::{Error, Result};
-use crate::loss::{blended_crowd_nll, weighted_crowd_nll};
+use crate::loss::{blended_crowd_nll, neg_log_det_gram, scaled_crowd_nll, weighted_crowd_nll};
 use crate::metrics::EpochMetrics;
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
 use crate::rng::{rng, stream};
 use crate::train::adam::{FusedAdam, fuses_on};
 use crate::train::batch::{Inputs, LabelIndex, batches};
-use crate::train::config::{AdamReset, AdamSettings, Selection, TrainConfig};
+use crate::train::config::{AdamReset, AdamSettings, RegularizerKind, Selection, TrainConfig};
 use crate::train::ema::ema_update;
 use crate::train::finite::non_finite;
 use crate::train::holdout::{self, Holdout};
@@ -151,6 +151,17 @@ where
             }
         }
 
+        if let Some(reg) = &config.regularizer
+            && reg.kind == RegularizerKind::GeoW
+            && model.annotator_confusions().is_none()
+        {
+            return Err(Error::param(
+                "regularizer",
+                "geo-w",
+                "needs a model whose confusions are stochastic matrices per annotator \
+                 (crowdlayer-mw or conal with confusion stochastic)",
+            ));
+        }
         let mut train_items = labels.labelled_items();
         if train_items.is_empty() {
             return Err(Error::Config("no training item has a crowd label".into()));
@@ -299,11 +310,15 @@ where
                 continue;
             }
             let out = self.model().forward(&x, &obs, &mut Mode::train(&mut rng));
-            let nll = observed_nll(out.worker_logits, &obs);
-            let loss = match self.model().penalty(self.config.scale) {
+            let volume = self.volume_term(self.model(), &out.class_logits);
+            let nll = observed_nll(out.worker_logits, out.label_weights, &obs);
+            let mut loss = match self.model().penalty(self.config.scale) {
                 Some(p) => nll.clone() + p,
                 None => nll.clone(),
             };
+            if let Some(v) = volume {
+                loss = loss + v;
+            }
             let loss_value: f64 = loss.clone().into_scalar::<f32>() as f64;
             if !loss_value.is_finite() {
                 return Err(diverged(format!("loss is {loss_value}")));
@@ -395,6 +410,28 @@ where
         };
         self.history.push(metrics.clone());
         Ok(metrics)
+    }
+
+    /// GeoCrowdNet's volume term for a batch, times its λ, when the run has one: `geo-f` on
+    /// the batch's class probabilities, `geo-w` on the stack of every annotator's
+    /// confusion. `None` where the term is singular, not finite or above its cap (the batch
+    /// then adds nothing, as in the authors' code).
+    fn volume_term(
+        &self,
+        model: &M,
+        class_logits: &burn::tensor::Tensor<2>,
+    ) -> Option<burn::tensor::Tensor<1>> {
+        let reg = self.config.regularizer.as_ref()?;
+        let x = match reg.kind {
+            RegularizerKind::GeoF => burn::tensor::activation::softmax(class_logits.clone(), 1),
+            RegularizerKind::GeoW => {
+                let c = model.annotator_confusions()?;
+                let [r, k, _] = c.dims();
+                // Row (r, z) of the stack holds p(label z | true class k) for every k.
+                c.swap_dims(1, 2).reshape([r * k, k])
+            }
+        };
+        neg_log_det_gram(x).map(|v| v.mul_scalar(reg.lambda))
     }
 
     /// The batch of `rows` on `device`: gathered from the resident items where they are on
@@ -524,11 +561,21 @@ where
             let x = self.batch(inputs, share, &device);
             let obs = self.labels.observed(share, &device);
             let out = replica.forward(&x, &obs, &mut Mode::train(rng));
-            let nll = observed_nll(out.worker_logits, &obs) * (weight / total);
-            let loss = match (s, replica.penalty(self.config.scale)) {
+            // Only geo-w reaches here (geo-f needs the whole batch: one device); like the
+            // penalty, it is added once.
+            let volume = if s == 0 {
+                self.volume_term(&replica, &out.class_logits)
+            } else {
+                None
+            };
+            let nll = observed_nll(out.worker_logits, out.label_weights, &obs) * (weight / total);
+            let mut loss = match (s, replica.penalty(self.config.scale)) {
                 (0, Some(p)) => nll.clone() + p,
                 _ => nll.clone(),
             };
+            if let Some(v) = volume {
+                loss = loss + v;
+            }
             values.nll += nll.into_scalar::<f32>() as f64;
             values.loss += loss.clone().into_scalar::<f32>() as f64;
             if let Some(omega) = out.omega {
@@ -694,22 +741,35 @@ where
     }
 }
 
-/// A fresh Adam with these settings, raising `non_finite` (when given) on a NaN or infinite
-/// gradient entry.
 /// The negative log-likelihood of a batch's observed labels: blended targets under mixup over
 /// labels, else each label weighted by its weight.
-fn observed_nll(worker_logits: burn::tensor::Tensor<2>, obs: &Observed) -> burn::tensor::Tensor<1> {
-    match &obs.mix {
-        Some(mix) => blended_crowd_nll(
+///
+/// A model's own label weights (MaDL's annotator weights) scale each label's term; models
+/// that take blended labels (Annot-Mix) give none.
+fn observed_nll(
+    worker_logits: burn::tensor::Tensor<2>,
+    label_weights: Option<burn::tensor::Tensor<1>>,
+    obs: &Observed,
+) -> burn::tensor::Tensor<1> {
+    match (&obs.mix, label_weights) {
+        (Some(mix), _) => blended_crowd_nll(
             worker_logits,
             obs.labels.clone(),
             mix.labels.clone(),
             mix.lambda.clone(),
         ),
-        None => weighted_crowd_nll(worker_logits, obs.labels.clone(), obs.weights.clone()),
+        (None, Some(scale)) => scaled_crowd_nll(
+            worker_logits,
+            obs.labels.clone(),
+            obs.weights.clone(),
+            scale,
+        ),
+        (None, None) => weighted_crowd_nll(worker_logits, obs.labels.clone(), obs.weights.clone()),
     }
 }
 
+/// A fresh Adam with these settings, raising `non_finite` (when given) on a NaN or infinite
+/// gradient entry.
 fn new_optimizer(settings: &AdamSettings, non_finite: Option<&Arc<AtomicBool>>) -> ModuleOptimizer {
     let adam = FusedAdam::new(
         settings.beta_1,

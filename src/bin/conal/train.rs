@@ -11,7 +11,9 @@ use conal::data::table::{AnswersFormat, Duplicates, TableSpec};
 use conal::estimator::RunParams;
 use conal::model::{Confusion, Init};
 use conal::spec::{Head, Method, ModelOptions};
-use conal::train::{AdamReset, LrSchedule, MixupOver, OptimizerKind, Recipe, Selection};
+use conal::train::{
+    AdamReset, LrSchedule, MixupOver, OptimizerKind, Recipe, RegularizerKind, Selection,
+};
 
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
@@ -385,11 +387,23 @@ pub struct HyperArgs {
     #[arg(long, value_enum, default_value = "torch")]
     pub init: Init,
 
-    /// CoNAL's confusion matrices: free (the authors' unconstrained logit maps) or
-    /// stochastic (row-stochastic probability matrices, so `conal inspect` shows exact
-    /// probabilities).
+    /// Confusion matrices of conal and crowdlayer-mw: free (the authors' unconstrained logit
+    /// maps) or stochastic (row-stochastic probability matrices: `conal inspect` shows exact
+    /// probabilities; crowdlayer-mw so is GeoCrowdNet's annotator model).
     #[arg(long, value_enum, default_value = "free")]
     pub confusion: Confusion,
+
+    /// GeoCrowdNet's volume regulariser, λ·R added to every batch's loss: geo-f (R = −log
+    /// det FᵀF, F the batch's class probabilities; any method) or geo-w (R = −log det WᵀW,
+    /// W every annotator's confusion stacked; needs --confusion stochastic with conal or
+    /// crowdlayer-mw). A batch whose R is singular, not finite or above 100 adds nothing
+    /// [default: none].
+    #[arg(long, value_enum)]
+    pub regularizer: Option<RegularizerKind>,
+
+    /// λ of --regularizer [default: 1e-3, the Annot-Mix benchmark's].
+    #[arg(long = "reg-lambda", requires = "regularizer")]
+    pub reg_lambda: Option<f64>,
 
     /// Classifier head: music (batch norm on input and hidden layer), labelme (none) or deep
     /// (the Annot-Mix benchmark's 256 → 128 MLP with batch norm) [per task: music for music
@@ -414,8 +428,8 @@ pub struct HyperArgs {
     /// Training recipe: tuned (the paper's settings in a cross-fitted ensemble of 10 models),
     /// paper (the CoNAL authors' settings exactly, one model) or benchmark (the Annot-Mix
     /// benchmark's: deep head, RAdam, cosine annealing, 50 epochs of batches of 64, last
-    /// epoch, one model). Other flags override it [default: benchmark for annot-mix, tuned
-    /// otherwise].
+    /// epoch, one model). Other flags override it [default: benchmark for annot-mix and
+    /// madl, tuned otherwise].
     #[arg(long, value_enum)]
     pub recipe: Option<Recipe>,
 
@@ -479,6 +493,8 @@ impl HyperArgs {
             optimizer: self.optimizer,
             mixup_over: self.mixup_over,
             scale: self.scale,
+            regularizer: self.regularizer,
+            reg_lambda: self.reg_lambda,
             holdout: self.holdout,
             adam_reset: self.adam_reset,
             ema: self.ema,
