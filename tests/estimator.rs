@@ -464,8 +464,8 @@ fn annot_mix_learns_and_matches_the_command_line() {
     );
     let loaded = conal::FittedAnnotMix::load(&cli).unwrap();
     assert_eq!(loaded.predict(&test.features).unwrap(), predicted);
-    // Mixup over labels needs a model that blends annotators.
-    let err = ConalParams::new()
+    // Mixup over labels needs a model that blends annotators (CoNAL does; CrowdLayer not).
+    let err = CrowdLayerParams::new()
         .recipe(Recipe::Paper)
         .mixup(1.0)
         .mixup_over(conal::train::MixupOver::Labels)

@@ -5,7 +5,7 @@
 use burn::module::Param;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use conal::loss::{confusion_regulariser, crowd_nll};
-use conal::model::{Conal, ConalConfig, CrowdModel, Mlp, MlpConfig, Mode, Observed};
+use conal::model::{Backbone, Conal, ConalConfig, CrowdModel, Mlp, MlpConfig, Mode, Observed};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -447,4 +447,82 @@ fn stochastic_crowdlayer_gives_mixture_log_probabilities() {
     assert!((stacked[0] - confusion(0, 0)).abs() < 1e-6);
     let free = config(Confusion::Free).init(MlpConfig::labelme(3, K), &mut rng, &device);
     assert!(CrowdModel::<Tensor<2>>::annotator_confusions(&free).is_none());
+}
+
+/// CoNAL under Annot-Mix's mixup over labels: a label blended with a partner of the same
+/// worker is the unblended label; with another worker, ω reads the embedding of the blended
+/// one-hot (normalised after blending) and the individual matrix is λ W_a + (1 − λ) W_b —
+/// checked against that formula computed from the parameters.
+#[test]
+fn conal_blends_annotators_under_mixup_over_labels() {
+    let device = Device::flex();
+    let model = tiny_model(&device, true);
+    assert!(CrowdModel::<Tensor<2>>::mixes_annotators(&model));
+    let (x, obs) = batch(&device);
+    let plain = values(model.forward(&x, &obs, &mut Mode::eval()).worker_logits);
+    // Partners: each label with itself.
+    let own: Vec<usize> = (0..obs.len).collect();
+    let lambdas = vec![0.3f32; obs.len];
+    let selfmix = obs.clone().with_pair_mix(&own, &lambdas, &device);
+    let got = values(model.forward(&x, &selfmix, &mut Mode::eval()).worker_logits);
+    for (a, b) in got.iter().zip(&plain) {
+        assert!(
+            (a - b).abs() < 1e-5,
+            "self-blend changed a logit: {a} vs {b}"
+        );
+    }
+    // Label 0 (item 0, worker 0) blended with label 4 (worker 2) by λ = 0.3.
+    let partners = vec![4usize, 1, 2, 3, 4, 5];
+    let mixed = obs.clone().with_pair_mix(&partners, &lambdas, &device);
+    let got = values(model.forward(&x, &mixed, &mut Mode::eval()).worker_logits);
+    let lambda = 0.3f64;
+    let p = values(burn::tensor::activation::softmax(
+        model.classifier.logits(&x, &mut Mode::eval()),
+        1,
+    ));
+    let w = values(model.worker.weight.val());
+    let bias = values(model.worker.bias.as_ref().unwrap().val());
+    let e = bias.len();
+    let mut u: Vec<f64> = (0..e)
+        .map(|c| lambda * w[c] + (1.0 - lambda) * w[2 * e + c] + bias[c])
+        .collect();
+    let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+    u.iter_mut().for_each(|v| *v /= norm);
+    // v_0: the instance embedding of item 0, L2-normalised (tiny_model normalises it).
+    let v = values(
+        model
+            .instance_out
+            .forward(model.instance_hidden.forward(x.clone())),
+    );
+    let v0: Vec<f64> = {
+        let n = v[..e].iter().map(|a| a * a).sum::<f64>().sqrt().max(1e-12);
+        v[..e].iter().map(|a| a / n).collect()
+    };
+    let dot: f64 = v0.iter().zip(&u).map(|(a, b)| a * b).sum();
+    let omega_mixed = 1.0 / (1.0 + (-dot).exp());
+    assert!(
+        (values(model.omega(x.clone(), &mixed))[0] - omega_mixed).abs() < 1e-5,
+        "ω of the blended worker"
+    );
+    let g = values(model.common.val());
+    let ind = values(model.individual.val());
+    for z in 0..K {
+        let mut common = 0.0;
+        let mut individual = 0.0;
+        for k in 0..K {
+            common += p[k] * g[k * K + z];
+            let blended = lambda * ind[k * K + z] + (1.0 - lambda) * ind[2 * K * K + k * K + z];
+            individual += p[k] * blended;
+        }
+        let want = omega_mixed * common + (1.0 - omega_mixed) * individual;
+        assert!(
+            (got[z] - want).abs() < 1e-5,
+            "class {z}: {} vs {want}",
+            got[z]
+        );
+    }
+    // The other labels are blended with themselves: unchanged.
+    for j in K..obs.len * K {
+        assert!((got[j] - plain[j]).abs() < 1e-5);
+    }
 }

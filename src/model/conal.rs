@@ -315,6 +315,19 @@ fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
     x / norm
 }
 
+/// Rows `obs.workers` of a per-worker table `w` `[R, E]`, each blended with its partner's
+/// row by λ under mixup over labels (`λ w_a + (1 − λ) w_b`), `[M, E]`.
+fn blend_rows(w: Tensor<2>, obs: &Observed) -> Tensor<2> {
+    let rows = w.clone().select(0, obs.workers.clone());
+    match &obs.mix {
+        Some(mix) => {
+            let lambda = mix.lambda.clone().unsqueeze_dim(1);
+            rows * lambda.clone() + w.select(0, mix.workers.clone()) * lambda.neg().add_scalar(1.0)
+        }
+        None => rows,
+    }
+}
+
 /// Rows `index` of a stack of matrices `w` `[R, K, K]`, as `[M, K, K]`.
 ///
 /// Selected through a `[R, K·K]` view: burn-flex's backward of a rank-3 `select` scatters
@@ -358,15 +371,26 @@ impl<C> Conal<C> {
         if self.normalize_instance {
             v = l2_normalize(v);
         }
-        let mut u = self.worker.weight.val();
-        if let Some(b) = &self.worker.bias {
-            u = u + b.val().unsqueeze_dim(0);
-        }
-        if self.normalize_worker {
-            u = l2_normalize(u);
-        }
+        // The worker's embedding is Linear(R → E) of its one-hot: row r of the weight plus the
+        // bias; under mixup over labels, of the blended one-hot λ e_a + (1 − λ) e_b.
+        // (Normalised as a table, then selected, where there is no blend: the order the
+        // checkpoints of earlier versions were trained in, to the bit.)
+        let w = self.worker.weight.val();
+        let embed = |mut u: Tensor<2>| {
+            if let Some(b) = &self.worker.bias {
+                u = u + b.val().unsqueeze_dim(0);
+            }
+            if self.normalize_worker {
+                l2_normalize(u)
+            } else {
+                u
+            }
+        };
+        let u = match &obs.mix {
+            Some(_) => embed(blend_rows(w, obs)),
+            None => embed(w).select(0, obs.workers.clone()),
+        };
         let v = v.select(0, obs.items.clone());
-        let u = u.select(0, obs.workers.clone());
         sigmoid((v * u).sum_dim(1)).reshape([obs.len])
     }
 
@@ -385,7 +409,14 @@ impl<C> Conal<C> {
             (self.common.val(), self.individual.val())
         };
         let common = p.clone().matmul(common);
-        let individual = rowwise_matmul(p, select_matrices(individual, obs.workers.clone()));
+        let mut matrices = select_matrices(individual.clone(), obs.workers.clone());
+        if let Some(mix) = &obs.mix {
+            // The individual matrix of the blended one-hot: λ W_a + (1 − λ) W_b.
+            let lambda = mix.lambda.clone().reshape([obs.len, 1, 1]);
+            let partner = select_matrices(individual, mix.workers.clone());
+            matrices = matrices * lambda.clone() + partner * lambda.neg().add_scalar(1.0);
+        }
+        let individual = rowwise_matmul(p, matrices);
         let omega = omega.unsqueeze_dim(1);
         let mixed = omega.clone() * common + (omega.neg().add_scalar(1.0)) * individual;
         if self.stochastic {

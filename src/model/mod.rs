@@ -105,6 +105,10 @@ impl<I: FlatInput, C: Backbone<I>> CrowdModel<I> for Conal<C> {
             .then(|| confusion_regulariser(self.common.val(), self.individual.val(), lambda))
     }
 
+    fn mixes_annotators(&self) -> bool {
+        true
+    }
+
     fn annotator_confusions(&self) -> Option<Tensor<3>> {
         self.stochastic
             .then(|| burn::tensor::activation::softmax(self.individual.val(), 2))

@@ -182,7 +182,7 @@ pub enum MixupOver {
     /// Labels, as Annot-Mix: every observed label is a (features, annotator, label) triple,
     /// blended with a random partner triple of the batch by its own λ ~ Beta(α, α) (not
     /// folded); the model takes the blended annotator. Only for models with an annotator
-    /// input that can be blended (`annot-mix`).
+    /// input that can be blended (`annot-mix`, `conal`).
     Labels,
 }
 

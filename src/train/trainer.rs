@@ -132,7 +132,7 @@ where
                 return Err(Error::param(
                     "mixup_over",
                     "labels",
-                    "needs a model that takes a blend of annotators (annot-mix)",
+                    "needs a model that takes a blend of annotators (annot-mix or conal)",
                 ));
             }
             if labels.is_weighted() {

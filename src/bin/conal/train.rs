@@ -446,7 +446,7 @@ pub struct HyperArgs {
 
     /// What mixup blends: items (each batch with a shuffled copy, one weight per batch) or
     /// labels (every (features, annotator, label) triple with a random partner, one weight
-    /// per triple, as Annot-Mix; annot-mix only) [default: labels for annot-mix, items
+    /// per triple, as Annot-Mix; annot-mix and conal) [default: labels for annot-mix, items
     /// otherwise].
     #[arg(long = "mixup-over", value_enum)]
     pub mixup_over: Option<MixupOver>,
