@@ -216,7 +216,7 @@ impl TableSpec {
         let built = match format {
             AnswersFormat::Long => {
                 let path = &self.answers;
-                let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+                let bytes = crate::io::FileBytes::read(path).map_err(|e| DataError::io(path, e))?;
                 match self.read_long_fast(&bytes, &items) {
                     Some(built) => built,
                     None => self.build(self.read_long(&bytes)?, items)?,
