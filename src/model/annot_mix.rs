@@ -246,22 +246,7 @@ mod tests {
         let (hidden, _) = m.classifier.hidden_and_logits(&x, &mut Mode::eval());
         let conf = values(m.log_confusions(hidden, &obs, &mut Mode::eval()).exp());
         let items = [0usize, 1, 1];
-        for j in 0..3 {
-            let row: f32 = (0..3).map(|c| got[j * 3 + c].exp()).sum();
-            assert!(
-                (row - 1.0).abs() < 1e-5,
-                "label {j}: probabilities sum to {row}"
-            );
-            for c in 0..3 {
-                let want: f32 = (0..3)
-                    .map(|k| p[items[j] * 3 + k] * conf[j * 9 + k * 3 + c])
-                    .sum();
-                assert!(
-                    (got[j * 3 + c].exp() - want).abs() < 1e-6,
-                    "label {j}, class {c}"
-                );
-            }
-        }
+        crate::model::assert_mixture(&got, &p, &conf, &items, 3);
     }
 
     /// At the start every confusion row puts about η on its diagonal (the weights add a little

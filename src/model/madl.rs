@@ -311,14 +311,7 @@ mod tests {
                 .exp(),
         );
         let items = [0usize, 1, 1];
-        for j in 0..3 {
-            for c in 0..3 {
-                let want: f32 = (0..3)
-                    .map(|k| p[items[j] * 3 + k] * conf[j * 9 + k * 3 + c])
-                    .sum();
-                assert!((got[j * 3 + c].exp() - want).abs() < 1e-6, "label {j}");
-            }
-        }
+        crate::model::assert_mixture(&got, &p, &conf, &items, 3);
     }
 
     /// The interaction term equals Σ_ij s_i s_j T_pij written out in loops.

@@ -76,6 +76,30 @@ pub(crate) fn mixture_log_probs(log_p: Tensor<2>, log_confusion: Tensor<3>) -> T
     (sum.log() + max).reshape([m, k])
 }
 
+/// Checks worker log-probabilities `got` `[M, K]` against `Σ_k p[items[m], k] P_m[k, z]`
+/// written out (`p` `[batch, K]`, `confusion` `[M, K, K]`, all flat): each row's
+/// probabilities sum to 1 and equal the mixture.
+#[cfg(test)]
+pub(crate) fn assert_mixture(got: &[f32], p: &[f32], confusion: &[f32], items: &[usize], k: usize) {
+    for (m, &item) in items.iter().enumerate() {
+        let row: f32 = (0..k).map(|z| got[m * k + z].exp()).sum();
+        assert!(
+            (row - 1.0).abs() < 1e-5,
+            "label {m}: probabilities sum to {row}"
+        );
+        for z in 0..k {
+            let want: f32 = (0..k)
+                .map(|c| p[item * k + c] * confusion[m * k * k + c * k + z])
+                .sum();
+            let have = got[m * k + z].exp();
+            assert!(
+                (have - want).abs() < 1e-6,
+                "label {m}, class {z}: {have} vs {want}"
+            );
+        }
+    }
+}
+
 /// The bias of a K × K confusion's logits that starts each row with probability about `eta`
 /// on its diagonal: `ln(η (K − 1) / (1 − η))` on entries (k, k), 0 elsewhere, flattened.
 pub(crate) fn diagonal_prior_bias(k: usize, eta: f64) -> Vec<f32> {
