@@ -127,6 +127,49 @@ pub fn push_fixed(out: &mut Vec<u8>, x: f64, decimals: usize) {
     }
 }
 
+/// A whole input file's bytes: the file mapped into memory where it is a regular file, else
+/// read (pipes, devices, or a map that fails).
+///
+/// Mapping saves copying the file into freshly zeroed memory — on a million-label CSV a
+/// tenth of `conal aggregate`'s time went to the read and the first touch of its buffer. The
+/// map shows the file as it is on disk: a file changed by another process while it is read
+/// gives what was there when each page was read, and one truncated meanwhile can end the
+/// process (SIGBUS), as with any tool that maps its input.
+pub enum FileBytes {
+    /// A read-only map of the file.
+    Mapped(memmap2::Mmap),
+    /// The file read into memory.
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Read(v) => v,
+        }
+    }
+}
+
+impl FileBytes {
+    /// The bytes of the file at `path`.
+    pub fn read(path: &Path) -> std::io::Result<FileBytes> {
+        let file = std::fs::File::open(path)?;
+        let regular = file.metadata().map(|m| m.is_file() && m.len() > 0)?;
+        if regular {
+            // SAFETY: the map is read-only and lives as long as the value; what another
+            // process may do to the file meanwhile is the documented caveat above.
+            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                return Ok(FileBytes::Mapped(map));
+            }
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+        Ok(FileBytes::Read(bytes))
+    }
+}
+
 #[cfg(test)]
 mod fixed_tests {
     use super::push_fixed;
@@ -180,48 +223,5 @@ mod fixed_tests {
         ] {
             check(x, 6);
         }
-    }
-}
-
-/// A whole input file's bytes: the file mapped into memory where it is a regular file, else
-/// read (pipes, devices, or a map that fails).
-///
-/// Mapping saves copying the file into freshly zeroed memory — on a million-label CSV a
-/// tenth of `conal aggregate`'s time went to the read and the first touch of its buffer. The
-/// map shows the file as it is on disk: a file changed by another process while it is read
-/// gives what was there when each page was read, and one truncated meanwhile can end the
-/// process (SIGBUS), as with any tool that maps its input.
-pub enum FileBytes {
-    /// A read-only map of the file.
-    Mapped(memmap2::Mmap),
-    /// The file read into memory.
-    Read(Vec<u8>),
-}
-
-impl std::ops::Deref for FileBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            FileBytes::Mapped(m) => m,
-            FileBytes::Read(v) => v,
-        }
-    }
-}
-
-impl FileBytes {
-    /// The bytes of the file at `path`.
-    pub fn read(path: &Path) -> std::io::Result<FileBytes> {
-        let file = std::fs::File::open(path)?;
-        let regular = file.metadata().map(|m| m.is_file() && m.len() > 0)?;
-        if regular {
-            // SAFETY: the map is read-only and lives as long as the value; what another
-            // process may do to the file meanwhile is the documented caveat above.
-            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok(FileBytes::Mapped(map));
-            }
-        }
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut bytes)?;
-        Ok(FileBytes::Read(bytes))
     }
 }

@@ -164,7 +164,7 @@ fn cholesky_log_det_inverse(a: &[f64], k: usize) -> Option<(f64, Vec<f64>)> {
         for p in 0..j {
             d -= l[j * k + p] * l[j * k + p];
         }
-        if !(d > 0.0) {
+        if d.is_nan() || d <= 0.0 {
             return None;
         }
         let d = d.sqrt();
