@@ -19,7 +19,7 @@
 //! assert!(m[0][1] > 0.99 && m[1][1] > 0.99);
 //! ```
 
-use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
+use crate::aggregate::{Aggregation, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -243,11 +243,7 @@ impl DawidSkene {
         }
         let k = n_class;
         // Initialisation: majority-vote shares (no tie breaking needed for soft labels).
-        let mv = MajorityVote::new()
-            .fit_annotations(n_items, k, annotations)?
-            .aggregation;
-        let has_labels = mv.has_labels;
-        let mut post: Vec<f64> = mv.posteriors.concat();
+        let (mut post, has_labels) = vote_shares(n_items, k, annotations);
         self.apply_gold(&mut post, k);
         let initial = self.initial_tables(n_workers, k, annotations)?;
         let triples = Triples::new(n_items, n_workers, annotations);
@@ -359,6 +355,29 @@ impl Triples {
             worker_start,
         }
     }
+}
+
+/// Each item's vote shares, flat `[n_items × k]` (uniform for an item without labels), and
+/// whether it has labels: [`MajorityVote`](crate::aggregate::MajorityVote)'s posteriors, to the bit (whole-number counts
+/// divided by their sum), without its per-item rows and tie draws.
+fn vote_shares(n_items: usize, k: usize, annotations: &[Annotation]) -> (Vec<f64>, Vec<bool>) {
+    let mut post = vec![0.0f64; n_items * k];
+    for a in annotations {
+        post[a.item as usize * k + a.label as usize] += 1.0;
+    }
+    let mut has_labels = Vec::with_capacity(n_items);
+    for row in post.chunks_mut(k) {
+        let total: f64 = row.iter().sum();
+        has_labels.push(total > 0.0);
+        for v in row.iter_mut() {
+            *v = if total > 0.0 {
+                *v / total
+            } else {
+                1.0 / k as f64
+            };
+        }
+    }
+    (post, has_labels)
 }
 
 /// A stable counting sort of `annotations` by item: group offsets and (worker, label).

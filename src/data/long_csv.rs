@@ -27,21 +27,14 @@ pub(crate) struct Columns<'a> {
     pub label: &'a str,
 }
 
-/// Lines of `text` without their terminator; `\n` ends a line, a `\r` before it is dropped.
-/// (Cut at ASCII bytes, so every slice is on a character boundary: no re-validation.)
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
-        rest = next;
-        Some(line.strip_suffix('\r').unwrap_or(line))
-    })
+/// `str::trim`, with a fast path for the usual field that starts and ends with a visible
+/// ASCII character (nothing to trim).
+fn trim(field: &str) -> &str {
+    let b = field.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => field,
+        _ => field.trim(),
+    }
 }
 
 /// A first-appearance interner for labels: usually a handful of distinct values, where a
@@ -89,9 +82,13 @@ pub(crate) fn read(
         return None;
     }
     let has_cr = memchr::memchr(b'\r', bytes).is_some();
+    let delimiter_byte = delimiter;
     let delimiter = char::from(delimiter);
-    let mut lines = lines(text);
-    let header = lines.next()?;
+    let (header, body) = match memchr::memchr(b'\n', bytes) {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, ""),
+    };
+    let header = header.strip_suffix('\r').unwrap_or(header);
     if header.is_empty() || (has_cr && header.contains('\r')) {
         return None;
     }
@@ -138,25 +135,41 @@ pub(crate) fn read(
     // Files usually list an item's labels together: the last task's index saves a lookup.
     let mut last_task: Option<(&str, u32)> = None;
     let mut fields: Vec<&str> = Vec::with_capacity(n_fields);
-    for line in lines {
-        if line.is_empty() {
-            continue; // the csv crate skips empty lines too
+    // One pass over the body for field and line ends together.
+    let body_bytes = body.as_bytes();
+    let mut ends = memchr::memchr2_iter(delimiter_byte, b'\n', body_bytes);
+    let mut at = 0;
+    loop {
+        let end = ends.next();
+        if end.is_none() && at >= body_bytes.len() && fields.is_empty() {
+            break;
         }
-        if has_cr && line.contains('\r') {
+        let pos = end.unwrap_or(body_bytes.len());
+        fields.push(&body[at..pos]);
+        at = pos + 1;
+        if end.is_some_and(|e| body_bytes[e] != b'\n') {
+            continue; // a field end within the line
+        }
+        // The line is complete: a `\r` before its `\n` is dropped.
+        if let Some(last) = fields.last_mut() {
+            *last = last.strip_suffix('\r').unwrap_or(last);
+        }
+        if fields.len() == 1 && fields[0].is_empty() {
+            // The csv crate skips empty lines too.
+            fields.clear();
+            if end.is_none() {
+                break;
+            }
+            continue;
+        }
+        if has_cr && fields.iter().any(|f| f.contains('\r')) {
             return None;
         }
-        fields.clear();
-        let mut start = 0;
-        for end in memchr::memchr_iter(delimiter as u8, line.as_bytes()) {
-            fields.push(&line[start..end]);
-            start = end + 1;
-        }
-        fields.push(&line[start..]);
         if fields.len() != n_fields {
             return None;
         }
         let field = |c: usize| {
-            let v = fields[c].trim();
+            let v = trim(fields[c]);
             (!v.is_empty()).then_some(v)
         };
         let (task, worker, label) = (field(t)?, field(w)?, field(l)?);
@@ -195,6 +208,10 @@ pub(crate) fn read(
             worker,
             label,
         });
+        fields.clear();
+        if end.is_none() {
+            break;
+        }
     }
     // The csv path says "no crowd labels in the file", or names the repeated pair.
     if annotations.is_empty() || first_repeat(&annotations, item_ids.len()).is_some() {

@@ -737,6 +737,8 @@ mod fast_path_tests {
             "task , worker,label\r\n t1 ,w1, x \r\n\r\nt2,w1,y\r\n\nt1,w2,y\r\n",
             // Integer labels sort numerically; non-ASCII ids.
             "task,worker,label\nété,wé,10\nété,w2,9\nb,wé,-1\n",
+            // Unicode spaces and tabs trimmed as `str::trim` does; a last line ended by `\r`.
+            "task,worker,label\n\u{a0}t1,w1\u{3000},\ta\nt2,w2,b\r",
         ];
         for text in cases {
             assert!(fast(&s, text, Items::Grow).is_some(), "{text:?}");
