@@ -3,6 +3,10 @@
 # invocation (benches/python/aggregate_csv.py prints the times and ratios).
 #
 #   scripts/bench_aggregate.sh [LABELS] [METHODS]      # defaults: 1000000 mv,ds
+#   REPEAT=3 TIMEOUT=1800 scripts/bench_aggregate.sh 1000000 mv,ds,glad
+#
+# REPEAT: best of that many runs of each side; TIMEOUT: seconds after which crowd-kit's run
+# is stopped (its time and the ratios are then printed as lower bounds, "> T").
 #
 # Builds the release binary, installs crowd-kit (with scikit-learn<1.6, which it needs) into
 # a venv under the build directory, and writes the crowd with `conal bench --shape aggregate
@@ -22,4 +26,5 @@ fi
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 "$conal" --progress none bench --shape aggregate --labels "$labels" --method mv --write-csv "$dir"
-"$venv/bin/python" benches/python/aggregate_csv.py "$conal" "$dir" --methods "$methods"
+"$venv/bin/python" benches/python/aggregate_csv.py "$conal" "$dir" --methods "$methods" \
+    --repeat "${REPEAT:-1}" ${TIMEOUT:+--timeout "$TIMEOUT"}
