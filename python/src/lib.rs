@@ -8,6 +8,7 @@
 //! PyO3's `PanicException`, never an abort.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use conal::aggregate::{
@@ -507,29 +508,27 @@ fn glad<'py>(
 }
 
 /// Reports to a Python callable `callback(done, total, message)` at most every 0.2 s, and
-/// checks for Ctrl-C (`check_signals`) at most every 0.2 s.
-struct PyProgress {
+/// tells the fit to stop once the interpreter's main thread has seen Ctrl-C (`stop`, set by
+/// [`interruptible`]). It may be asked from any thread: an ensemble's members train side by
+/// side on the thread pool and all ask it.
+struct PyProgress<'a> {
     callback: Option<Py<PyAny>>,
     total: u64,
     done: u64,
     last: Instant,
-    interrupted: Option<PyErr>,
+    stop: &'a AtomicBool,
 }
 
-impl PyProgress {
+impl PyProgress<'_> {
     const EVERY: Duration = Duration::from_millis(200);
 
     fn report(&mut self, message: &str, force: bool) {
-        if !force && self.last.elapsed() < Self::EVERY {
+        if self.callback.is_none() || (!force && self.last.elapsed() < Self::EVERY) {
             return;
         }
         self.last = Instant::now();
         let (done, total) = (self.done, self.total);
         Python::attach(|py| {
-            if let Err(e) = py.check_signals() {
-                self.interrupted = Some(e);
-                return;
-            }
             if let Some(cb) = &self.callback
                 && let Err(e) = cb.call1(py, (done, total, message))
             {
@@ -541,7 +540,7 @@ impl PyProgress {
     }
 }
 
-impl Progress for PyProgress {
+impl Progress for PyProgress<'_> {
     fn start(&mut self, _label: &str, total: u64) {
         self.total = total;
         self.done = 0;
@@ -555,10 +554,54 @@ impl Progress for PyProgress {
     }
 
     fn cancelled(&mut self) -> bool {
-        if self.interrupted.is_none() && self.last.elapsed() >= Self::EVERY {
-            self.report("", true);
-        }
-        self.interrupted.is_some()
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs `work` on a thread of its own with the GIL released, while the calling thread (the
+/// interpreter's main thread, the only one where Python sees signals) checks for Ctrl-C
+/// every 0.1 s and, when it comes, sets the flag `work` polls through its [`PyProgress`].
+/// `work`'s error is then `Error::Interrupted`; what is returned is Python's own
+/// `KeyboardInterrupt`. Polling here rather than inside the fit is what lets every thread
+/// of the fit (ensemble members, a pool of `n_jobs` threads) see the stop.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    stop: &AtomicBool,
+    work: impl FnOnce() -> conal::Result<T> + Send,
+) -> PyResult<T> {
+    let mut signal: Option<PyErr> = None;
+    let outcome = py.detach(|| {
+        std::thread::scope(|scope| {
+            let waiter = std::thread::current();
+            let worker = std::thread::Builder::new()
+                .name("conal-fit".into())
+                // The main thread's stack, not a spawned thread's 2 MiB default.
+                .stack_size(8 << 20)
+                .spawn_scoped(scope, move || {
+                    let out = work();
+                    waiter.unpark();
+                    out
+                })
+                .map_err(|e| PyRuntimeError::new_err(format!("cannot start the fit: {e}")))?;
+            while !worker.is_finished() {
+                std::thread::park_timeout(Duration::from_millis(100));
+                if signal.is_none() && !worker.is_finished() {
+                    Python::attach(|py| {
+                        if let Err(e) = py.check_signals() {
+                            signal = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    });
+                }
+            }
+            worker
+                .join()
+                .map_err(|_| PyRuntimeError::new_err("the fit panicked (a bug in conal)"))
+        })
+    })?;
+    match (outcome, signal) {
+        (Err(conal::Error::Interrupted { .. }), Some(e)) => Err(e),
+        (out, _) => out.map_err(to_py),
     }
 }
 
@@ -798,27 +841,23 @@ fn fit<'py>(
         valid: None,
         test: None,
     };
+    let stop = AtomicBool::new(false);
     let mut reporter = PyProgress {
         callback: progress,
         total: 0,
         done: 0,
         last: Instant::now(),
-        interrupted: None,
+        stop: &stop,
     };
-    let result = py.detach(|| {
+    let inner = interruptible(py, &stop, || {
         run.fit_task(
             conal::data::source::DataSpec::memory(),
             &task,
             Outputs::default(),
             &mut reporter,
         )
-    });
-    if let Some(e) = reporter.interrupted.take() {
-        return Err(e);
-    }
-    Ok(PyFitted {
-        inner: result.map_err(to_py)?,
-    })
+    })?;
+    Ok(PyFitted { inner })
 }
 
 /// Class names in the order `conal train` gives them: numerically when all are integers,

@@ -185,11 +185,14 @@ def test_geocrowdnet_is_a_stochastic_crowdlayer_with_a_volume_term(table, tmp_pa
         CrowdLayer(regularizer="geo", progress=False).fit(features, answers)
 
 
-def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table):
+# None: the members of the tuned ensemble train side by side on the global pool; 1: one
+# after another; 2: on a pool of the fit's own. Each way the stop must reach every thread.
+@pytest.mark.parametrize("n_jobs", [None, 1, 2])
+def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table, n_jobs):
     answers, features, test, gold = table
     import _thread
 
-    big = CoNAL(recipe="tuned", epochs=100000, progress=False)
+    big = CoNAL(recipe="tuned", epochs=100000, n_jobs=n_jobs, progress=False)
     timer = threading.Timer(1.0, _thread.interrupt_main)
     start = time.monotonic()
     timer.start()
