@@ -6,7 +6,8 @@
 #   REPEAT=3 TIMEOUT=1800 scripts/bench_aggregate.sh 1000000 mv,ds,glad
 #
 # REPEAT: best of that many runs of each side; TIMEOUT: seconds after which crowd-kit's run
-# is stopped (its time and the ratios are then printed as lower bounds, "> T").
+# is stopped (its time and the ratios are then printed as lower bounds, "> T"); POSTERIORS=1:
+# conal writes the posteriors too, not only task,label as crowd-kit's fit_predict does.
 #
 # Builds the release binary, installs crowd-kit (with scikit-learn<1.6, which it needs) into
 # a venv under the build directory, and writes the crowd with `conal bench --shape aggregate
@@ -27,4 +28,4 @@ dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 "$conal" --progress none bench --shape aggregate --labels "$labels" --method mv --write-csv "$dir"
 "$venv/bin/python" benches/python/aggregate_csv.py "$conal" "$dir" --methods "$methods" \
-    --repeat "${REPEAT:-1}" ${TIMEOUT:+--timeout "$TIMEOUT"}
+    --repeat "${REPEAT:-1}" ${TIMEOUT:+--timeout "$TIMEOUT"} ${POSTERIORS:+--posteriors}

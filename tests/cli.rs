@@ -333,6 +333,31 @@ fn aggregate_writes_posteriors_and_scores_against_truth() {
         serde_json::from_str(&std::fs::read_to_string(&workers).unwrap()).unwrap();
     assert_eq!(w["workers"].as_array().unwrap().len(), 44);
     assert_eq!(w["workers"][0]["confusion"].as_array().unwrap().len(), 10);
+
+    // --labels-only: the same rows, the label columns alone.
+    let short = out.path().join("ds-labels.csv");
+    let (ok, _, err) = output(
+        conal()
+            .args([
+                "aggregate",
+                "--task",
+                "music",
+                "--method",
+                "ds",
+                "--labels-only",
+            ])
+            .arg("--train-data")
+            .arg(&dir)
+            .arg("--out")
+            .arg(&short),
+    );
+    assert!(ok, "{err}");
+    let expected: String = text
+        .lines()
+        .map(|line| line.splitn(3, ',').take(2).collect::<Vec<_>>().join(",") + "\n")
+        .collect();
+    assert_eq!(std::fs::read_to_string(&short).unwrap(), expected);
+    assert!(expected.starts_with("task,label\n"));
 }
 
 #[test]

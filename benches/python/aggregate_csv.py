@@ -4,12 +4,14 @@ conal, installs crowd-kit into a venv and generates the crowd with `conal bench 
 aggregate --write-csv`.
 
     python benches/python/aggregate_csv.py CONAL_BINARY DIR [--methods mv,ds] [--repeat 1]
-        [--timeout SECONDS]
+        [--timeout SECONDS] [--posteriors]
 
 crowd-kit's side: pandas.read_csv, fit_predict, to_csv of the labels, timed inside a child
 Python process (imports not counted) that is stopped after --timeout seconds: the line then
 says "> T s" and the ratios are lower bounds. conal's side: the `conal aggregate --task table
---answers DIR/answers.csv --out …` process, at 1 and 2 threads.
+--answers DIR/answers.csv --out … --labels-only` process, at 1 and 2 threads: both write
+task,label. With --posteriors conal also writes each item's posterior (five times the bytes;
+crowd-kit's side is unchanged).
 """
 
 import argparse
@@ -71,6 +73,8 @@ def main():
     parser.add_argument("--methods", default="mv,ds")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--posteriors", action="store_true",
+                        help="conal writes the posteriors too (crowd-kit still the labels)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -83,7 +87,8 @@ def main():
             subprocess.run(
                 [args.conal, "--threads", str(threads), "--progress", "none", "-q", "aggregate",
                  "--task", "table", "--answers", str(answers), "--method", method,
-                 "--out", str(out / "conal.csv")],
+                 "--out", str(out / "conal.csv")]
+                + ([] if args.posteriors else ["--labels-only"]),
                 check=True, stdout=subprocess.DEVNULL,
             )
 
