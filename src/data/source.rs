@@ -44,6 +44,8 @@ impl TaskKind {
 /// `conal test` and `conal train --resume` can read the data the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "DataSpecFile", try_from = "DataSpecFile")]
+// One per run, never in a collection: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum DataSpec {
     /// Music genre (Rodrigues et al.).
     Music {

@@ -387,7 +387,7 @@ impl TrainConfig {
                 "Adam needs 0 ≤ β < 1",
             ));
         }
-        if !(a.epsilon > 0.0) {
+        if a.epsilon.is_nan() || a.epsilon <= 0.0 {
             return Err(Error::param("adam_eps", a.epsilon, "must be positive"));
         }
         if self.devices == 0 || self.devices > 64 {
@@ -434,7 +434,7 @@ impl TrainConfig {
         {
             return Err(Error::param("mixup", m, "Beta(α, α) needs α > 0"));
         }
-        if !(a.weight_decay >= 0.0) {
+        if a.weight_decay.is_nan() || a.weight_decay < 0.0 {
             return Err(Error::param(
                 "weight_decay",
                 a.weight_decay,
