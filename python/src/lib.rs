@@ -561,8 +561,8 @@ impl Progress for PyProgress<'_> {
 /// Runs `work` on a thread of its own with the GIL released, while the calling thread (the
 /// interpreter's main thread, the only one where Python sees signals) checks for Ctrl-C
 /// every 0.1 s and, when it comes, sets the flag `work` polls through its [`PyProgress`].
-/// `work`'s error is then `Error::Interrupted`; what is returned is Python's own
-/// `KeyboardInterrupt`. Polling here rather than inside the fit is what lets every thread
+/// `work` then ends with `Error::Interrupted`, and what is returned is Python's own
+/// `KeyboardInterrupt` (also where `work` finished before it saw the flag). Polling here rather than inside the fit is what lets every thread
 /// of the fit (ensemble members, a pool of `n_jobs` threads) see the stop.
 fn interruptible<T: Send>(
     py: Python<'_>,
@@ -599,9 +599,10 @@ fn interruptible<T: Send>(
                 .map_err(|_| PyRuntimeError::new_err("the fit panicked (a bug in conal)"))
         })
     })?;
-    match (outcome, signal) {
-        (Err(conal::Error::Interrupted { .. }), Some(e)) => Err(e),
-        (out, _) => out.map_err(to_py),
+    match signal {
+        // Ctrl-C is raised even where the fit finished before it saw the stop.
+        Some(e) => Err(e),
+        None => outcome.map_err(to_py),
     }
 }
 
