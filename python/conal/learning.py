@@ -344,15 +344,9 @@ class CrowdLayer(_Estimator):
         return params
 
 
-class AnnotMix(_Estimator):
-    __doc__ = (
-        """Annot-Mix (Herde et al., ECAI 2024): the classifier plus an annotator model giving a
-    confusion matrix per (task, worker) pair, trained with mixup over (features, worker,
-    label) triples. Its default recipe is the Annot-Mix benchmark's ("benchmark").
-"""
-        + _COMMON_DOC
-    )
-    _method = "annot-mix"
+class _BenchmarkEstimator(_Estimator):
+    """The common parameters, with the Annot-Mix benchmark's recipe as the default."""
+
     _names = _COMMON
 
     def __init__(self, *, recipe: str = "benchmark", epochs: Optional[int] = None, batch_size: Optional[int] = None,
@@ -364,7 +358,18 @@ class AnnotMix(_Estimator):
         self.device, self.n_jobs, self.progress = device, n_jobs, progress
 
 
-class MaDL(_Estimator):
+class AnnotMix(_BenchmarkEstimator):
+    __doc__ = (
+        """Annot-Mix (Herde et al., ECAI 2024): the classifier plus an annotator model giving a
+    confusion matrix per (task, worker) pair, trained with mixup over (features, worker,
+    label) triples. Its default recipe is the Annot-Mix benchmark's ("benchmark").
+"""
+        + _COMMON_DOC
+    )
+    _method = "annot-mix"
+
+
+class MaDL(_BenchmarkEstimator):
     __doc__ = (
         """MaDL (Herde, Huseljic & Sick, TMLR 2023): the classifier plus an annotator model
     giving a confusion matrix per (task, worker) pair from interacting task and worker
@@ -374,15 +379,6 @@ class MaDL(_Estimator):
         + _COMMON_DOC
     )
     _method = "madl"
-    _names = _COMMON
-
-    def __init__(self, *, recipe: str = "benchmark", epochs: Optional[int] = None, batch_size: Optional[int] = None,
-                 lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
-                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
-                 n_jobs: Optional[int] = None, progress: bool = True):
-        self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
-        self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
-        self.device, self.n_jobs, self.progress = device, n_jobs, progress
 
 
 class AggregatedClassifier(_Estimator):

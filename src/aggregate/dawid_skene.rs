@@ -19,6 +19,7 @@
 //! assert!(m[0][1] > 0.99 && m[1][1] > 0.99);
 //! ```
 
+use crate::aggregate::majority_vote::into_shares;
 use crate::aggregate::{Aggregation, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
@@ -358,8 +359,8 @@ impl Triples {
 }
 
 /// Each item's vote shares, flat `[n_items × k]` (uniform for an item without labels), and
-/// whether it has labels: [`MajorityVote`](crate::aggregate::MajorityVote)'s posteriors, to the bit (whole-number counts
-/// divided by their sum), without its per-item rows and tie draws.
+/// whether it has labels: [`MajorityVote`](crate::aggregate::MajorityVote)'s posteriors, to
+/// the bit (the same counts and [`into_shares`]), without its per-item rows and tie draws.
 fn vote_shares(n_items: usize, k: usize, annotations: &[Annotation]) -> (Vec<f64>, Vec<bool>) {
     let mut post = vec![0.0f64; n_items * k];
     for a in annotations {
@@ -367,15 +368,8 @@ fn vote_shares(n_items: usize, k: usize, annotations: &[Annotation]) -> (Vec<f64
     }
     let mut has_labels = Vec::with_capacity(n_items);
     for row in post.chunks_mut(k) {
-        let total: f64 = row.iter().sum();
-        has_labels.push(total > 0.0);
-        for v in row.iter_mut() {
-            *v = if total > 0.0 {
-                *v / total
-            } else {
-                1.0 / k as f64
-            };
-        }
+        has_labels.push(row.iter().sum::<f64>() > 0.0);
+        into_shares(row);
     }
     (post, has_labels)
 }

@@ -30,6 +30,16 @@ pub enum Ties {
     Lowest,
 }
 
+/// Votes turned into their shares of the row's total in place (uniform for a row without
+/// votes): majority vote's posteriors, and Dawid-Skene's start.
+pub(crate) fn into_shares(row: &mut [f64]) {
+    let total: f64 = row.iter().sum();
+    let uniform = 1.0 / row.len() as f64;
+    for v in row.iter_mut() {
+        *v = if total > 0.0 { *v / total } else { uniform };
+    }
+}
+
 /// The class of `row` whose value is `max`, ties broken by `ties` (a `Random` pick draws
 /// once per call, tied or not, so that the draws do not depend on the votes), and whether
 /// there was a tie. Shared by every vote of the crate.
@@ -136,14 +146,7 @@ impl MajorityVote {
             let (label, tied) = pick(row, max, self.ties, &mut rng);
             ties += usize::from(tied);
             labels.push(label);
-            let total: f64 = row.iter().sum();
-            for v in row.iter_mut() {
-                *v = if total > 0.0 {
-                    *v / total
-                } else {
-                    1.0 / n_class as f64
-                };
-            }
+            into_shares(row);
         }
         tracing::debug!("majority vote: {ties} of {n_items} items had tied votes");
         Ok(FittedMajorityVote {

@@ -216,16 +216,12 @@ impl<C: HiddenBackbone<Tensor<2>>> CrowdModel<Tensor<2>> for AnnotMix<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MlpConfig;
+    use crate::model::{MlpConfig, values};
     use rand::SeedableRng;
 
     fn model(device: &Device) -> AnnotMix<crate::model::Mlp> {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         AnnotMixConfig::new(4, 3).init(MlpConfig::labelme(5, 3), &mut rng, device)
-    }
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().expect("f32")
     }
 
     /// The worker logits are log-probabilities: each row's exp sums to 1, and equals

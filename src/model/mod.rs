@@ -76,6 +76,12 @@ pub(crate) fn mixture_log_probs(log_p: Tensor<2>, log_confusion: Tensor<3>) -> T
     (sum.log() + max).reshape([m, k])
 }
 
+/// A tensor's values, flat, for tests.
+#[cfg(test)]
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32")
+}
+
 /// Checks worker log-probabilities `got` `[M, K]` against `Σ_k p[items[m], k] P_m[k, z]`
 /// written out (`p` `[batch, K]`, `confusion` `[M, K, K]`, all flat): each row's
 /// probabilities sum to 1 and equal the mixture.

@@ -14,8 +14,9 @@ use crate::run::single::train_single;
 use crate::run::{Member, Outputs, TrainOutcome, member_seed};
 use crate::spec::{RunConfig, RunResult};
 
-/// Trains the `config.train.ensemble` members of an ensemble, each a full run (its own seed, holdout split and checkpoint folder `members/<j>`), and scores the
-/// average of their class probabilities.
+/// Trains the `config.train.ensemble` members of an ensemble, each a full run (its own seed,
+/// holdout split and checkpoint folder `members/<j>`), and scores the average of their class
+/// probabilities.
 pub(crate) fn train_ensemble(
     config: &RunConfig,
     data: &TaskData,

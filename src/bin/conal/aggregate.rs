@@ -161,16 +161,12 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
             }
             w.write_record(&header)?;
             let mut cell = Vec::new();
-            let none: &[f64] = &[];
+            // Posterior columns per row: none with --labels-only.
+            let columns = if args.labels_only { 0 } else { usize::MAX };
             for &i in &labelled {
                 w.write_field(&crowd.items[i])?;
                 w.write_field(&crowd.classes[result.labels[i] as usize])?;
-                let posterior = if args.labels_only {
-                    none
-                } else {
-                    &result.posteriors[i]
-                };
-                for &p in posterior {
+                for &p in result.posteriors[i].iter().take(columns) {
                     cell.clear();
                     // As `{p:.6}` writes it, faster (a tenth of a majority vote's time).
                     push_fixed(&mut cell, p, 6);
