@@ -46,6 +46,38 @@ pub fn write_atomic_with(
     })
 }
 
+/// Appends `field` to `out` as a comma-separated file holds it, exactly as the csv crate's
+/// writer does by default: as it is, unless it holds a comma, a double quote, `\r` or `\n`;
+/// then in double quotes, each double quote doubled. Written by hand for speed: the csv
+/// writer's per-field state machine was a tenth of `conal aggregate`'s time on a million
+/// labels. A test checks both agree.
+///
+/// ```
+/// let mut out = Vec::new();
+/// conal::io::push_csv_field(&mut out, "t1");
+/// out.push(b',');
+/// conal::io::push_csv_field(&mut out, "say \"hi\", then go");
+/// assert_eq!(out, b"t1,\"say \"\"hi\"\", then go\"");
+/// ```
+pub fn push_csv_field(out: &mut Vec<u8>, field: &str) {
+    let bytes = field.as_bytes();
+    if !bytes
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
 /// Appends `x` with `decimals` digits after the point (at most 9), exactly as
 /// `format!("{x:.decimals$}")` writes it: the exact binary value rounded half to even.
 ///
@@ -222,6 +254,56 @@ mod fixed_tests {
             f64::MIN_POSITIVE,
         ] {
             check(x, 6);
+        }
+    }
+}
+
+#[cfg(test)]
+mod csv_field_tests {
+    use super::push_csv_field;
+    use rand::{RngExt, SeedableRng};
+
+    /// The csv crate's default writer on a record of `fields`.
+    fn csv_crate(fields: &[String]) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(fields).unwrap();
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn fields_are_written_as_the_csv_crate_writes_them() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let alphabet = [
+            'a', 'Z', '0', ',', '"', '\r', '\n', ' ', '\t', ';', 'é', '#', '\'',
+        ];
+        let mut cases: Vec<Vec<String>> = vec![
+            vec!["t1".into(), "c3".into()],
+            vec!["say \"hi\"".into(), "a,b".into()],
+            vec!["line\nbreak".into(), "cr\r".into(), " padded ".into()],
+        ];
+        for _ in 0..20_000 {
+            let n = rng.random_range(2..5);
+            cases.push(
+                (0..n)
+                    .map(|_| {
+                        let len = rng.random_range(1..8);
+                        (0..len)
+                            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
+        for fields in cases {
+            let mut ours = Vec::new();
+            for (j, f) in fields.iter().enumerate() {
+                if j > 0 {
+                    ours.push(b',');
+                }
+                push_csv_field(&mut ours, f);
+            }
+            ours.push(b'\n');
+            assert_eq!(ours, csv_crate(&fields), "{fields:?}");
         }
     }
 }

@@ -44,12 +44,17 @@ pub(crate) fn into_shares(row: &mut [f64]) {
 /// once per call, tied or not, so that the draws do not depend on the votes), and whether
 /// there was a tie. Shared by every vote of the crate.
 pub(crate) fn pick(row: &[f64], max: f64, ties: Ties, rng: &mut ChaCha8Rng) -> (u32, bool) {
-    let tied: Vec<usize> = (0..row.len()).filter(|&k| row[k] == max).collect();
-    let label = match ties {
-        Ties::Random => tied[rng.random_range(0..tied.len())],
-        Ties::Lowest => tied[0],
+    // Counted, then found again, rather than collected: no allocation per item.
+    let n_tied = row.iter().filter(|&&v| v == max).count();
+    let nth = match ties {
+        Ties::Random => rng.random_range(0..n_tied.max(1)),
+        Ties::Lowest => 0,
     };
-    (label as u32, tied.len() > 1)
+    let label = (0..row.len())
+        .filter(|&k| row[k] == max)
+        .nth(nth)
+        .unwrap_or_default();
+    (label as u32, n_tied > 1)
 }
 
 /// Majority vote parameters.

@@ -7,15 +7,31 @@
 //! the ids took most of `conal aggregate`'s time. Here every field stays a slice of the one
 //! file buffer and is interned at once.
 //!
+//! Where a million labels' read goes, and what this module does about it (measured with
+//! `perf` on the 1 M crowd of `conal bench --shape aggregate`):
+//! - field and line ends: a word-at-a-time scan ([`Ends`]) rather than memchr2's iterator,
+//!   whose per-match call cost more than the search itself on 3-byte fields;
+//! - ids: one of up to 15 bytes is compared and hashed as one integer ([`pack`]), not
+//!   through `memcmp` and a byte-wise hash;
+//! - tasks: most files list each task's labels together. Then items are numbered run by run,
+//!   with no lookup, and are checked to be distinct once at the end (a cache-friendly pass
+//!   over their hashes): inserting 200,000 ids into a map as they came, one cache miss
+//!   each, was a third of the read. A task that comes back in a later run sends the read to
+//!   a second pass that numbers tasks through a map. Each run is sorted (worker, label) as
+//!   it ends, while it is in cache, which also finds a repeated pair; the labels then arrive
+//!   at [`crate::data::CrowdLabels`] already in its order.
+//!
 //! This path accepts only what it reads exactly as the csv path does, and gives up (returns
 //! `None`) on anything else: a quote anywhere in the file, a byte-order mark, a carriage
 //! return inside a line, a row with another number of fields than the header, an empty field,
 //! a label outside a fixed class list, a task outside the fixed items, a repeated (task,
 //! worker) pair, `--duplicates keep-last`. The caller then reads the same bytes with the csv
-//! crate, which gives the message (file, line, what was expected) or the result. A test
-//! checks that both paths build the same labels.
+//! crate, which gives the message (file, line, what was expected) or the result. Tests check
+//! that both paths build the same labels.
 
-use rustc_hash::FxHashMap;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use crate::data::Annotation;
 use crate::data::labels::{Built, Items, first_repeat, sort_labels};
@@ -27,39 +43,282 @@ pub(crate) struct Columns<'a> {
     pub label: &'a str,
 }
 
-/// `str::trim`, with a fast path for the usual field that starts and ends with a visible
-/// ASCII character (nothing to trim).
-fn trim(field: &str) -> &str {
-    let b = field.as_bytes();
+/// A field's byte range in the file.
+type Span = (usize, usize);
+
+/// The span of `text[start..end]` with surrounding whitespace removed as `str::trim` removes
+/// it, with a fast path for the usual field that starts and ends with a visible ASCII
+/// character (nothing to trim).
+#[inline(always)]
+fn trim(text: &str, (start, end): Span) -> Span {
+    let b = &text.as_bytes()[start..end];
     match (b.first(), b.last()) {
-        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => field,
-        _ => field.trim(),
+        (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => (start, end),
+        _ => {
+            let rest = text[start..end].trim_start();
+            let start = end - rest.len();
+            (start, start + rest.trim_end().len())
+        }
     }
 }
 
-/// A first-appearance interner for labels: usually a handful of distinct values, where a
-/// linear scan beats hashing; a map takes over past [`LabelSet::SCAN`] of them.
-#[derive(Default)]
+/// The id `bytes[start..end]` as one integer when it has at most 15 bytes: its bytes
+/// (little-endian) with its length in the top byte, so that two ids are equal exactly when
+/// their keys are. Comparing and hashing a key takes no call, where `&str` keys went through
+/// `memcmp` (a tenth of the read).
+#[inline]
+fn pack(bytes: &[u8], (start, end): Span) -> Option<u128> {
+    let len = end - start;
+    if len > 15 {
+        return None;
+    }
+    // A fixed-size read (a slice copy called memmove, a tenth of the read).
+    let word = match bytes[start..].first_chunk::<16>() {
+        Some(w) => *w,
+        None => {
+            let mut w = [0u8; 16];
+            w[..len].copy_from_slice(&bytes[start..end]);
+            w
+        }
+    };
+    Some((u128::from_le_bytes(word) & MASKS[len]) | ((len as u128) << 120))
+}
+
+/// A cache slot of `bits` bits for the key `key`.
+#[inline]
+fn slot(key: u128, bits: u32) -> usize {
+    ((key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+}
+
+/// The low `len` bytes of a word, for `len` up to 15.
+const MASKS: [u128; 16] = {
+    let mut masks = [0u128; 16];
+    let mut len = 1;
+    while len < 16 {
+        masks[len] = (1u128 << (8 * len)) - 1;
+        len += 1;
+    }
+    masks
+};
+
+/// An id's hash, the same whichever way the id is met.
+fn hash_id(key: Option<u128>, id: &str) -> u64 {
+    let mut h = FxHasher::default();
+    match key {
+        Some(k) => k.hash(&mut h),
+        None => id.hash(&mut h),
+    }
+    h.finish()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The top bit of each zero byte of `x`, and of no other (exact, unlike the cheaper test
+/// that may flag a byte after a zero one).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    !((x & LOW7).wrapping_add(LOW7) | x | LOW7)
+}
+
+/// The positions of the delimiter and `\n` bytes of `bytes` from `start`, in order, found
+/// eight bytes at a time. Written by hand: memchr2's iterator finds the same positions but
+/// pays a call and its set-up per match, three a line here.
+struct Ends<'a> {
+    bytes: &'a [u8],
+    /// Where the current word starts.
+    base: usize,
+    /// Matches left in the current word: the top bit of each matching byte.
+    mask: u64,
+    delimiter: u64,
+}
+
+impl<'a> Ends<'a> {
+    fn new(bytes: &'a [u8], start: usize, delimiter: u8) -> Self {
+        let mut ends = Ends {
+            bytes,
+            base: start,
+            mask: 0,
+            delimiter: ONES * u64::from(delimiter),
+        };
+        ends.mask = ends.matches(start);
+        ends
+    }
+
+    #[inline(always)]
+    fn matches(&self, at: usize) -> u64 {
+        let word = match self.bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(w) => u64::from_le_bytes(*w),
+            None => {
+                // The last bytes, padded with a byte that matches neither (`\n` is 10 and the
+                // delimiter is not 1 where it is 0).
+                let pad = u8::from(self.delimiter == 0);
+                let mut w = [pad; 8];
+                let rest = self.bytes.get(at..).unwrap_or_default();
+                w[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(w)
+            }
+        };
+        zero_bytes(word ^ (ONES * u64::from(b'\n'))) | zero_bytes(word ^ self.delimiter)
+    }
+}
+
+impl Iterator for Ends<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.base += 8;
+            if self.base >= self.bytes.len() {
+                return None;
+            }
+            self.mask = self.matches(self.base);
+        }
+        let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// Ids numbered in order of first appearance through a map (short ids by key), with a
+/// direct-mapped cache of keys in front of it: most lookups are one comparison, where the
+/// map's hashing and probing took a tenth of the read.
+struct Ids<'a> {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<&'a str, u32>,
+    ids: Vec<String>,
+    /// (key, number) of short ids met, at a slot given by the key (0: an empty slot).
+    cache: Vec<(u128, u32)>,
+}
+
+impl Default for Ids<'_> {
+    fn default() -> Self {
+        Ids {
+            short: FxHashMap::default(),
+            long: FxHashMap::default(),
+            ids: Vec::new(),
+            cache: vec![(0, 0); 1 << Ids::CACHE_BITS],
+        }
+    }
+}
+
+impl<'a> Ids<'a> {
+    /// 4,096 slots (128 KiB, in L2).
+    const CACHE_BITS: u32 = 12;
+
+    /// The number of the id `text[span]`, whose key is `key`.
+    #[inline]
+    fn index(&mut self, text: &'a str, span: Span, key: Option<u128>) -> u32 {
+        let next = self.ids.len() as u32;
+        let i = match key {
+            Some(k) => {
+                let slot = slot(k, Self::CACHE_BITS);
+                if let Some(&(cached, i)) = self.cache.get(slot)
+                    && cached == k
+                {
+                    return i;
+                }
+                let i = *self.short.entry(k).or_insert(next);
+                if let Some(c) = self.cache.get_mut(slot) {
+                    *c = (k, i);
+                }
+                i
+            }
+            None => *self.long.entry(&text[span.0..span.1]).or_insert(next),
+        };
+        if i == next {
+            self.ids.push(text[span.0..span.1].to_string());
+        }
+        i
+    }
+}
+
+/// Labels numbered in order of first appearance (or a fixed list), found through a small
+/// direct-mapped cache of keys in front of a map. A label is one of a handful of values met
+/// in no order: a linear scan's exit was mispredicted on most lines (a fifth of the read),
+/// where the cache answers with one comparison that almost always holds.
 struct LabelSet<'a> {
     seen: Vec<&'a str>,
     map: FxHashMap<&'a str, u32>,
+    /// (key, number) of short labels met, at a slot given by the key (0: an empty slot; a
+    /// key is never 0, ids being not empty). Colliding labels take turns; the map decides.
+    cache: [(u128, u32); 64],
+    /// A fixed class list: an unknown label is `None`.
+    fixed: bool,
 }
 
 impl<'a> LabelSet<'a> {
-    const SCAN: usize = 16;
+    fn new() -> Self {
+        LabelSet {
+            seen: Vec::new(),
+            map: FxHashMap::default(),
+            cache: [(0, 0); 64],
+            fixed: false,
+        }
+    }
 
-    fn index(&mut self, label: &'a str) -> u32 {
-        let found = if self.seen.len() <= Self::SCAN {
-            self.seen.iter().position(|&l| l == label).map(|i| i as u32)
-        } else {
-            self.map.get(label).copied()
+    /// The fixed classes `classes`, or `None` if one is repeated (the csv path says so).
+    fn fixed(classes: &'a [String]) -> Option<Self> {
+        let mut set = LabelSet::new();
+        for c in classes {
+            if set.map.contains_key(c.as_str()) {
+                return None;
+            }
+            set.push(c);
+        }
+        set.fixed = true;
+        Some(set)
+    }
+
+    fn push(&mut self, label: &'a str) -> u32 {
+        let i = self.seen.len() as u32;
+        self.seen.push(label);
+        self.map.insert(label, i);
+        i
+    }
+
+    /// The number of the label `text[span]`, whose key is `key`.
+    #[inline]
+    fn index(&mut self, text: &'a str, span: Span, key: Option<u128>) -> Option<u32> {
+        if let Some(k) = key {
+            let (cached, i) = self.cache[slot(k, 6)];
+            if cached == k {
+                return Some(i);
+            }
+        }
+        let label = &text[span.0..span.1];
+        let i = match self.map.get(label) {
+            Some(&i) => i,
+            None if self.fixed => return None,
+            None => self.push(label),
         };
-        found.unwrap_or_else(|| {
-            let i = self.seen.len() as u32;
-            self.seen.push(label);
-            self.map.insert(label, i);
-            i
-        })
+        if let Some(k) = key {
+            self.cache[slot(k, 6)] = (k, i);
+        }
+        Some(i)
+    }
+}
+
+/// How tasks become items.
+enum Tasks<'a> {
+    /// Numbered run by run, assuming each task's labels come together; `hashes` (one a run)
+    /// are checked for a task that came back once the file is read.
+    Runs { ids: Vec<String>, hashes: Vec<u64> },
+    /// In order of first appearance, through a map.
+    Mapped(Ids<'a>),
+    /// The fixed items, through a map.
+    Fixed(FxHashMap<&'a str, u32>),
+}
+
+impl Tasks<'_> {
+    fn ids(self, items: &Items<'_>) -> Vec<String> {
+        match (self, items) {
+            (Tasks::Runs { ids, .. }, _) => ids,
+            (Tasks::Mapped(m), _) => m.ids,
+            (Tasks::Fixed(_), Items::Fixed { ids, .. }) => ids.to_vec(),
+            (Tasks::Fixed(_), Items::Grow) => Vec::new(),
+        }
     }
 }
 
@@ -82,141 +341,59 @@ pub(crate) fn read(
         return None;
     }
     let has_cr = memchr::memchr(b'\r', bytes).is_some();
-    let delimiter_byte = delimiter;
-    let delimiter = char::from(delimiter);
-    let (header, body) = match memchr::memchr(b'\n', bytes) {
-        Some(i) => (&text[..i], &text[i + 1..]),
-        None => (text, ""),
+    let (header, body_start) = match memchr::memchr(b'\n', bytes) {
+        Some(i) => (&text[..i], i + 1),
+        None => (text, text.len()),
     };
     let header = header.strip_suffix('\r').unwrap_or(header);
     if header.is_empty() || (has_cr && header.contains('\r')) {
         return None;
     }
-    let names: Vec<&str> = header.split(delimiter).map(str::trim).collect();
+    let names: Vec<&str> = header.split(char::from(delimiter)).map(str::trim).collect();
     let find = |name: &str| names.iter().position(|&h| h == name);
-    let (t, w, l) = (
-        find(columns.task)?,
-        find(columns.worker)?,
-        find(columns.label)?,
-    );
-    let n_fields = names.len();
-
-    let (mut item_ids, mut item_index, fixed) = match items {
-        Items::Fixed { ids, .. } => (
-            ids.to_vec(),
+    let layout = Layout {
+        delimiter,
+        has_cr,
+        body_start,
+        n_fields: names.len(),
+        task: find(columns.task)?,
+        worker: find(columns.worker)?,
+        label: find(columns.label)?,
+    };
+    let first = match items {
+        Items::Fixed { ids, .. } => Tasks::Fixed(
             ids.iter()
                 .enumerate()
                 .map(|(i, id)| (id.as_str(), i as u32))
-                .collect::<FxHashMap<&str, u32>>(),
-            true,
+                .collect(),
         ),
-        // Sized for about 5 labels a task at 15 bytes a label (growing the map rehashed a
-        // tenth of the read).
-        Items::Grow => {
-            let tasks = bytes.len() / 75;
-            (
-                Vec::with_capacity(tasks),
-                FxHashMap::with_capacity_and_hasher(tasks, Default::default()),
-                false,
-            )
-        }
+        // About 5 labels a task at 15 bytes a label in the usual files.
+        Items::Grow => Tasks::Runs {
+            ids: Vec::with_capacity(bytes.len() / 60),
+            hashes: Vec::with_capacity(bytes.len() / 60),
+        },
     };
-    let class_index: Option<FxHashMap<&str, u32>> = classes.map(|c| {
-        c.iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i as u32))
-            .collect()
-    });
-    let mut labels = LabelSet::default();
-    let mut workers: Vec<String> = Vec::new();
-    let mut worker_index: FxHashMap<&str, u32> = FxHashMap::default();
-    // About 15 bytes a label in the usual files.
-    let mut annotations: Vec<Annotation> = Vec::with_capacity(bytes.len() / 12);
-    // Files usually list an item's labels together: the last task's index saves a lookup.
-    let mut last_task: Option<(&str, u32)> = None;
-    let mut fields: Vec<&str> = Vec::with_capacity(n_fields);
-    // One pass over the body for field and line ends together.
-    let body_bytes = body.as_bytes();
-    let mut ends = memchr::memchr2_iter(delimiter_byte, b'\n', body_bytes);
-    let mut at = 0;
-    loop {
-        let end = ends.next();
-        if end.is_none() && at >= body_bytes.len() && fields.is_empty() {
-            break;
+    let (annotations, tasks, workers, labels) = match read_with(text, &layout, first, classes)? {
+        (.., Tasks::Runs { ids, hashes }, _, _) if !all_distinct(&hashes, &ids) => {
+            // A task came back after other tasks: read again, numbering tasks by a map.
+            let mapped = Tasks::Mapped(Ids {
+                ids: Vec::with_capacity(ids.len()),
+                ..Ids::default()
+            });
+            drop((ids, hashes));
+            read_with(text, &layout, mapped, classes)?
         }
-        let pos = end.unwrap_or(body_bytes.len());
-        fields.push(&body[at..pos]);
-        at = pos + 1;
-        if end.is_some_and(|e| body_bytes[e] != b'\n') {
-            continue; // a field end within the line
-        }
-        // The line is complete: a `\r` before its `\n` is dropped.
-        if let Some(last) = fields.last_mut() {
-            *last = last.strip_suffix('\r').unwrap_or(last);
-        }
-        if fields.len() == 1 && fields[0].is_empty() {
-            // The csv crate skips empty lines too.
-            fields.clear();
-            if end.is_none() {
-                break;
-            }
-            continue;
-        }
-        if has_cr && fields.iter().any(|f| f.contains('\r')) {
-            return None;
-        }
-        if fields.len() != n_fields {
-            return None;
-        }
-        let field = |c: usize| {
-            let v = trim(fields[c]);
-            (!v.is_empty()).then_some(v)
-        };
-        let (task, worker, label) = (field(t)?, field(w)?, field(l)?);
-        let item = match last_task {
-            Some((id, i)) if id == task => i,
-            _ => {
-                let i = match item_index.get(task) {
-                    Some(&i) => i,
-                    None if fixed => return None,
-                    None => {
-                        let i = item_ids.len() as u32;
-                        item_ids.push(task.to_string());
-                        item_index.insert(task, i);
-                        i
-                    }
-                };
-                last_task = Some((task, i));
-                i
-            }
-        };
-        let worker = match worker_index.get(worker) {
-            Some(&r) => r,
-            None => {
-                let r = workers.len() as u32;
-                workers.push(worker.to_string());
-                worker_index.insert(worker, r);
-                r
-            }
-        };
-        let label = match &class_index {
-            Some(index) => *index.get(label)?,
-            None => labels.index(label),
-        };
-        annotations.push(Annotation {
-            item,
-            worker,
-            label,
-        });
-        fields.clear();
-        if end.is_none() {
-            break;
-        }
-    }
+        read => read,
+    };
+    // Runs were checked for a repeated pair as they ended.
+    let checked = matches!(tasks, Tasks::Runs { .. });
+    let items_ids = tasks.ids(items);
     // The csv path says "no crowd labels in the file", or names the repeated pair.
-    if annotations.is_empty() || first_repeat(&annotations, item_ids.len()).is_some() {
+    if annotations.is_empty() || (!checked && first_repeat(&annotations, items_ids.len()).is_some())
+    {
         return None;
     }
+    let mut annotations = annotations;
     let classes = match classes {
         Some(c) => c.to_vec(),
         None => {
@@ -227,8 +404,10 @@ pub(crate) fn read(
                 .iter()
                 .map(|l| sorted.iter().position(|c| c == l).unwrap_or(0) as u32)
                 .collect();
-            for a in &mut annotations {
-                a.label = position[a.label as usize];
+            if position.iter().enumerate().any(|(i, &p)| p as usize != i) {
+                for a in &mut annotations {
+                    a.label = position[a.label as usize];
+                }
             }
             sorted
         }
@@ -237,6 +416,244 @@ pub(crate) fn read(
         annotations,
         classes,
         workers,
-        items: item_ids,
+        items: items_ids,
     })
+}
+
+/// Where the columns are, read from the header.
+struct Layout {
+    delimiter: u8,
+    has_cr: bool,
+    body_start: usize,
+    n_fields: usize,
+    task: usize,
+    worker: usize,
+    label: usize,
+}
+
+/// One pass over the body: the labels, the tasks as `tasks` numbers them, the workers and
+/// the labels met.
+#[allow(clippy::type_complexity)]
+fn read_with<'a>(
+    text: &'a str,
+    layout: &Layout,
+    mut tasks: Tasks<'a>,
+    classes: Option<&'a [String]>,
+) -> Option<(Vec<Annotation>, Tasks<'a>, Vec<String>, LabelSet<'a>)> {
+    let bytes = text.as_bytes();
+    let mut labels = match classes {
+        Some(c) => LabelSet::fixed(c)?,
+        None => LabelSet::new(),
+    };
+    let mut workers = Ids::default();
+    // About 15 bytes a label in the usual files.
+    let mut annotations: Vec<Annotation> = Vec::with_capacity(bytes.len() / 12);
+    // Where each column's span goes: the task's, the worker's, the label's, or nowhere (3).
+    let slots: Vec<usize> = (0..layout.n_fields)
+        .map(|c| {
+            [layout.task, layout.worker, layout.label]
+                .iter()
+                .position(|&k| k == c)
+                .unwrap_or(3)
+        })
+        .collect();
+    let mut spans: [Span; 4] = [(0, 0); 4];
+    let mut n_fields = 0;
+    // The last task (its key, 0 for a long id; its span; its item): files usually list an
+    // item's labels together.
+    let (mut last_key, mut last_span, mut last_item) = (0u128, (0, 0), None);
+    let mut run_start = 0;
+    let mut ends = Ends::new(bytes, layout.body_start, layout.delimiter);
+    let (mut line_start, mut at) = (layout.body_start, layout.body_start);
+    loop {
+        let end = ends.next();
+        if end.is_none() && line_start >= bytes.len() {
+            break;
+        }
+        let pos = end.unwrap_or(bytes.len());
+        if let Some(&slot) = slots.get(n_fields) {
+            spans[slot] = (at, pos);
+        }
+        n_fields += 1;
+        at = pos + 1;
+        if end.is_some_and(|e| bytes[e] != b'\n') {
+            continue; // a field end within the line
+        }
+        // The line is complete: a `\r` before its `\n` is dropped, one elsewhere declined.
+        let mut line_end = pos;
+        if layout.has_cr {
+            if line_end > line_start && bytes[line_end - 1] == b'\r' {
+                line_end -= 1;
+                for span in &mut spans {
+                    if span.1 == pos {
+                        span.1 = line_end;
+                    }
+                }
+            }
+            if bytes[line_start..line_end].contains(&b'\r') {
+                return None;
+            }
+        }
+        let (fields, line) = (n_fields, (line_start, line_end));
+        (n_fields, line_start) = (0, at);
+        if fields == 1 && line.0 == line.1 {
+            // The csv crate skips empty lines too.
+            if end.is_none() {
+                break;
+            }
+            continue;
+        }
+        if fields != layout.n_fields {
+            return None;
+        }
+        // Three calls, not `spans.map`: its closure was not inlined (a third of the read).
+        let (task, worker, label) = (
+            trim(text, spans[0]),
+            trim(text, spans[1]),
+            trim(text, spans[2]),
+        );
+        if task.0 == task.1 || worker.0 == worker.1 || label.0 == label.1 {
+            return None;
+        }
+        let task_key = pack(bytes, task);
+        let same = match task_key {
+            Some(key) => key == last_key,
+            None => last_key == 0 && bytes[last_span.0..last_span.1] == bytes[task.0..task.1],
+        };
+        let item = match last_item {
+            Some(i) if same => i,
+            _ => {
+                let id = &text[task.0..task.1];
+                let i = match &mut tasks {
+                    Tasks::Runs { ids, hashes } => {
+                        if !end_run(&mut annotations[run_start..]) {
+                            return None;
+                        }
+                        run_start = annotations.len();
+                        hashes.push(hash_id(task_key, id));
+                        ids.push(id.to_string());
+                        (ids.len() - 1) as u32
+                    }
+                    Tasks::Mapped(map) => map.index(text, task, task_key),
+                    Tasks::Fixed(map) => *map.get(id)?,
+                };
+                (last_key, last_span, last_item) = (task_key.unwrap_or(0), task, Some(i));
+                i
+            }
+        };
+        let worker = workers.index(text, worker, pack(bytes, worker));
+        let label = labels.index(text, label, pack(bytes, label))?;
+        annotations.push(Annotation {
+            item,
+            worker,
+            label,
+        });
+        if end.is_none() {
+            break;
+        }
+    }
+    if matches!(tasks, Tasks::Runs { .. }) && !end_run(&mut annotations[run_start..]) {
+        return None;
+    }
+    Some((annotations, tasks, workers.ids, labels))
+}
+
+/// Sorts one task's labels (by worker, then label); `false` if a worker labelled it twice.
+fn end_run(run: &mut [Annotation]) -> bool {
+    // The item is the run's own: one integer key (the derived order compared field by field,
+    // a tenth of the read).
+    run.sort_unstable_by_key(|a| (u64::from(a.worker) << 32) | u64::from(a.label));
+    run.windows(2).all(|w| w[0].worker != w[1].worker)
+}
+
+/// Whether the ids whose hashes are `hashes` are all distinct. The hashes are split by their
+/// top bits into blocks of about a thousand, each sorted in cache; where two hashes are
+/// equal, a set of the ids decides.
+fn all_distinct(hashes: &[u64], ids: &[String]) -> bool {
+    let bits = (usize::BITS - (hashes.len() / 1024).leading_zeros()).min(16);
+    let block = |h: u64| h.checked_shr(64 - bits).unwrap_or(0) as usize;
+    let n_blocks = 1usize << bits;
+    let mut start = vec![0usize; n_blocks + 1];
+    for &h in hashes {
+        start[block(h) + 1] += 1;
+    }
+    for b in 0..n_blocks {
+        start[b + 1] += start[b];
+    }
+    let mut next = start.clone();
+    let mut split = vec![0u64; hashes.len()];
+    for &h in hashes {
+        let b = block(h);
+        split[next[b]] = h;
+        next[b] += 1;
+    }
+    let collision = (0..n_blocks).any(|b| {
+        let block = &mut split[start[b]..start[b + 1]];
+        block.sort_unstable();
+        block.windows(2).any(|w| w[0] == w[1])
+    });
+    if !collision {
+        return true;
+    }
+    let mut seen = FxHashSet::default();
+    ids.iter().all(|id| seen.insert(id.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_hashes_are_settled_by_the_ids() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Made-up hashes: a collision between distinct ids is no repeat.
+        assert!(all_distinct(&[7, 3, 7], &ids(&["a", "b", "c"])));
+        assert!(!all_distinct(&[7, 3, 7], &ids(&["a", "b", "a"])));
+        assert!(all_distinct(&[], &[]));
+        // Thousands (several blocks), each id's own hash.
+        let many: Vec<String> = (0..5000).map(|i| format!("task-{i}")).collect();
+        let hashes: Vec<u64> = many
+            .iter()
+            .map(|id| hash_id(pack(id.as_bytes(), (0, id.len())), id))
+            .collect();
+        assert!(all_distinct(&hashes, &many));
+        let mut again = many.clone();
+        again[4000] = many[17].clone();
+        let hashes: Vec<u64> = again
+            .iter()
+            .map(|id| hash_id(pack(id.as_bytes(), (0, id.len())), id))
+            .collect();
+        assert!(!all_distinct(&hashes, &again));
+    }
+
+    #[test]
+    fn keys_tell_ids_apart_exactly() {
+        let text = b"ab\0ab,abcdefghijklmno,abcdefghijklmnop";
+        let key = |s, e| pack(text, (s, e));
+        assert_ne!(key(0, 2), key(0, 3)); // "ab" and "ab\0": the length tells
+        assert_eq!(key(0, 2), key(3, 5));
+        assert!(key(6, 21).is_some()); // 15 bytes
+        assert_eq!(key(22, 38), None); // 16 bytes: no key
+        // Read at the very end of the buffer.
+        assert_eq!(key(36, 38), pack(b"op", (0, 2)));
+    }
+
+    #[test]
+    fn field_ends_are_every_delimiter_and_newline() {
+        for delimiter in [b',', b'\t', 0u8] {
+            let text: Vec<u8> = b"a,b\tc\n\0dd,\n,,,x\tyz\n\n"
+                .iter()
+                .copied()
+                .cycle()
+                .take(97)
+                .collect();
+            for start in 0..9 {
+                let want: Vec<usize> = (start..text.len())
+                    .filter(|&i| text[i] == b'\n' || text[i] == delimiter)
+                    .collect();
+                let got: Vec<usize> = Ends::new(&text, start, delimiter).collect();
+                assert_eq!(got, want, "delimiter {delimiter}, from {start}");
+            }
+        }
+    }
 }

@@ -718,7 +718,17 @@ mod fast_path_tests {
                 .read_long(text.as_bytes())
                 .and_then(|raw| spec.build(raw, items))
                 .expect("the csv path reads what the fast path reads");
-            assert_eq!(f.annotations, slow.annotations, "{text:?}");
+            // The fast path hands each task's labels over sorted (as CrowdLabels keeps them).
+            let sorted = |a: &[crate::data::Annotation]| {
+                let mut a = a.to_vec();
+                a.sort_unstable();
+                a
+            };
+            assert_eq!(
+                sorted(&f.annotations),
+                sorted(&slow.annotations),
+                "{text:?}"
+            );
             assert_eq!(f.classes, slow.classes, "{text:?}");
             assert_eq!(f.workers, slow.workers, "{text:?}");
             assert_eq!(f.items, slow.items, "{text:?}");
@@ -809,5 +819,66 @@ mod fast_path_tests {
             s.read_long_fast(b"task,worker,label\nt1,w\xff,a\n", &Items::Grow)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_fast_reader_agrees_with_the_csv_reader_on_random_files() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let s = spec("a.csv");
+        // Ids around the 15-byte packing limit, and short ones.
+        let id = |prefix: &str, i: u32, rng: &mut rand_chacha::ChaCha8Rng| {
+            let pad = rng.random_range(0..18);
+            format!("{prefix}{}{i}", "x".repeat(pad))
+        };
+        for case in 0..400 {
+            let n_tasks = rng.random_range(1..12u32);
+            let task_ids: Vec<String> = (0..n_tasks).map(|t| id("t", t, &mut rng)).collect();
+            let worker_ids: Vec<String> = (0..6).map(|w| id("w", w, &mut rng)).collect();
+            let label_ids: Vec<String> = (0..rng.random_range(2..5))
+                .map(|l| id("c", l, &mut rng))
+                .collect();
+            let mut rows: Vec<(usize, usize, usize)> = Vec::new();
+            for t in 0..n_tasks as usize {
+                for w in 0..6 {
+                    if rng.random_bool(0.5) {
+                        rows.push((t, w, rng.random_range(0..label_ids.len())));
+                    }
+                }
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            let repeat = case % 5 == 0;
+            if repeat {
+                let r = rows[rng.random_range(0..rows.len())];
+                rows.push((r.0, r.1, 0));
+            }
+            match case % 3 {
+                // Grouped by task (the usual file), in task order or not.
+                0 => rows.sort_by_key(|r| r.0),
+                1 => rows.sort_by_key(|r| (n_tasks as usize - r.0, r.1)),
+                // Shuffled: tasks come back after others.
+                _ => {
+                    for i in (1..rows.len()).rev() {
+                        rows.swap(i, rng.random_range(0..=i));
+                    }
+                }
+            }
+            let newline = if case % 4 == 0 { "\r\n" } else { "\n" };
+            let mut text = format!("task,worker,label{newline}");
+            for (j, &(t, w, l)) in rows.iter().enumerate() {
+                text.push_str(&format!(
+                    "{},{},{}",
+                    task_ids[t], worker_ids[w], label_ids[l]
+                ));
+                // The last line without its newline now and then.
+                if j + 1 < rows.len() || case % 7 != 0 {
+                    text.push_str(newline);
+                }
+            }
+            let built = fast(&s, &text, Items::Grow);
+            assert_eq!(built.is_some(), !repeat, "{text:?}");
+        }
     }
 }
