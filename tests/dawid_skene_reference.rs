@@ -43,7 +43,7 @@ mod reference {
             .fit_annotations(n_items, k, annotations)
             .unwrap()
             .aggregation;
-        let mut post = mv.posteriors;
+        let mut post = mv.posteriors.to_rows();
         let has_labels = mv.has_labels;
         apply_gold(&mut post);
         let labelled: Vec<usize> = (0..n_items).filter(|&i| has_labels[i]).collect();
@@ -198,7 +198,7 @@ fn assert_same(name: &str, got: &FittedDawidSkene, want: &reference::Out) {
     for (i, (g, w)) in got
         .aggregation
         .posteriors
-        .iter()
+        .rows()
         .zip(&want.post)
         .enumerate()
     {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use conal::aggregate::{
     DawidSkene, Glad, InitialErrorStrategy, InitialErrors, Kos, Mace, MaceMethod, MajorityVote,
-    Mmsr, OneCoinDawidSkene, Ties, ZeroBasedSkill, agreement,
+    Mmsr, OneCoinDawidSkene, Posteriors, Ties, ZeroBasedSkill, agreement,
 };
 use conal::data::{Annotation, CrowdData, CrowdLabels, Matrix};
 use conal::estimator::RunParams;
@@ -60,6 +60,15 @@ fn crowd_labels(
     CrowdLabels::from_codes(n_tasks, n_workers, classes, t, w, l).map_err(data_err)
 }
 
+/// Items × classes, copied once from the flat posteriors.
+fn posteriors_to_array<'py>(
+    py: Python<'py>,
+    posteriors: &Posteriors,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    PyArray1::from_slice(py, posteriors.as_flat())
+        .reshape([posteriors.len(), posteriors.n_classes()])
+}
+
 fn rows_to_array<'py>(py: Python<'py>, rows: &[Vec<f64>]) -> PyResult<Bound<'py, PyArray2<f64>>> {
     PyArray2::from_vec2(py, rows).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
@@ -86,7 +95,7 @@ fn majority_vote<'py>(
         mv = mv.weights(weights.as_slice()?.to_vec());
     }
     let fitted = py.detach(|| mv.fit(&data)).map_err(to_py)?;
-    rows_to_array(py, &fitted.aggregation.posteriors)
+    posteriors_to_array(py, &fitted.aggregation.posteriors)
 }
 
 /// Dawid-Skene: (posteriors, priors, worker confusions [worker, true, given], ELBO history).
@@ -151,7 +160,7 @@ fn dawid_skene<'py>(
     let errors = PyArray3::from_vec3(py, &fitted.worker_confusions)
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     Ok((
-        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        posteriors_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.priors),
         errors,
         fitted.elbo_history,
@@ -186,7 +195,7 @@ fn one_coin_dawid_skene<'py>(
     let errors = PyArray3::from_vec3(py, &fitted.worker_confusions)
         .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     Ok((
-        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        posteriors_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.priors),
         errors,
         PyArray1::from_vec(py, fitted.skills),
@@ -223,7 +232,7 @@ fn zero_based_skill<'py>(
         .ties(Ties::Lowest);
     let fitted = py.detach(|| zbs.fit(&data)).map_err(to_py)?;
     Ok((
-        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        posteriors_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.skills),
     ))
 }
@@ -318,7 +327,7 @@ fn mace<'py>(
         .map_err(to_py)?;
     let spamming: Vec<Vec<f64>> = fitted.spamming.iter().map(|s| s.to_vec()).collect();
     Ok((
-        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        posteriors_to_array(py, &fitted.aggregation.posteriors)?,
         rows_to_array(py, &spamming)?,
         rows_to_array(py, &fitted.thetas)?,
         fitted.log_marginal_likelihood,
@@ -500,7 +509,7 @@ fn glad<'py>(
     }
     let fitted = py.detach(|| glad.fit(&data)).map_err(to_py)?;
     Ok((
-        rows_to_array(py, &fitted.aggregation.posteriors)?,
+        posteriors_to_array(py, &fitted.aggregation.posteriors)?,
         PyArray1::from_vec(py, fitted.abilities),
         PyArray1::from_vec(py, fitted.difficulties),
         fitted.loss_history,

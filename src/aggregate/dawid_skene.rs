@@ -20,7 +20,7 @@
 //! ```
 
 use crate::aggregate::majority_vote::into_shares;
-use crate::aggregate::{Aggregation, check_annotations};
+use crate::aggregate::{Aggregation, Posteriors, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -275,8 +275,8 @@ impl DawidSkene {
             }
             last = elbo;
         }
-        let posteriors: Vec<Vec<f64>> = post.chunks(k).map(<[f64]>::to_vec).collect();
-        let labels = posteriors.iter().map(|row| argmax(row) as u32).collect();
+        let labels = post.chunks(k).map(|row| argmax(row) as u32).collect();
+        let posteriors = Posteriors::from_flat(n_items, k, post);
         let worker_confusions = errors
             .chunks(k * k)
             .map(|m| m.chunks(k).map(<[f64]>::to_vec).collect())
@@ -624,7 +624,7 @@ impl OneCoinDawidSkene {
             annotations,
             MStep::OneCoin,
         )?;
-        let post = fitted.aggregation.posteriors.concat();
+        let post = fitted.aggregation.posteriors.as_flat().to_vec();
         let skills = one_coin_skills(&post, annotations, n_workers, n_class);
         Ok(FittedOneCoinDawidSkene {
             aggregation: fitted.aggregation,

@@ -32,7 +32,7 @@
 use rayon::prelude::*;
 
 use crate::aggregate::dawid_skene::argmax;
-use crate::aggregate::{Aggregation, check_annotations};
+use crate::aggregate::{Aggregation, Posteriors, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 
@@ -357,7 +357,7 @@ impl Glad {
         Ok(FittedGlad {
             aggregation: Aggregation {
                 labels,
-                posteriors: post,
+                posteriors: Posteriors::from_rows(&post),
                 has_labels,
             },
             abilities: alpha.to_vec(),

@@ -22,7 +22,7 @@
 //! assert_eq!(fitted.aggregation.labels, truth.to_vec());
 //! ```
 
-use crate::aggregate::{Aggregation, check_annotations};
+use crate::aggregate::{Aggregation, Posteriors, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::NumpyRandomState;
@@ -158,7 +158,7 @@ impl Kos {
             has_labels[a.item as usize] = true;
         }
         let labels = scores.iter().map(|&s| u32::from(s < 0.0)).collect();
-        let posteriors = scores
+        let posteriors: Vec<Vec<f64>> = scores
             .iter()
             .zip(&has_labels)
             .map(|(&s, &has)| match (has, s) {
@@ -171,7 +171,7 @@ impl Kos {
         Ok(FittedKos {
             aggregation: Aggregation {
                 labels,
-                posteriors,
+                posteriors: Posteriors::from_rows(&posteriors),
                 has_labels,
             },
             scores,

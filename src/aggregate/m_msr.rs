@@ -44,7 +44,7 @@
 
 use crate::aggregate::dawid_skene::group_by_item;
 use crate::aggregate::majority_vote::{Ties, pick};
-use crate::aggregate::{Aggregation, check_annotations, check_non_negative};
+use crate::aggregate::{Aggregation, Posteriors, check_annotations, check_non_negative};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::{NumpyRandomState, rng, stream};
@@ -264,7 +264,7 @@ impl Mmsr {
         (
             Aggregation {
                 labels,
-                posteriors,
+                posteriors: Posteriors::from_rows(&posteriors),
                 has_labels,
             },
             scores,

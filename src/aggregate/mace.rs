@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use special::Gamma;
 
 use crate::aggregate::dawid_skene::argmax;
-use crate::aggregate::{Aggregation, check_annotations, check_non_negative};
+use crate::aggregate::{Aggregation, Posteriors, check_annotations, check_non_negative};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::NumpyRandomState;
@@ -243,7 +243,7 @@ impl Mace {
         Ok(FittedMace {
             aggregation: Aggregation {
                 labels: posteriors.iter().map(|p| argmax(p) as u32).collect(),
-                posteriors,
+                posteriors: Posteriors::from_rows(&posteriors),
                 has_labels,
             },
             competence: spamming.iter().map(|s| s[1] / (s[0] + s[1])).collect(),

@@ -14,7 +14,7 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::aggregate::Aggregation;
+use crate::aggregate::{Aggregation, Posteriors};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::{rng, stream};
@@ -124,13 +124,14 @@ impl MajorityVote {
         {
             return Err(Error::param("weights", w, "finite and non-negative"));
         }
-        let mut votes = vec![vec![0.0f64; n_class]; n_items];
+        // One flat item × class table (a vector per item was most of the vote's time).
+        let mut votes = vec![0.0f64; n_items * n_class];
         for a in annotations {
             let (i, k) = (a.item as usize, a.label as usize);
             if i >= n_items || k >= n_class {
                 return Err(Error::Config(format!("annotation {a:?} out of range")));
             }
-            votes[i][k] += match &self.weights {
+            votes[i * n_class + k] += match &self.weights {
                 None => 1.0,
                 Some(weights) => *weights.get(a.worker as usize).ok_or_else(|| {
                     Error::Config(format!(
@@ -142,11 +143,12 @@ impl MajorityVote {
                 })?,
             };
         }
-        let has_labels: Vec<bool> = votes.iter().map(|r| r.iter().sum::<f64>() > 0.0).collect();
         let mut rng = rng(self.seed, stream::TIES);
         let mut labels = Vec::with_capacity(n_items);
+        let mut has_labels = Vec::with_capacity(n_items);
         let mut ties = 0;
-        for row in &mut votes {
+        for row in votes.chunks_exact_mut(n_class) {
+            has_labels.push(row.iter().sum::<f64>() > 0.0);
             let max = row.iter().cloned().fold(0.0, f64::max);
             let (label, tied) = pick(row, max, self.ties, &mut rng);
             ties += usize::from(tied);
@@ -157,7 +159,7 @@ impl MajorityVote {
         Ok(FittedMajorityVote {
             aggregation: Aggregation {
                 labels,
-                posteriors: votes,
+                posteriors: Posteriors::from_flat(n_items, n_class, votes),
                 has_labels,
             },
             ties,

@@ -773,6 +773,20 @@ mod fast_path_tests {
             built.map(|b| b.annotations.iter().map(|a| a.label).collect::<Vec<_>>()),
             Some(vec![1, 0])
         );
+        // Spaces around tab-separated fields are trimmed (the delimiter is not one of them).
+        let built = fast(
+            &tsv,
+            "task\tworker\tlabel\n t1\tw1 \t a\nt1\t w2\tz\n",
+            Items::Grow,
+        )
+        .unwrap();
+        assert_eq!(
+            (built.items, built.workers),
+            (
+                vec!["t1".to_string()],
+                vec!["w1".to_string(), "w2".to_string()]
+            )
+        );
         // Fixed items: rows refer to them, items without labels kept.
         let ids: Vec<String> = ["t2", "t1", "t9"].iter().map(|s| s.to_string()).collect();
         let fixed = Items::Fixed {
