@@ -430,13 +430,14 @@ pub(crate) fn read(
         },
     };
     let (annotations, tasks, workers, labels) = match read_with(text, &layout, first, classes)? {
-        (.., Tasks::Runs { ids, hashes }, _, _) if !all_distinct(&hashes, &ids) => {
-            // A task came back after other tasks: read again, numbering tasks by a map.
+        (annotations, Tasks::Runs { ids, hashes }, workers, _) if !all_distinct(&hashes, &ids) => {
+            // A task came back after other tasks: read again, numbering tasks by a map, with
+            // the first pass's memory given back first.
             let mapped = Tasks::Mapped(Ids {
                 ids: Vec::with_capacity(ids.len()),
                 ..Ids::default()
             });
-            drop((ids, hashes));
+            drop((annotations, ids, hashes, workers));
             read_with(text, &layout, mapped, classes)?
         }
         read => read,
