@@ -296,22 +296,31 @@ fn aggregate_writes_posteriors_and_scores_against_truth() {
     let out = tempfile::tempdir().unwrap();
     let csv = out.path().join("ds.csv");
     let workers = out.path().join("ds-workers.json");
-    let (ok, stdout, err) = output(
-        conal()
-            .args([
-                "aggregate",
-                "--task",
-                "music",
-                "--method",
-                "ds",
-                "--json",
-                "--train-data",
-            ])
-            .arg(&dir)
-            .arg("--out")
-            .arg(&csv)
-            .arg("--workers-out")
-            .arg(&workers),
+    // Dawid-Skene on Music into `out`, with `extra` arguments.
+    let aggregate = |out: &std::path::Path, extra: &[&std::ffi::OsStr]| {
+        output(
+            conal()
+                .args([
+                    "aggregate",
+                    "--task",
+                    "music",
+                    "--method",
+                    "ds",
+                    "--train-data",
+                ])
+                .arg(&dir)
+                .arg("--out")
+                .arg(out)
+                .args(extra),
+        )
+    };
+    let (ok, stdout, err) = aggregate(
+        &csv,
+        &[
+            "--json".as_ref(),
+            "--workers-out".as_ref(),
+            workers.as_os_str(),
+        ],
     );
     assert!(ok, "{err}");
     let v = json(&stdout);
@@ -336,21 +345,7 @@ fn aggregate_writes_posteriors_and_scores_against_truth() {
 
     // --labels-only: the same rows, the label columns alone.
     let short = out.path().join("ds-labels.csv");
-    let (ok, _, err) = output(
-        conal()
-            .args([
-                "aggregate",
-                "--task",
-                "music",
-                "--method",
-                "ds",
-                "--labels-only",
-            ])
-            .arg("--train-data")
-            .arg(&dir)
-            .arg("--out")
-            .arg(&short),
-    );
+    let (ok, _, err) = aggregate(&short, &["--labels-only".as_ref()]);
     assert!(ok, "{err}");
     let expected: String = text
         .lines()

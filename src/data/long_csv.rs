@@ -84,10 +84,44 @@ fn pack(bytes: &[u8], (start, end): Span) -> Option<u128> {
     Some((u128::from_le_bytes(word) & MASKS[len]) | ((len as u128) << 120))
 }
 
-/// A cache slot of `bits` bits for the key `key`.
-#[inline]
-fn slot(key: u128, bits: u32) -> usize {
-    ((key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+/// A direct-mapped cache of (key, number) pairs in front of a map: a lookup that hits is one
+/// comparison, where hashing and probing the map (or scanning a short list, whose exit was
+/// mispredicted on most lines) took a tenth to a fifth of the read. Colliding keys take
+/// turns; the map behind it decides. A key is never 0 (ids are not empty), so 0 marks an
+/// empty slot.
+struct KeyCache {
+    slots: Box<[(u128, u32)]>,
+    bits: u32,
+}
+
+impl KeyCache {
+    fn new(bits: u32) -> Self {
+        KeyCache {
+            slots: vec![(0, 0); 1 << bits].into_boxed_slice(),
+            bits,
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, key: u128) -> usize {
+        ((key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.bits))
+            as usize
+    }
+
+    #[inline(always)]
+    fn get(&self, key: u128) -> Option<u32> {
+        match self.slots.get(self.slot(key)) {
+            Some(&(cached, i)) if cached == key => Some(i),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, key: u128, i: u32) {
+        let slot = self.slot(key);
+        if let Some(c) = self.slots.get_mut(slot) {
+            *c = (key, i);
+        }
+    }
 }
 
 /// The low `len` bytes of a word, for `len` up to 15.
@@ -224,14 +258,12 @@ impl Iterator for Ends<'_> {
 }
 
 /// Ids numbered in order of first appearance through a map (short ids by key), with a
-/// direct-mapped cache of keys in front of it: most lookups are one comparison, where the
-/// map's hashing and probing took a tenth of the read.
+/// [`KeyCache`] in front of it.
 struct Ids<'a> {
     short: FxHashMap<u128, u32>,
     long: FxHashMap<&'a str, u32>,
     ids: Vec<String>,
-    /// (key, number) of short ids met, at a slot given by the key (0: an empty slot).
-    cache: Vec<(u128, u32)>,
+    cache: KeyCache,
 }
 
 impl Default for Ids<'_> {
@@ -240,23 +272,18 @@ impl Default for Ids<'_> {
             short: FxHashMap::default(),
             long: FxHashMap::default(),
             ids: Vec::new(),
-            cache: vec![(0, 0); 1 << Ids::CACHE_BITS],
+            // 4,096 slots (128 KiB, in L2).
+            cache: KeyCache::new(12),
         }
     }
 }
 
 impl<'a> Ids<'a> {
-    /// 4,096 slots (128 KiB, in L2).
-    const CACHE_BITS: u32 = 12;
-
     /// The number of the id `text[span]`, whose key is `key`: the cache's answer inline,
     /// the map's out of line.
     #[inline(always)]
     fn index(&mut self, text: &'a str, span: Span, key: Option<u128>) -> u32 {
-        if let Some(k) = key
-            && let Some(&(cached, i)) = self.cache.get(slot(k, Self::CACHE_BITS))
-            && cached == k
-        {
+        if let Some(i) = key.and_then(|k| self.cache.get(k)) {
             return i;
         }
         self.index_by_map(text, span, key)
@@ -268,9 +295,7 @@ impl<'a> Ids<'a> {
         let i = match key {
             Some(k) => {
                 let i = *self.short.entry(k).or_insert(next);
-                if let Some(c) = self.cache.get_mut(slot(k, Self::CACHE_BITS)) {
-                    *c = (k, i);
-                }
+                self.cache.put(k, i);
                 i
             }
             None => *self.long.entry(&text[span.0..span.1]).or_insert(next),
@@ -282,16 +307,12 @@ impl<'a> Ids<'a> {
     }
 }
 
-/// Labels numbered in order of first appearance (or a fixed list), found through a small
-/// direct-mapped cache of keys in front of a map. A label is one of a handful of values met
-/// in no order: a linear scan's exit was mispredicted on most lines (a fifth of the read),
-/// where the cache answers with one comparison that almost always holds.
+/// Labels numbered in order of first appearance (or a fixed list), found through a
+/// [`KeyCache`] in front of a map: a label is one of a handful of values met in no order.
 struct LabelSet<'a> {
     seen: Vec<&'a str>,
     map: FxHashMap<&'a str, u32>,
-    /// (key, number) of short labels met, at a slot given by the key (0: an empty slot; a
-    /// key is never 0, ids being not empty). Colliding labels take turns; the map decides.
-    cache: [(u128, u32); 64],
+    cache: KeyCache,
     /// A fixed class list: an unknown label is `None`.
     fixed: bool,
 }
@@ -301,7 +322,7 @@ impl<'a> LabelSet<'a> {
         LabelSet {
             seen: Vec::new(),
             map: FxHashMap::default(),
-            cache: [(0, 0); 64],
+            cache: KeyCache::new(6),
             fixed: false,
         }
     }
@@ -329,11 +350,8 @@ impl<'a> LabelSet<'a> {
     /// The number of the label `text[span]`, whose key is `key`.
     #[inline]
     fn index(&mut self, text: &'a str, span: Span, key: Option<u128>) -> Option<u32> {
-        if let Some(k) = key {
-            let (cached, i) = self.cache[slot(k, 6)];
-            if cached == k {
-                return Some(i);
-            }
+        if let Some(i) = key.and_then(|k| self.cache.get(k)) {
+            return Some(i);
         }
         let label = &text[span.0..span.1];
         let i = match self.map.get(label) {
@@ -342,7 +360,7 @@ impl<'a> LabelSet<'a> {
             None => self.push(label),
         };
         if let Some(k) = key {
-            self.cache[slot(k, 6)] = (k, i);
+            self.cache.put(k, i);
         }
         Some(i)
     }
@@ -355,17 +373,20 @@ enum Tasks<'a> {
     Runs { ids: Vec<String>, hashes: Vec<u64> },
     /// In order of first appearance, through a map.
     Mapped(Ids<'a>),
-    /// The fixed items, through a map.
-    Fixed(FxHashMap<&'a str, u32>),
+    /// The fixed items `ids`, through a map.
+    Fixed {
+        ids: &'a [String],
+        index: FxHashMap<&'a str, u32>,
+    },
 }
 
 impl Tasks<'_> {
-    fn ids(self, items: &Items<'_>) -> Vec<String> {
-        match (self, items) {
-            (Tasks::Runs { ids, .. }, _) => ids,
-            (Tasks::Mapped(m), _) => m.ids,
-            (Tasks::Fixed(_), Items::Fixed { ids, .. }) => ids.to_vec(),
-            (Tasks::Fixed(_), Items::Grow) => Vec::new(),
+    /// The items' ids, in item order.
+    fn ids(self) -> Vec<String> {
+        match self {
+            Tasks::Runs { ids, .. } => ids,
+            Tasks::Mapped(m) => m.ids,
+            Tasks::Fixed { ids, .. } => ids.to_vec(),
         }
     }
 }
@@ -417,12 +438,14 @@ pub(crate) fn read(
         label: find(columns.label)?,
     };
     let first = match items {
-        Items::Fixed { ids, .. } => Tasks::Fixed(
-            ids.iter()
+        Items::Fixed { ids, .. } => Tasks::Fixed {
+            ids,
+            index: ids
+                .iter()
                 .enumerate()
                 .map(|(i, id)| (id.as_str(), i as u32))
                 .collect(),
-        ),
+        },
         // About 5 labels a task at 15 bytes a label in the usual files.
         Items::Grow => Tasks::Runs {
             ids: Vec::with_capacity(bytes.len() / 60),
@@ -444,7 +467,7 @@ pub(crate) fn read(
     };
     // Runs were checked for a repeated pair as they ended.
     let checked = matches!(tasks, Tasks::Runs { .. });
-    let items_ids = tasks.ids(items);
+    let items_ids = tasks.ids();
     // The csv path says "no crowd labels in the file", or names the repeated pair.
     if annotations.is_empty() || (!checked && first_repeat(&annotations, items_ids.len()).is_some())
     {
@@ -598,7 +621,7 @@ fn read_with<'a>(
                         (ids.len() - 1) as u32
                     }
                     Tasks::Mapped(map) => map.index(text, task, task_key),
-                    Tasks::Fixed(map) => *map.get(id)?,
+                    Tasks::Fixed { index, .. } => *index.get(id)?,
                 };
                 (last_key, last_span, last_item) = (task_key.unwrap_or(0), task, Some(i));
                 i
