@@ -19,8 +19,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
-use conal::aggregate::MajorityVote;
-use conal::data::Annotation;
+use conal::aggregate::{Aggregator, MajorityVote};
+use conal::data::{Annotation, CrowdLabels};
 use conal::model::{Backbone, BackboneConfig, ConalConfig, FlatInput, Mode};
 use conal::progress::Silent;
 use conal::train::eval::{accuracy, argmax_rows, predict};
@@ -178,9 +178,13 @@ pub fn run(n_train: usize, epochs: usize, seed: u64) -> conal::Result<(f64, f64)
     let fitted = Trainer::new(model, &data, config, &device)?.fit(&train, &mut Silent)?;
     let (p, k) = predict(&fitted.model, &test, 256, &Device::flex());
     let conal_accuracy = accuracy(&argmax_rows(&p, k), &test_truth);
-    let mv = MajorityVote::new()
-        .seed(seed)
-        .fit_annotations(n_train, CLASSES, &annotations)?;
+    let workers = annotations
+        .iter()
+        .map(|a| a.worker)
+        .max()
+        .map_or(0, |w| w as usize + 1);
+    let crowd = CrowdLabels::indexed(n_train, workers, CLASSES, annotations.clone())?;
+    let mv = MajorityVote::new().seed(seed).fit(&crowd)?;
     Ok((conal_accuracy, accuracy(&mv.aggregation.labels, &truth)))
 }
 

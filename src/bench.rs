@@ -219,7 +219,7 @@ pub fn train(
         }
     };
     let device_name = device.to_ascii_lowercase();
-    let device = crate::run::device_from_name(device)?.autodiff();
+    let device = crate::model::device_from_name(device)?.autodiff();
     let model = conal.init(classifier, &mut crate::rng::rng(seed, 0), &device);
     let data = TrainData {
         inputs: &x,
@@ -360,7 +360,7 @@ pub fn npy_load(dir: &Path, rows: usize, cols: usize, seed: u64) -> Result<NpyBe
         let t = Instant::now();
         let m = npy::read_f32_matrix(&path)?;
         if let Some((r, c)) = m.first_non_finite() {
-            return Err(Error::Config(format!(
+            return Err(Error::Internal(format!(
                 "generated value at ({r}, {c}) is not finite"
             )));
         }
@@ -483,6 +483,43 @@ pub fn generate_crowd(n_labels: usize, seed: u64) -> Result<GeneratedCrowd> {
     })
 }
 
+impl GeneratedCrowd {
+    /// The crowd as crowd labels: items `t<i>`, the workers who labelled `w<j>` (in index
+    /// order; workers the draw never picked are left out, as a file of these labels would),
+    /// classes `c<k>`, and the true labels.
+    pub fn labels(&self) -> Result<crate::data::CrowdLabels> {
+        let mut used = vec![u32::MAX; self.workers];
+        for a in &self.annotations {
+            used[a.worker as usize] = 0;
+        }
+        let mut ids = Vec::new();
+        for (w, slot) in used.iter_mut().enumerate() {
+            if *slot == 0 {
+                *slot = ids.len() as u32;
+                ids.push(format!("w{w}"));
+            }
+        }
+        let annotations = self
+            .annotations
+            .iter()
+            .map(|a| Annotation {
+                worker: used[a.worker as usize],
+                ..*a
+            })
+            .collect();
+        let n = self.truth.len();
+        let mut labels = crate::data::CrowdLabels::new(
+            annotations,
+            (0..AGGREGATE_CLASSES).map(|k| format!("c{k}")).collect(),
+            ids,
+            (0..n).map(|i| format!("t{i}")).collect(),
+            Some(self.truth.iter().map(|&y| Some(y)).collect()),
+        )?;
+        labels.truth = Some(self.truth.iter().map(|&y| Some(y)).collect());
+        Ok(labels)
+    }
+}
+
 /// Writes the crowd as `answers.csv` (task,worker,label with ids `t<i>`, `w<j>`, `c<k>`)
 /// and `gold.csv` (task,label) into `dir`, for `conal aggregate --task table` and other
 /// tools to read.
@@ -509,34 +546,27 @@ pub fn write_crowd_csv(crowd: &GeneratedCrowd, dir: &Path) -> Result<()> {
     out.flush().map_err(io)
 }
 
-/// Runs `method` on a generated crowd of `n_labels` labels and times it.
+/// Runs the aggregation method named `method` (with its defaults) on a generated crowd of
+/// `n_labels` labels and times its fit.
 pub fn aggregate(
     n_labels: usize,
-    method: crate::aggregate::AggregationMethod,
+    method: &str,
     seed: u64,
     write_csv: Option<&Path>,
 ) -> Result<AggregateBench> {
+    let entry = crate::aggregate::registry::entry(method)?;
     let start = Instant::now();
     let crowd = generate_crowd(n_labels, seed)?;
     let generate_seconds = start.elapsed().as_secs_f64();
     if let Some(dir) = write_csv {
         write_crowd_csv(&crowd, dir)?;
     }
-    let (n, r, k, a) = (
-        crowd.truth.len(),
-        crowd.workers,
-        AGGREGATE_CLASSES,
-        &crowd.annotations,
-    );
     // Gold majority vote knows every true label; ties are broken from seed 0.
-    let gold = crowd
-        .truth
-        .iter()
-        .enumerate()
-        .map(|(i, &y)| (i, y))
-        .collect();
+    let data = crowd.labels()?;
+    let (n, r, k) = (data.n_items(), data.n_workers(), data.n_classes());
+    let method = entry.build(&crate::aggregate::Params::new())?;
     let start = Instant::now();
-    let labels = method.fit_annotations(n, r, k, a, 0, gold)?.labels;
+    let labels = method.fit(&data)?.aggregation().labels.clone();
     let fit_seconds = start.elapsed().as_secs_f64();
     let right = labels
         .iter()
@@ -549,7 +579,7 @@ pub fn aggregate(
         tasks: n,
         workers: r,
         classes: k,
-        method: method.name().into(),
+        method: entry.name.into(),
         generate_seconds,
         fit_seconds,
         accuracy: right as f64 / n as f64,

@@ -41,6 +41,18 @@ pub enum DataError {
     /// The data is inconsistent across files or with the requested configuration.
     #[error("{0}")]
     Invalid(String),
+    /// Two rows of in-memory columns give a label of the same worker for the same item.
+    #[error("rows {first} and {second}: worker {worker:?} labelled item {item:?} twice")]
+    RepeatedPair {
+        /// The earlier row (0-based).
+        first: usize,
+        /// The later row.
+        second: usize,
+        /// The worker's index among the workers.
+        worker: usize,
+        /// The item's index among the items.
+        item: usize,
+    },
 }
 
 impl DataError {
@@ -70,26 +82,38 @@ impl DataError {
     }
 }
 
-/// Errors of the library.
+/// Errors of the library. Every variant says what failed; none spells a command-line flag
+/// or a Python keyword (the fronts render [`Error::Param`], [`Error::RunExists`] and the
+/// resume hints in their own words).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad or inconsistent input data.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// A configuration value is out of range or contradicts the data.
-    #[error("invalid configuration: {0}")]
-    Config(String),
     /// A parameter of an estimator (a field of its params; on the command line, the flag of
     /// the same name) has a value it cannot take.
     #[error("{param} = {value}: {expected}")]
     Param {
         /// The parameter's name, as the field of the params type (`batch_size`).
-        param: &'static str,
+        param: std::borrow::Cow<'static, str>,
         /// The value given.
         value: String,
         /// What it must be, or why it cannot be used here.
         expected: String,
     },
+    /// Settings or inputs that are each valid but do not fit together (a model built for
+    /// other data, a run directory's files that disagree).
+    #[error("{what}: {message}")]
+    Invalid {
+        /// What is inconsistent (`model`, `data`, …).
+        what: &'static str,
+        /// How.
+        message: String,
+    },
+    /// Something the method or model cannot do (an annotator report of a model without an
+    /// annotator model, …).
+    #[error("{0}")]
+    Unsupported(String),
     /// Input arrays of the wrong shape (features of another width than the model's, …).
     #[error("{what} have {got} columns, the model was trained on {expected}")]
     Shape {
@@ -108,6 +132,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A model, optimiser state or record could not be encoded or decoded.
+    #[error("cannot encode or decode {what}: {message}")]
+    Codec {
+        /// What (`the model`, `the optimiser state`, `args.json`, …).
+        what: &'static str,
+        /// The codec's message.
+        message: String,
+    },
     /// The caller asked to stop ([`crate::progress::Progress::cancelled`]).
     #[error("interrupted after epoch {epoch}{}", saved_hint(saved))]
     Interrupted {
@@ -118,14 +150,19 @@ pub enum Error {
     },
     /// A run directory already holds a run, and the caller neither resumes nor replaces it.
     #[error(
-        "{} already holds a run: continue it with --resume, or replace it with --overwrite \
-         (overwrite=True from Python; the old run is kept until the new one has saved its \
-         first state)",
+        "{} already holds a run: resume it, or replace it (the old run is kept until the new \
+         one has saved its first state)",
         dir.display()
     )]
     RunExists {
         /// The directory.
         dir: PathBuf,
+    },
+    /// A run directory was asked for where a file (not a directory) stands.
+    #[error("{} exists and is not a directory", path.display())]
+    NotADirectory {
+        /// The file.
+        path: PathBuf,
     },
     /// Another process holds the run directory's write lock.
     #[error("{} is being written by process {pid}", dir.display())]
@@ -146,8 +183,25 @@ pub enum Error {
         epoch: usize,
     },
     /// Training diverged (a non-finite loss or gradient).
-    #[error("training diverged: {0}")]
-    Diverged(String),
+    #[error("training diverged: {message}{}", diverged_hint(kept))]
+    Diverged {
+        /// Where and how.
+        message: String,
+        /// The last good state kept: its epoch and checkpoint directory.
+        kept: Option<(usize, PathBuf)>,
+    },
+    /// A thread of the computation panicked (a bug in conal): caught, so that it ends the
+    /// fit with this error instead of the process.
+    #[error("{what} panicked: {message} (a bug in conal; please report it)")]
+    WorkerPanic {
+        /// Which work (`ensemble member 3`, …).
+        what: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// An invariant of conal's own code does not hold (a bug in conal).
+    #[error("internal error: {0} (a bug in conal; please report it)")]
+    Internal(String),
     /// An I/O error while writing outputs.
     #[error("{}: {cause}", path.display())]
     Io {
@@ -161,7 +215,7 @@ pub enum Error {
 fn saved_hint(saved: &Option<PathBuf>) -> String {
     match saved {
         Some(dir) => format!(
-            "; its state is saved: resume with `conal train --resume --save-dir {}`",
+            "; its state is saved in {} and can be resumed",
             dir.display()
         ),
         None => String::new(),
@@ -176,10 +230,20 @@ fn kept_hint(dir: &Path, epoch: usize) -> String {
         )
     } else {
         format!(
-            "the last complete state (epoch {epoch}) is kept in {0}: resume with `conal train \
-             --resume --save-dir {0}`",
+            "the last complete state (epoch {epoch}) is kept in {} and can be resumed",
             dir.display()
         )
+    }
+}
+
+fn diverged_hint(kept: &Option<(usize, PathBuf)>) -> String {
+    match kept {
+        Some((epoch, dir)) => format!(
+            "; the last good state (epoch {epoch}) stays in {}: lower the learning rate in its \
+             args.json and resume it",
+            dir.display()
+        ),
+        None => String::new(),
     }
 }
 
@@ -195,12 +259,12 @@ impl Error {
     /// A parameter error: `param` (a field name) cannot be `value`; `expected` says what it
     /// must be.
     pub fn param(
-        param: &'static str,
+        param: impl Into<std::borrow::Cow<'static, str>>,
         value: impl std::fmt::Display,
         expected: impl Into<String>,
     ) -> Self {
         Error::Param {
-            param,
+            param: param.into(),
             value: value.to_string(),
             expected: expected.into(),
         }
@@ -213,4 +277,13 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// A panic's payload as text.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }

@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::RunParams;
 use crate::data::TaskData;
 use crate::data::source::{DataSpec, TaskKind};
 use crate::error::{Error, Result};
-use crate::estimator::RunParams;
+use crate::model::Method;
 use crate::progress::Progress;
-use crate::spec::Method;
 use crate::train::Selection;
 
 /// How the kept epoch is chosen in an experiment.
@@ -161,9 +161,10 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> Result<ExperimentResults> {
     if spec.methods.is_empty() || spec.seeds.is_empty() || spec.protocols.is_empty() {
-        return Err(Error::Config(
-            "an experiment needs at least one method, seed and protocol".into(),
-        ));
+        return Err(Error::Invalid {
+            what: "experiment",
+            message: "needs at least one method, seed and protocol".into(),
+        });
     }
     if spec.protocols.contains(&Protocol::TestPeek) && data.test.is_none() {
         return Err(Error::param(
@@ -184,7 +185,7 @@ pub fn run(
                 params.method = method;
                 params.seed = seed;
                 params.select = Some(protocol.selection(data));
-                let config = params.run_config(spec.data.clone(), crowd, data.valid.is_some())?;
+                let config = params.resolve(spec.data.clone(), crowd, data.valid.is_some())?;
                 let t = Instant::now();
                 let outcome = crate::run::train(
                     &config,
@@ -195,7 +196,7 @@ pub fn run(
                 let result = outcome
                     .config
                     .result
-                    .ok_or_else(|| Error::Config("training returned no result".into()))?;
+                    .ok_or_else(|| Error::Internal("training returned no result".into()))?;
                 let record = RunRecord {
                     method,
                     protocol,
@@ -280,7 +281,7 @@ impl ExperimentResults {
             extra.push_str(&format!(
                 ", {} λ = {}",
                 kind.name(),
-                p.reg_lambda.unwrap_or(crate::estimator::DEFAULT_REG_LAMBDA)
+                p.reg_lambda.unwrap_or(crate::config::defaults::REG_LAMBDA)
             ));
         }
         for m in &self.summaries {

@@ -32,9 +32,11 @@
 //!
 //! The layers, lowest first (each module imports only those before it; `tests/layers.rs`
 //! checks): [`error`], [`io`], [`rng`], [`metrics`], [`progress`] → [`data`] → [`loss`],
-//! [`model`], [`aggregate`] → [`train`] (the epoch loop, selection, snapshots) → [`spec`]
-//! (what `args.json` records) → [`checkpoint`] (the directory layout) → [`report`] → [`run`]
-//! (a whole run: one model or an ensemble) → [`estimator`], [`experiment`], [`mod@bench`].
+//! [`model`] (the modules, what a run trains, a trained model as a value), [`aggregate`] →
+//! [`train`] (the epoch loop, selection, snapshots) → [`config`] (settings, every default,
+//! the validated run configuration) → [`checkpoint`] (the only code that touches a run
+//! directory) → [`report`] (annotator reports, pictures, TensorBoard) → [`run`] (a whole
+//! run: one model or an ensemble) → [`estimator`], [`experiment`], [`mod@bench`].
 //!
 //! For a custom backbone or data type, drive the trainer directly: [`train::Trainer`] with
 //! a [`model::Conal`] around your [`model::Backbone`] (see `examples/custom_task.rs`).
@@ -42,6 +44,7 @@
 pub mod aggregate;
 pub mod bench;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod error;
 pub mod estimator;
@@ -54,7 +57,6 @@ pub mod progress;
 pub mod report;
 pub mod rng;
 pub mod run;
-pub mod spec;
 pub mod train;
 
 pub use error::{DataError, Error, Result};

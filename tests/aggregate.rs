@@ -2,8 +2,19 @@
 
 mod common;
 
-use conal::aggregate::{DawidSkene, Glad, MajorityVote};
-use conal::data::{CrowdData, labelme, music};
+use conal::aggregate::{Aggregator, DawidSkene, Glad, MajorityVote};
+use conal::data::{Annotation, CrowdData, CrowdLabels, labelme, music};
+
+/// Crowd labels of `n_items` items and `n_classes` classes from index triples (workers
+/// numbered up to the largest index).
+fn crowd(n_items: usize, n_classes: usize, labels: &[Annotation]) -> CrowdLabels {
+    let workers = labels
+        .iter()
+        .map(|a| a.worker as usize + 1)
+        .max()
+        .unwrap_or(0);
+    CrowdLabels::indexed(n_items, workers, n_classes, labels.to_vec()).unwrap()
+}
 
 fn accuracy_of(labels: &[u32], data: &CrowdData) -> f64 {
     100.0 * data.truth_accuracy(labels).unwrap().0
@@ -80,7 +91,6 @@ fn labelme_aggregation_matches_crowd_kit() {
 
 #[test]
 fn weighted_majority_vote_counts_each_workers_weight() {
-    use conal::data::Annotation;
     let a = |item, worker, label| Annotation {
         item,
         worker,
@@ -92,7 +102,7 @@ fn weighted_majority_vote_counts_each_workers_weight() {
     let weights = vec![0.5, 0.0, 3.0];
     let fitted = MajorityVote::new()
         .weights(weights)
-        .fit_annotations(2, 3, &labels)
+        .fit(&crowd(2, 3, &labels))
         .unwrap();
     let p = &fitted.aggregation.posteriors;
     assert_eq!(fitted.aggregation.labels[0], 1);
@@ -100,14 +110,12 @@ fn weighted_majority_vote_counts_each_workers_weight() {
     assert_eq!(fitted.aggregation.has_labels, vec![true, false]);
     assert_eq!(p[1], vec![1.0 / 3.0; 3]);
     for bad in [vec![1.0, f64::NAN, 1.0], vec![1.0, -1.0, 1.0]] {
-        let e = MajorityVote::new()
-            .weights(bad)
-            .fit_annotations(2, 3, &labels);
+        let e = MajorityVote::new().weights(bad).fit(&crowd(2, 3, &labels));
         assert!(e.unwrap_err().to_string().contains("weights"));
     }
     let short = MajorityVote::new()
         .weights(vec![1.0])
-        .fit_annotations(2, 3, &labels);
+        .fit(&crowd(2, 3, &labels));
     assert!(
         short
             .unwrap_err()
@@ -119,7 +127,6 @@ fn weighted_majority_vote_counts_each_workers_weight() {
 #[test]
 fn dawid_skene_initial_errors_enter_the_first_m_step() {
     use conal::aggregate::{InitialErrorStrategy, InitialErrors};
-    use conal::data::Annotation;
     let a = |item, worker, label| Annotation {
         item,
         worker,
@@ -130,9 +137,7 @@ fn dawid_skene_initial_errors_enter_the_first_m_step() {
         let y = i % 2;
         labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, (i / 3) % 2)]);
     }
-    let plain = DawidSkene::new()
-        .fit_annotations(20, 3, 2, &labels)
-        .unwrap();
+    let plain = DawidSkene::new().fit(&crowd(20, 2, &labels)).unwrap();
     // Worker 2 is known to always answer 1: addition shifts the first E-step.
     let rows = vec![(2, 1, vec![50.0, 50.0])];
     let added = DawidSkene::new()
@@ -140,7 +145,7 @@ fn dawid_skene_initial_errors_enter_the_first_m_step() {
             strategy: InitialErrorStrategy::Addition,
             rows: rows.clone(),
         })
-        .fit_annotations(20, 3, 2, &labels)
+        .fit(&crowd(20, 2, &labels))
         .unwrap();
     assert_ne!(added.elbo_history[0], plain.elbo_history[0]);
     // Assign needs a row for every (worker, label) pair of the data.
@@ -149,15 +154,18 @@ fn dawid_skene_initial_errors_enter_the_first_m_step() {
             strategy: InitialErrorStrategy::Assign,
             rows,
         })
-        .fit_annotations(20, 3, 2, &labels)
+        .fit(&crowd(20, 2, &labels))
         .unwrap_err();
-    assert!(e.to_string().contains("worker 0 label 0 has none"), "{e}");
+    assert!(
+        e.to_string().contains("(worker 0, label 0): has no row"),
+        "{e}"
+    );
     let bad = DawidSkene::new()
         .initial_errors(InitialErrors {
             strategy: InitialErrorStrategy::Addition,
             rows: vec![(2, 1, vec![f64::NAN, 1.0])],
         })
-        .fit_annotations(20, 3, 2, &labels)
+        .fit(&crowd(20, 2, &labels))
         .unwrap_err();
     assert!(bad.to_string().contains("initial_error"), "{bad}");
 }
@@ -188,7 +196,7 @@ fn gold_majority_vote_weighs_accuracy_on_known_items() {
     };
     let data = music::load(&dir).unwrap();
     // Skills from the true labels of every song: each worker's accuracy.
-    let fitted = GoldMajorityVote::from_truth(&data).fit(&data).unwrap();
+    let fitted = GoldMajorityVote::from_data_truth().fit(&data).unwrap();
     let truth = data.truth.as_ref().unwrap();
     let w = data.annotations[0].worker;
     let mine: Vec<_> = data.annotations.iter().filter(|a| a.worker == w).collect();
@@ -283,9 +291,7 @@ fn generated_aggregate_crowd_is_seeded_and_its_csv_aggregates_the_same() {
             .arg(&out),
     );
     assert!(ok, "{err}");
-    let fitted = DawidSkene::new()
-        .fit_annotations(2_000, crowd.workers, 5, &crowd.annotations)
-        .unwrap();
+    let fitted = DawidSkene::new().fit(&crowd.labels().unwrap()).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let mut rows = 0;
     for line in text.lines().skip(1) {
@@ -330,12 +336,12 @@ fn agreement_metrics_on_the_real_data_match_crowd_kit() {
             music::load(&dir).unwrap()
         };
         let (n, r, k) = (data.n_items(), data.n_workers(), data.n_classes());
-        let alpha = krippendorff_alpha(n, k, &data.annotations).unwrap();
+        let alpha = krippendorff_alpha(&data).unwrap();
         assert!(
             (alpha - want).abs() < 1e-9,
             "{sub}: alpha {alpha} vs crowd-kit's {want}"
         );
-        let h = uncertainty(n, r, k, &data.annotations, None, By::Task).unwrap();
+        let h = uncertainty(&data, None, By::Task).unwrap();
         assert_eq!(h.len(), n);
         assert!(
             h.iter()
@@ -445,7 +451,7 @@ fn zbs_mace_mmsr_on_the_real_data_match_crowd_kit() {
 #[test]
 fn kos_on_the_binary_real_data_matches_crowd_kit() {
     use conal::aggregate::Kos;
-    use conal::data::CrowdLabels;
+
     let mut sets = Vec::new();
     if let Some(dir) = common::shared_data("music_genre") {
         sets.push(("Music", music::load(&dir).unwrap().labels, 89.71));
@@ -501,16 +507,13 @@ fn glad_and_mace_give_the_same_bits_at_any_thread_count() {
     use conal::bench::generate_crowd;
     let crowd = generate_crowd(40_000, 3).unwrap();
     let n = crowd.truth.len();
+    let data = crowd.labels().unwrap();
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| {
-                Glad::new()
-                    .fit_annotations(n, crowd.workers, 5, &crowd.annotations)
-                    .unwrap()
-            })
+            .install(|| Glad::new().fit(&data).unwrap())
     };
     let one = run(1);
     for threads in [2, 3] {
@@ -526,7 +529,7 @@ fn glad_and_mace_give_the_same_bits_at_any_thread_count() {
                 conal::aggregate::Mace::new()
                     .n_restarts(4)
                     .n_iter(10)
-                    .fit_annotations(n, crowd.workers, 5, &crowd.annotations)
+                    .fit(&data)
                     .unwrap()
             })
     };

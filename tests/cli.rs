@@ -492,7 +492,7 @@ fn annot_mix_on_music_uses_the_benchmark_recipe() {
     assert!(acc >= 0.69, "Annot-Mix Music test accuracy {acc} (seed 0)");
     let args = std::fs::read_to_string(ckpt.path().join("args.json")).unwrap();
     let args: serde_json::Value = serde_json::from_str(&args).unwrap();
-    assert_eq!(args["train"]["recipe"], "benchmark");
+    assert_eq!(args["recipe"], "benchmark");
     assert_eq!(args["train"]["batch_size"], 64);
     assert_eq!(args["train"]["mixup_over"], "labels");
     assert_eq!(args["train"]["adam"]["rectified"], true);

@@ -1,18 +1,19 @@
 //! Dawid-Skene's fast implementation (flat tables, items and workers in parallel) against the
 //! straightforward one it replaced, kept here as the reference: the same bits on every
 //! output (posteriors, confusions, priors, ELBO history), with 1 and with 2 threads, on a
-//! generated crowd (with unlabelled items and gold labels), Music and LabelMe.
+//! generated crowd (with unlabelled items and gold labels), Music and LabelMe. Both read the
+//! labels in the order crowd labels keep them, (item, worker).
 
 mod common;
 
-use conal::aggregate::{DawidSkene, FittedDawidSkene, MajorityVote};
-use conal::data::{Annotation, labelme, music};
+use conal::aggregate::{Aggregator, DawidSkene, FittedDawidSkene, MajorityVote};
+use conal::data::{Annotation, CrowdLabels, labelme, music};
 use rand::{RngExt, SeedableRng};
 
 /// The implementation before the rewrite (nested vectors, one thread), unchanged.
 mod reference {
-    use conal::aggregate::MajorityVote;
-    use conal::data::Annotation;
+    use conal::aggregate::{Aggregator, MajorityVote};
+    use conal::data::{Annotation, CrowdLabels};
 
     const EPS: f64 = 1e-10;
 
@@ -39,10 +40,8 @@ mod reference {
                 }
             }
         };
-        let mv = MajorityVote::new()
-            .fit_annotations(n_items, k, annotations)
-            .unwrap()
-            .aggregation;
+        let data = CrowdLabels::indexed(n_items, n_workers, k, annotations.to_vec()).unwrap();
+        let mv = MajorityVote::new().fit(&data).unwrap().aggregation;
         let mut post = mv.posteriors.to_rows();
         let has_labels = mv.has_labels;
         apply_gold(&mut post);
@@ -225,6 +224,9 @@ fn compare(
     annotations: &[Annotation],
     gold: Vec<(usize, u32)>,
 ) {
+    // Crowd labels keep their labels in (item, worker) order: the reference reads that order.
+    let data = CrowdLabels::indexed(n_items, n_workers, k, annotations.to_vec()).unwrap();
+    let annotations = &data.annotations;
     let want = reference::fit(n_items, n_workers, k, annotations, &gold, 100, 1e-5);
     assert!(
         want.history.len() > 2,
@@ -235,17 +237,10 @@ fn compare(
             .num_threads(threads)
             .build()
             .unwrap();
-        let got = pool.install(|| {
-            DawidSkene::new()
-                .gold(gold.clone())
-                .fit_annotations(n_items, n_workers, k, annotations)
-                .unwrap()
-        });
+        let got = pool.install(|| DawidSkene::new().gold(gold.clone()).fit(&data).unwrap());
         assert_same(&format!("{name}, {threads} threads"), &got, &want);
         // Labels: the first most probable class.
-        let mv = MajorityVote::new()
-            .fit_annotations(n_items, k, annotations)
-            .unwrap();
+        let mv = MajorityVote::new().fit(&data).unwrap();
         assert_eq!(got.aggregation.has_labels, mv.aggregation.has_labels);
     }
 }

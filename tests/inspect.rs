@@ -1,4 +1,5 @@
-//! `conal inspect` and the confusion report against a crowd whose confusions are known.
+//! `conal inspect` and the annotator report: against a crowd whose confusions are known, and
+//! on a checkpoint of every crowd model (CoNAL with either head, CrowdLayer, Annot-Mix, MaDL).
 
 mod common;
 
@@ -6,7 +7,7 @@ use burn::tensor::Device;
 use conal::data::synthetic::{Synthetic, SyntheticConfig};
 use conal::model::{Conal, ConalConfig, Mlp, MlpConfig};
 use conal::progress::Silent;
-use conal::report::confusion::Confusions;
+use conal::report::annotators::{AnnotatorReport, Basis};
 use conal::train::{Selection, TrainConfig, TrainData, Trainer};
 
 /// Ranks (1-based, ties averaged).
@@ -76,7 +77,8 @@ fn argmax(row: &[f64]) -> usize {
 fn demo_workers_are_ranked_and_spammers_found() {
     let (demo, model) = train(&SyntheticConfig::default(), 100);
     let crowd = &demo.data.train;
-    let c = Confusions::from_model(&model, &crowd.classes, &crowd.workers, None);
+    let c = AnnotatorReport::new(&model.into(), &crowd.classes, &crowd.workers, None).unwrap();
+    assert_eq!(c.basis, Basis::Model);
     let rho = spearman(&c.reliability(), &demo.reliability);
     assert!(
         rho >= 0.8,
@@ -86,7 +88,7 @@ fn demo_workers_are_ranked_and_spammers_found() {
     let mut spammers = 0;
     let counts = crowd.labels_per_worker();
     for (r, &truth) in demo.reliability.iter().enumerate() {
-        let p = c.individual_probabilities(r);
+        let p = &c.confusions[r];
         if (truth - 1.0 / k).abs() < 1e-12 && counts[r] >= 30 {
             // A lazy worker always answers class 0: its matrix says so for every true class.
             spammers += 1;
@@ -116,8 +118,8 @@ fn common_matrix_recovers_the_shared_confusion() {
     };
     let (demo, model) = train(&config, 100);
     let crowd = &demo.data.train;
-    let c = Confusions::from_model(&model, &crowd.classes, &crowd.workers, None);
-    for (k, row) in c.common_probabilities().iter().enumerate() {
+    let c = AnnotatorReport::new(&model.into(), &crowd.classes, &crowd.workers, None).unwrap();
+    for (k, row) in c.common_probabilities().unwrap().iter().enumerate() {
         let partner = SyntheticConfig::partner(k);
         // The true common confusion's support is {k, partner}; the learned one puts its two
         // largest entries there, and its largest confusion on the partner.
@@ -212,7 +214,7 @@ fn inspect_writes_tables_json_csv_and_pictures() {
         // Not a blank image: the file is far bigger than a flat fill would compress to.
         assert!(bytes.len() > 20_000, "{png} has {} bytes", bytes.len());
     }
-    // A non-CoNAL checkpoint has no confusion matrices: a clear error.
+    // A classifier on aggregated labels has no annotator model: a clear error.
     let mv = dir.path().join("mv");
     let (ok, _, err) = common::output(
         common::conal()
@@ -231,5 +233,89 @@ fn inspect_writes_tables_json_csv_and_pictures() {
     assert!(ok, "{err}");
     let (ok, _, err) = common::output(common::conal().args(["inspect", "--ckpt-dir"]).arg(&mv));
     assert!(!ok);
-    assert!(err.contains("method mv has no confusion matrices"), "{err}");
+    assert!(err.contains("has no annotator model"), "{err}");
+}
+
+/// Every crowd model's checkpoint inspects cleanly, with one K × K probability matrix per
+/// annotator: CoNAL on the deep head (the benchmark recipe, whose checkpoint `inspect` once
+/// failed to read), each CrowdLayer variant, Annot-Mix and MaDL (their per-pair confusions
+/// averaged over each annotator's items); the library's fitted types give the same matrices.
+#[test]
+fn every_crowd_model_checkpoint_inspects_with_its_annotator_matrices() {
+    let dir = tempfile::tempdir().unwrap();
+    for (method, recipe, basis) in [
+        ("conal", "benchmark", "model"),
+        ("crowdlayer-mw", "paper", "model"),
+        ("crowdlayer-vw", "paper", "model"),
+        ("crowdlayer-vb", "paper", "model"),
+        ("crowdlayer-vwb", "paper", "model"),
+        ("annot-mix", "benchmark", "mean-over-items"),
+        ("madl", "benchmark", "mean-over-items"),
+    ] {
+        let ckpt = dir.path().join(method);
+        let (ok, _, err) = common::output(
+            common::conal()
+                .args([
+                    "train",
+                    "--task",
+                    "synthetic",
+                    "--method",
+                    method,
+                    "--recipe",
+                    recipe,
+                ])
+                .args(["--epochs", "2", "--save-dir"])
+                .arg(&ckpt),
+        );
+        assert!(ok, "{method}: {err}");
+        let (ok, json, err) = common::output(
+            common::conal()
+                .args(["inspect", "--format", "json", "--ckpt-dir"])
+                .arg(&ckpt),
+        );
+        assert!(ok, "{method}: inspect failed: {err}");
+        let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+        assert_eq!(v["method"], method, "{method}");
+        assert_eq!(v["basis"], basis, "{method}");
+        assert_eq!(v["common"].is_null(), method != "conal", "{method}");
+        let workers = v["workers"].as_array().unwrap();
+        assert_eq!(workers.len(), 30, "{method}");
+        for w in workers {
+            let rows = w["probabilities"].as_array().unwrap();
+            assert_eq!(rows.len(), 6, "{method}");
+            for row in rows {
+                let row: Vec<f64> = row
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect();
+                assert_eq!(row.len(), 6);
+                let sum: f64 = row.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-5, "{method}: a row sums to {sum}");
+            }
+            let reliability = w["reliability"].as_f64().unwrap();
+            assert!(
+                (0.0..=1.0).contains(&reliability),
+                "{method}: {reliability}"
+            );
+        }
+        let (ok, table, err) =
+            common::output(common::conal().args(["inspect", "--ckpt-dir"]).arg(&ckpt));
+        assert!(ok, "{method}: {err}");
+        assert!(
+            table.contains(method) && table.contains("reliability"),
+            "{table}"
+        );
+        // The library reads the same report.
+        let report = AnnotatorReport::load(&ckpt).unwrap();
+        assert_eq!(report.confusions.len(), 30);
+        let first: Vec<f64> = workers[0]["probabilities"][0]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(report.confusions[0][0], first, "{method}");
+    }
 }

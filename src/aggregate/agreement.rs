@@ -8,18 +8,18 @@
 //!
 //! ```
 //! use conal::aggregate::agreement::{By, krippendorff_alpha, uncertainty};
-//! use conal::data::Annotation;
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
-//! let agree = [a(0, 0, 1), a(0, 1, 1), a(1, 0, 0), a(1, 1, 0)];
-//! assert_eq!(krippendorff_alpha(2, 2, &agree).unwrap(), 1.0);
-//! let split = [a(0, 0, 0), a(0, 1, 1)];
-//! let h = uncertainty(1, 2, 2, &split, None, By::Task).unwrap();
+//! let agree = CrowdLabels::indexed(2, 2, 2, vec![a(0, 0, 1), a(0, 1, 1), a(1, 0, 0), a(1, 1, 0)])?;
+//! assert_eq!(krippendorff_alpha(&agree)?, 1.0);
+//! let split = CrowdLabels::indexed(1, 2, 2, vec![a(0, 0, 0), a(0, 1, 1)])?;
+//! let h = uncertainty(&split, None, By::Task)?;
 //! assert!((h[0] - 2f64.ln()).abs() < 1e-12);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
-use crate::aggregate::check_annotations;
-use crate::data::Annotation;
+use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 
 /// What uncertainty is computed for.
@@ -34,19 +34,10 @@ pub enum By {
 /// Krippendorff's α with the nominal (binary) distance: 1 − observed / expected
 /// disagreement, over the items with at least two labels; 1 when those labels all agree on
 /// one class. An error without any such item.
-pub fn krippendorff_alpha(
-    n_items: usize,
-    n_class: usize,
-    annotations: &[Annotation],
-) -> Result<f64> {
-    if annotations.is_empty() {
-        return Err(Error::Config("no crowd labels: alpha is undefined".into()));
-    }
+pub fn krippendorff_alpha(data: &CrowdLabels) -> Result<f64> {
+    let (n_items, n_class) = (data.n_items(), data.n_classes());
     let mut counts = vec![0u64; n_items * n_class];
-    for a in annotations {
-        if a.item as usize >= n_items || a.label as usize >= n_class {
-            return Err(Error::Config(format!("annotation {a:?} out of range")));
-        }
+    for a in &data.annotations {
         counts[a.item as usize * n_class + a.label as usize] += 1;
     }
     // Binary distance: the disagreeing ordered pairs of a frequency table are N² − Σ n².
@@ -71,7 +62,7 @@ pub fn krippendorff_alpha(
     }
     let valid: f64 = all.iter().sum();
     if valid == 0.0 {
-        return Err(Error::Config(
+        return Err(Error::Unsupported(
             "no item has two labels: Krippendorff's alpha is undefined".into(),
         ));
     }
@@ -85,21 +76,16 @@ pub fn krippendorff_alpha(
 /// worker), the entropy (natural log) of its labels' distribution, each label counting
 /// `skill` for the class given and `(1 − skill)/(K − 1)` for every other (`skills`: one per
 /// worker, default 1). An item (worker) without labels gets 0.
-pub fn uncertainty(
-    n_items: usize,
-    n_workers: usize,
-    n_class: usize,
-    annotations: &[Annotation],
-    skills: Option<&[f64]>,
-    by: By,
-) -> Result<Vec<f64>> {
-    check_annotations(n_items, n_workers, n_class, annotations)?;
+pub fn uncertainty(data: &CrowdLabels, skills: Option<&[f64]>, by: By) -> Result<Vec<f64>> {
+    let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+    let annotations = &data.annotations;
     if let Some(s) = skills {
         if s.len() != n_workers {
-            return Err(Error::Config(format!(
-                "{} skills for {n_workers} workers",
-                s.len()
-            )));
+            return Err(Error::param(
+                "skills",
+                format!("{} values", s.len()),
+                format!("one per worker ({n_workers})"),
+            ));
         }
         if let Some(v) = s
             .iter()
@@ -158,6 +144,22 @@ pub fn accuracy_on_aggregates(
 }
 
 /// Each worker's share of right labels among its labels of the items whose class `known`
+/// gives (one entry per item, `None` where unknown), `None` for a worker without such a
+/// label: crowd-kit's `get_accuracy`, what Wawa and gold majority vote weigh workers by.
+pub fn known_accuracy(data: &CrowdLabels, known: &[Option<u32>]) -> Result<Vec<Option<f64>>> {
+    if known.len() != data.n_items() {
+        return Err(Error::param(
+            "truth",
+            format!("{} values", known.len()),
+            format!("one per item ({})", data.n_items()),
+        ));
+    }
+    Ok(worker_accuracy(data.n_workers(), &data.annotations, |i| {
+        known[i]
+    }))
+}
+
+/// Each worker's share of right labels among its labels of the items whose class `known`
 /// gives; `None` for a worker without such a label. What Wawa (against majority vote), gold
 /// majority vote (against known labels) and [`accuracy_on_aggregates`] measure.
 pub(crate) fn worker_accuracy(
@@ -188,20 +190,25 @@ pub(crate) fn worker_accuracy(
 /// has probability 0 (as crowd-kit). Computed in logs (crowd-kit multiplies directly and
 /// underflows to 0 only on items with hundreds of labels).
 pub fn consistency(
-    n_items: usize,
-    n_workers: usize,
-    n_class: usize,
-    annotations: &[Annotation],
+    data: &CrowdLabels,
     skills: &[f64],
     aggregated: &[u32],
 ) -> Result<Vec<Option<f64>>> {
-    check_annotations(n_items, n_workers, n_class, annotations)?;
-    if skills.len() != n_workers || aggregated.len() != n_items {
-        return Err(Error::Config(format!(
-            "{} skills and {} aggregated labels for {n_workers} workers and {n_items} items",
-            skills.len(),
-            aggregated.len()
-        )));
+    let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+    let annotations = &data.annotations;
+    if skills.len() != n_workers {
+        return Err(Error::param(
+            "skills",
+            format!("{} values", skills.len()),
+            format!("one per worker ({n_workers})"),
+        ));
+    }
+    if aggregated.len() != n_items || aggregated.iter().any(|&y| y as usize >= n_class) {
+        return Err(Error::param(
+            "aggregated",
+            format!("{} labels", aggregated.len()),
+            format!("one class of {n_class} per item ({n_items})"),
+        ));
     }
     let mut given = vec![false; n_class];
     annotations
@@ -290,7 +297,8 @@ mod tests {
         // Item 0: workers of skill 0.9 and 0.6 say 0, one of 0.8 says 1; 3 classes given.
         let labels = [a(0, 0, 0), a(0, 1, 0), a(0, 2, 1), a(1, 0, 2)];
         let skills = [0.9, 0.6, 0.8];
-        let c = consistency(3, 3, 3, &labels, &skills, &[0, 2, 0]).unwrap();
+        let data = CrowdLabels::indexed(3, 3, 3, labels.to_vec()).unwrap();
+        let c = consistency(&data, &skills, &[0, 2, 0]).unwrap();
         let p0 = 0.9 * 0.6 * 0.1;
         let p1 = 0.05 * 0.2 * 0.8;
         let p2 = 0.05 * 0.2 * 0.1;
@@ -300,7 +308,8 @@ mod tests {
         assert_eq!(c[2], None);
         // Every class impossible (a perfect worker against each class): 0, as crowd-kit.
         let split = [a(0, 0, 0), a(0, 1, 1)];
-        let c = consistency(1, 2, 2, &split, &[1.0, 1.0], &[0]).unwrap();
+        let data = CrowdLabels::indexed(1, 2, 2, split.to_vec()).unwrap();
+        let c = consistency(&data, &[1.0, 1.0], &[0]).unwrap();
         assert_eq!(c[0], Some(0.0));
     }
 

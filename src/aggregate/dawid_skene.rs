@@ -2,8 +2,8 @@
 //! the class of each item. Computed in f64, initialised from majority vote, as crowd-kit does.
 //!
 //! ```
-//! use conal::aggregate::DawidSkene;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, DawidSkene};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Workers 0 and 1 agree on everything; worker 2 always says 1.
@@ -12,18 +12,140 @@
 //!     let y = i % 2;
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, 1)]);
 //! }
-//! let fitted = DawidSkene::new().fit_annotations(6, 3, 2, &labels).unwrap();
+//! let fitted = DawidSkene::new().fit(&CrowdLabels::indexed(6, 3, 2, labels)?)?;
 //! assert_eq!(fitted.aggregation.labels, vec![0, 1, 0, 1, 0, 1]);
 //! // Worker 2 answers 1 whatever the class.
 //! let m = &fitted.worker_confusions[2];
 //! assert!(m[0][1] > 0.99 && m[1][1] > 0.99);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Posteriors, Values,
+};
+use crate::aggregate::gold_majority_vote::gold_pairs;
 use crate::aggregate::majority_vote::into_shares;
-use crate::aggregate::{Aggregation, Posteriors, check_annotations};
+use crate::aggregate::params::Params;
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
+
+/// Dawid-Skene in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "ds",
+    about: "Dawid-Skene: one confusion matrix per worker, EM from majority vote",
+    params: &[
+        ("n_iter", "most EM iterations (default 100)"),
+        (
+            "tol",
+            "stop when the ELBO per label grows by less (default 1e-5)",
+        ),
+        (
+            "gold_tasks",
+            "items whose true label is known: their posteriors are fixed to it",
+        ),
+        (
+            "gold_labels",
+            "their true classes, one per item of gold_tasks",
+        ),
+        (
+            "initial_error_strategy",
+            "assign or addition: how initial errors enter the first M-step",
+        ),
+        ("initial_workers", "the worker of each initial error row"),
+        (
+            "initial_labels",
+            "the label given of each initial error row",
+        ),
+        (
+            "initial_errors",
+            "initial error rows × true classes (counts or probabilities)",
+        ),
+    ],
+    build: |p| {
+        let mut ds = DawidSkene::new();
+        if let Some(n) = p.usize("n_iter")? {
+            ds = ds.max_iter(n);
+        }
+        if let Some(tol) = p.f64("tol")? {
+            ds = ds.tol(tol);
+        }
+        if let (Some(items), Some(labels)) = (p.ints("gold_tasks")?, p.ints("gold_labels")?) {
+            ds = ds.gold(gold_pairs(items, labels)?);
+        }
+        if let Some(initial) = initial_errors(p)? {
+            ds = ds.initial_errors(initial);
+        }
+        Ok(Box::new(ds))
+    },
+};
+
+/// One-coin Dawid-Skene in the registry.
+pub(crate) static ONE_COIN_ENTRY: Entry = Entry {
+    name: "one-coin-ds",
+    about: "one-coin Dawid-Skene: one skill per worker, wrong answers uniform",
+    params: &[
+        ("n_iter", "most EM iterations (default 100)"),
+        (
+            "tol",
+            "stop when the ELBO per label grows by less (default 1e-5)",
+        ),
+    ],
+    build: |p| {
+        let mut ds = OneCoinDawidSkene::new();
+        if let Some(n) = p.usize("n_iter")? {
+            ds = ds.max_iter(n);
+        }
+        if let Some(tol) = p.f64("tol")? {
+            ds = ds.tol(tol);
+        }
+        Ok(Box::new(ds))
+    },
+};
+
+/// crowd-kit's `initial_error` from its four parameters, if given.
+fn initial_errors(p: &Params) -> Result<Option<InitialErrors>> {
+    let Some(strategy) = p.text("initial_error_strategy")? else {
+        return Ok(None);
+    };
+    let strategy = match strategy {
+        "assign" => InitialErrorStrategy::Assign,
+        "addition" => InitialErrorStrategy::Addition,
+        other => {
+            return Err(Error::param(
+                "initial_error_strategy",
+                other,
+                "expected assign or addition",
+            ));
+        }
+    };
+    let workers = p.ints("initial_workers")?.unwrap_or_default();
+    let labels = p.ints("initial_labels")?.unwrap_or_default();
+    let (rows, cols, values) = p.matrix("initial_errors")?.unwrap_or((0, 0, &[]));
+    if workers.len() != rows || labels.len() != rows {
+        return Err(Error::param(
+            "initial_errors",
+            format!("{rows} rows"),
+            format!(
+                "one row per (initial_workers, initial_labels) pair ({} and {})",
+                workers.len(),
+                labels.len()
+            ),
+        ));
+    }
+    let rows = (0..rows)
+        .map(|j| {
+            Ok((
+                u32::try_from(workers[j])
+                    .map_err(|_| Error::param("initial_workers", workers[j], "non-negative"))?,
+                u32::try_from(labels[j])
+                    .map_err(|_| Error::param("initial_labels", labels[j], "non-negative"))?,
+                values[j * cols..(j + 1) * cols].to_vec(),
+            ))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some(InitialErrors { strategy, rows }))
+}
 
 /// Probabilities are clipped below at this value before taking logs (crowd-kit's `_EPS`).
 const EPS: f64 = 1e-10;
@@ -132,11 +254,11 @@ impl DawidSkene {
         for (w, l, values) in &init.rows {
             let (w, l) = (*w as usize, *l as usize);
             if w >= n_workers || l >= k || values.len() != k {
-                return Err(Error::Config(format!(
-                    "initial error row (worker {w}, label {l}) with {} values does not fit \
-                     {n_workers} workers and {k} classes",
-                    values.len()
-                )));
+                return Err(Error::param(
+                    "initial_error",
+                    format!("row (worker {w}, label {l}) of {} values", values.len()),
+                    format!("must fit {n_workers} workers and {k} classes"),
+                ));
             }
             if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
                 return Err(Error::param(
@@ -146,9 +268,11 @@ impl DawidSkene {
                 ));
             }
             if present[w * k + l] {
-                return Err(Error::Config(format!(
-                    "initial errors give (worker {w}, label {l}) twice"
-                )));
+                return Err(Error::param(
+                    "initial_error",
+                    format!("(worker {w}, label {l})"),
+                    "is given twice",
+                ));
             }
             present[w * k + l] = true;
             counts[(w * k + l) * k..(w * k + l + 1) * k].copy_from_slice(values);
@@ -158,11 +282,12 @@ impl DawidSkene {
                 .iter()
                 .find(|a| !present[a.worker as usize * k + a.label as usize])
             {
-                return Err(Error::Config(format!(
-                    "with the assign strategy every (worker, label) pair of the data needs \
-                     initial errors; worker {} label {} has none",
-                    a.worker, a.label
-                )));
+                return Err(Error::param(
+                    "initial_error",
+                    format!("(worker {}, label {})", a.worker, a.label),
+                    "has no row; with the assign strategy every (worker, label) pair of the \
+                     data needs one",
+                ));
             }
             // Probabilities (crowd-kit's test: no value above 1) must sum to 1 per worker
             // and true class over the labels given.
@@ -179,10 +304,11 @@ impl DawidSkene {
                     for c in 0..k {
                         let sum: f64 = (0..k).map(|l| counts[(w * k + l) * k + c]).sum();
                         if (sum - 1.0).abs() > 1e-5 + 1e-8 {
-                            return Err(Error::Config(format!(
-                                "initial error probabilities of worker {w} sum to {sum} for \
-                                 true class {c}, not 1"
-                            )));
+                            return Err(Error::param(
+                                "initial_error",
+                                format!("worker {w}, true class {c}"),
+                                format!("probabilities sum to {sum}, not 1"),
+                            ));
                         }
                     }
                 }
@@ -205,41 +331,18 @@ impl DawidSkene {
         Ok(())
     }
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedDawidSkene> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
-    }
-
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedDawidSkene> {
-        self.em(n_items, n_workers, n_class, annotations, MStep::Full)
-    }
-
     /// EM from the majority vote with the given M-step.
-    fn em(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-        kind: MStep,
-    ) -> Result<FittedDawidSkene> {
+    fn em(&self, data: &CrowdLabels, kind: MStep) -> Result<FittedDawidSkene> {
         self.check()?;
-        check_annotations(n_items, n_workers, n_class, annotations)?;
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+        let annotations = &data.annotations;
         for &(i, y) in &self.gold {
             if i >= n_items || y as usize >= n_class {
-                return Err(Error::Config(format!("gold label ({i}, {y}) out of range")));
+                return Err(Error::param(
+                    "gold",
+                    format!("({i}, {y})"),
+                    format!("a known label must name one of {n_items} items and {n_class} classes"),
+                ));
             }
         }
         let k = n_class;
@@ -247,7 +350,7 @@ impl DawidSkene {
         let (mut post, has_labels) = vote_shares(n_items, k, annotations);
         self.apply_gold(&mut post, k);
         let initial = self.initial_tables(n_workers, k, annotations)?;
-        let triples = Triples::new(n_items, n_workers, annotations);
+        let triples = Triples::new(data);
         let labelled: Vec<usize> = (0..n_items).filter(|&i| has_labels[i]).collect();
         let mut prior = mean_rows(&post, &labelled, k);
         let mut errors = vec![0.0; n_workers * k * k];
@@ -341,8 +444,11 @@ struct Triples {
 }
 
 impl Triples {
-    fn new(n_items: usize, n_workers: usize, annotations: &[Annotation]) -> Self {
-        let (item_start, by_item) = group_by_item(n_items, annotations);
+    /// From crowd labels, whose annotations are grouped by item already.
+    fn new(data: &CrowdLabels) -> Self {
+        let (n_workers, annotations) = (data.n_workers(), &data.annotations);
+        let item_start = data.item_starts().to_vec();
+        let by_item = annotations.iter().map(|a| (a.worker, a.label)).collect();
         let mut worker_start = vec![0usize; n_workers + 1];
         for a in annotations {
             worker_start[a.worker as usize + 1] += 1;
@@ -372,27 +478,6 @@ fn vote_shares(n_items: usize, k: usize, annotations: &[Annotation]) -> (Vec<f64
         into_shares(row);
     }
     (post, has_labels)
-}
-
-/// A stable counting sort of `annotations` by item: group offsets and (worker, label).
-pub(crate) fn group_by_item(
-    n_items: usize,
-    annotations: &[Annotation],
-) -> (Vec<usize>, Vec<(u32, u32)>) {
-    let mut start = vec![0usize; n_items + 1];
-    for a in annotations {
-        start[a.item as usize + 1] += 1;
-    }
-    for i in 0..n_items {
-        start[i + 1] += start[i];
-    }
-    let mut next = start.clone();
-    let mut values = vec![(0, 0); annotations.len()];
-    for a in annotations {
-        values[next[a.item as usize]] = (a.worker, a.label);
-        next[a.item as usize] += 1;
-    }
-    (start, values)
 }
 
 /// Worker confusions `[worker][true class][label]` (flat, `k × k` per worker) from
@@ -542,8 +627,9 @@ fn one_coin_skills(
 ///     let y = i % 3;
 ///     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, (y + i / 10) % 3)]);
 /// }
-/// let fitted = OneCoinDawidSkene::new().fit_annotations(30, 3, 3, &labels).unwrap();
+/// let fitted = OneCoinDawidSkene::new().fit(&CrowdLabels::indexed(30, 3, 3, labels)?)?;
 /// assert!(fitted.skills[0] > 0.9 && fitted.skills[2] < fitted.skills[0]);
+/// # Ok::<(), conal::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneCoinDawidSkene {
@@ -593,39 +679,45 @@ impl OneCoinDawidSkene {
         self.tol = tol;
         self
     }
+}
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedOneCoinDawidSkene> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
+impl Aggregator for DawidSkene {
+    type Fitted = FittedDawidSkene;
+
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedDawidSkene> {
+        self.em(data, MStep::Full)
+    }
+}
+
+impl FittedAggregator for FittedDawidSkene {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
     }
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedOneCoinDawidSkene> {
-        if n_class < 2 {
-            return Err(Error::Config(
-                "one-coin Dawid-Skene needs at least 2 classes".into(),
-            ));
-        }
-        let fitted = DawidSkene::new().max_iter(self.max_iter).tol(self.tol).em(
-            n_items,
-            n_workers,
-            n_class,
-            annotations,
-            MStep::OneCoin,
-        )?;
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![
+            ("errors", Values::cube(&self.worker_confusions)),
+            ("priors", Values::Vector(self.priors.clone())),
+            ("loss_history", Values::Vector(self.elbo_history.clone())),
+        ]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("confusion", Values::cube(&self.worker_confusions))]
+    }
+}
+
+impl Aggregator for OneCoinDawidSkene {
+    type Fitted = FittedOneCoinDawidSkene;
+
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedOneCoinDawidSkene> {
+        let (n_workers, n_class) = (data.n_workers(), data.n_classes());
+        let fitted = DawidSkene::new()
+            .max_iter(self.max_iter)
+            .tol(self.tol)
+            .em(data, MStep::OneCoin)?;
         let post = fitted.aggregation.posteriors.as_flat().to_vec();
-        let skills = one_coin_skills(&post, annotations, n_workers, n_class);
+        let skills = one_coin_skills(&post, &data.annotations, n_workers, n_class);
         Ok(FittedOneCoinDawidSkene {
             aggregation: fitted.aggregation,
             skills,
@@ -633,6 +725,25 @@ impl OneCoinDawidSkene {
             priors: fitted.priors,
             elbo_history: fitted.elbo_history,
         })
+    }
+}
+
+impl FittedAggregator for FittedOneCoinDawidSkene {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![
+            ("errors", Values::cube(&self.worker_confusions)),
+            ("priors", Values::Vector(self.priors.clone())),
+            ("skills", Values::Vector(self.skills.clone())),
+            ("loss_history", Values::Vector(self.elbo_history.clone())),
+        ]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("skill", Values::Vector(self.skills.clone()))]
     }
 }
 

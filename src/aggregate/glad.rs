@@ -13,8 +13,8 @@
 //! second round (our Music 78.9 % and LabelMe 77.5 % equal crowd-kit's).
 //!
 //! ```
-//! use conal::aggregate::Glad;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, Glad};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Two careful workers and one who always answers 2.
@@ -23,18 +23,76 @@
 //!     let y = i % 3;
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, 2)]);
 //! }
-//! let fitted = Glad::new().fit_annotations(9, 3, 3, &labels).unwrap();
+//! let fitted = Glad::new().fit(&CrowdLabels::indexed(9, 3, 3, labels)?)?;
 //! assert_eq!(fitted.aggregation.labels, (0..9).map(|i| i % 3).collect::<Vec<_>>());
 //! let ability = &fitted.abilities;
 //! assert!(ability[0] > ability[2] && ability[1] > ability[2]);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
 use rayon::prelude::*;
 
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Posteriors, Values,
+};
 use crate::aggregate::dawid_skene::argmax;
-use crate::aggregate::{Aggregation, Posteriors, check_annotations};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
+
+/// GLAD in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "glad",
+    about: "GLAD: worker ability × item easiness, EM with a conjugate-gradient M-step",
+    params: &[
+        ("n_iter", "most EM iterations (default 100)"),
+        (
+            "tol",
+            "stop when the objective per row grows by less (default 1e-5)",
+        ),
+        (
+            "m_step_max_iter",
+            "conjugate-gradient iterations per M-step (default 25)",
+        ),
+        ("m_step_tol", "tolerance of the M-step (default 1e-2)"),
+        (
+            "labels_priors",
+            "class priors, one per class (default uniform)",
+        ),
+        (
+            "alphas_priors_mean",
+            "prior means of the abilities, one per worker (default 1)",
+        ),
+        (
+            "betas_priors_mean",
+            "prior means of the log-easiness, one per item (default 1)",
+        ),
+    ],
+    build: |p| {
+        let mut g = Glad::new();
+        if let Some(n) = p.usize("n_iter")? {
+            g = g.max_iter(n);
+        }
+        if let Some(v) = p.f64("tol")? {
+            g = g.tol(v);
+        }
+        if let Some(n) = p.usize("m_step_max_iter")? {
+            g = g.m_step_max_iter(n);
+        }
+        if let Some(v) = p.f64("m_step_tol")? {
+            g = g.m_step_tol(v);
+        }
+        if let Some(v) = p.floats("labels_priors")? {
+            g = g.class_priors(v.to_vec());
+        }
+        if let Some(v) = p.floats("alphas_priors_mean")? {
+            g = g.ability_prior_means(v.to_vec());
+        }
+        if let Some(v) = p.floats("betas_priors_mean")? {
+            g = g.difficulty_prior_means(v.to_vec());
+        }
+        Ok(Box::new(g))
+    },
+};
 
 /// What GLAD infers.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,10 +241,11 @@ impl Glad {
             None => vec![(1.0 / k as f64).ln(); k],
             Some(p) => {
                 if p.len() != k {
-                    return Err(Error::Config(format!(
-                        "{} class priors for {k} classes",
-                        p.len()
-                    )));
+                    return Err(Error::param(
+                        "class_priors",
+                        format!("{} values", p.len()),
+                        format!("one per class ({k})"),
+                    ));
                 }
                 if let Some(v) = p.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
                     return Err(Error::param("class_priors", v, "finite and positive"));
@@ -203,10 +262,11 @@ impl Glad {
                 None => mean.extend(std::iter::repeat_n(1.0, n)),
                 Some(m) => {
                     if m.len() != n {
-                        return Err(Error::Config(format!(
-                            "{name}: {} values for {n} (one each)",
-                            m.len()
-                        )));
+                        return Err(Error::param(
+                            name,
+                            format!("{} values", m.len()),
+                            format!("one each ({n})"),
+                        ));
                     }
                     if let Some(v) = m.iter().find(|v| !v.is_finite()) {
                         return Err(Error::param(name, v, "finite"));
@@ -245,40 +305,26 @@ impl Glad {
     }
 
     fn check(&self) -> Result<()> {
-        if self.max_iter == 0 || self.m_step_max_iter == 0 {
-            return Err(Error::Config(
-                "GLAD needs at least one EM and one M-step iteration".into(),
-            ));
+        if self.max_iter == 0 {
+            return Err(Error::param("max_iter", 0, "GLAD needs at least 1"));
+        }
+        if self.m_step_max_iter == 0 {
+            return Err(Error::param("m_step_max_iter", 0, "GLAD needs at least 1"));
         }
         if self.tol.is_nan() || self.tol < 0.0 {
             return Err(Error::param("tol", self.tol, "must be non-negative"));
         }
         Ok(())
     }
+}
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedGlad> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
-    }
+impl Aggregator for Glad {
+    type Fitted = FittedGlad;
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedGlad> {
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedGlad> {
         self.check()?;
-        check_annotations(n_items, n_workers, n_class, annotations)?;
-        if n_class < 2 {
-            return Err(Error::Config("GLAD needs at least 2 classes".into()));
-        }
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+        let annotations: &[Annotation] = &data.annotations;
         let k = n_class;
         let log_k1 = ((k - 1) as f64).ln();
         let (log_prior, prior_mean) = self.priors(n_workers, n_items, k)?;
@@ -494,4 +540,22 @@ fn cubic_min(a: f64, fa: f64, da: f64, b: f64, fb: f64, db: f64) -> Option<f64> 
     let (lo, hi) = (a.min(b), a.max(b));
     let margin = 0.1 * (hi - lo);
     (t.is_finite() && t > lo + margin && t < hi - margin).then_some(t)
+}
+
+impl FittedAggregator for FittedGlad {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![
+            ("alphas", Values::Vector(self.abilities.clone())),
+            ("betas", Values::Vector(self.difficulties.clone())),
+            ("loss_history", Values::Vector(self.loss_history.clone())),
+        ]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("ability", Values::Vector(self.abilities.clone()))]
+    }
 }

@@ -2,27 +2,95 @@
 //! the items whose true label is known, then a majority vote weighted by those skills.
 //!
 //! ```
-//! use conal::aggregate::GoldMajorityVote;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, GoldMajorityVote};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Item 0's true label is 0: worker 1 got it wrong.
-//! let labels = [a(0, 0, 0), a(0, 1, 1), a(1, 0, 1), a(1, 1, 0)];
-//! let fitted = GoldMajorityVote::new(vec![(0, 0)]).fit_annotations(2, 2, 2, &labels).unwrap();
+//! let labels = vec![a(0, 0, 0), a(0, 1, 1), a(1, 0, 1), a(1, 1, 0)];
+//! let data = CrowdLabels::indexed(2, 2, 2, labels)?;
+//! let fitted = GoldMajorityVote::new(vec![(0, 0)]).fit(&data)?;
 //! assert_eq!(fitted.skills, vec![1.0, 0.0]);
 //! assert_eq!(fitted.aggregation.labels[1], 1);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
 use crate::aggregate::agreement::worker_accuracy;
-use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
-use crate::data::{Annotation, CrowdLabels};
+use crate::aggregate::contract::{Aggregation, Aggregator, Entry, FittedAggregator, Values};
+use crate::aggregate::majority_vote::{MajorityVote, Ties, ties_param};
+use crate::data::CrowdLabels;
 use crate::error::{Error, Result};
+
+/// Gold majority vote in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "gold-mv",
+    about: "majority vote weighted by each worker's accuracy on the items whose true label is \
+            known (every worker needs one)",
+    params: &[
+        (
+            "seed",
+            "seed of the weighted vote's tie breaking (default 0)",
+        ),
+        (
+            "ties",
+            "random (default) or lowest (the first class in label order)",
+        ),
+        (
+            "gold_tasks",
+            "the items whose true label is known (default: the data's true labels)",
+        ),
+        (
+            "gold_labels",
+            "their true classes, one per item of gold_tasks",
+        ),
+    ],
+    build: |p| {
+        let mut gold = GoldMajorityVote::from_data_truth();
+        match (p.ints("gold_tasks")?, p.ints("gold_labels")?) {
+            (None, None) => {}
+            (Some(items), Some(labels)) => gold = GoldMajorityVote::new(gold_pairs(items, labels)?),
+            _ => {
+                return Err(Error::param(
+                    "gold_tasks",
+                    "given alone",
+                    "goes with gold_labels (one class per item)",
+                ));
+            }
+        }
+        gold = gold.seed(p.u64("seed")?.unwrap_or(0));
+        if let Some(ties) = ties_param(p)? {
+            gold = gold.ties(ties);
+        }
+        Ok(Box::new(gold))
+    },
+};
+
+/// Known (item, class) pairs from two equally long code lists.
+pub(crate) fn gold_pairs(items: &[i64], labels: &[i64]) -> Result<Vec<(usize, u32)>> {
+    if items.len() != labels.len() {
+        return Err(Error::param(
+            "gold_labels",
+            format!("{} values", labels.len()),
+            format!("one class per item of gold_tasks ({})", items.len()),
+        ));
+    }
+    items
+        .iter()
+        .zip(labels)
+        .map(|(&i, &y)| match (usize::try_from(i), u32::try_from(y)) {
+            (Ok(i), Ok(y)) => Ok((i, y)),
+            _ => Err(Error::param("gold_tasks", i, "codes must be non-negative")),
+        })
+        .collect()
+}
 
 /// Gold majority vote's parameters: the known labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoldMajorityVote {
-    gold: Vec<(usize, u32)>,
+    /// `None`: the data's own true labels.
+    gold: Option<Vec<(usize, u32)>>,
     seed: u64,
+    ties: Ties,
 }
 
 /// What gold majority vote infers.
@@ -37,24 +105,20 @@ pub struct FittedGoldMajorityVote {
 impl GoldMajorityVote {
     /// Gold majority vote with the known labels `(item, class)`.
     pub fn new(gold: Vec<(usize, u32)>) -> Self {
-        GoldMajorityVote { gold, seed: 0 }
+        GoldMajorityVote {
+            gold: Some(gold),
+            seed: 0,
+            ties: Ties::Random,
+        }
     }
 
-    /// The known labels of `data` (its true labels, where it has them).
-    pub fn from_truth(data: &CrowdLabels) -> Self {
-        let gold = data
-            .truth
-            .iter()
-            .flatten()
-            .enumerate()
-            .filter_map(|(i, y)| y.map(|y| (i, y)))
-            .collect();
-        Self::new(gold)
-    }
-
-    /// The known labels `(item, class)`.
-    pub fn into_gold(self) -> Vec<(usize, u32)> {
-        self.gold
+    /// Gold majority vote with the data's own true labels, where it has them.
+    pub fn from_data_truth() -> Self {
+        GoldMajorityVote {
+            gold: None,
+            seed: 0,
+            ties: Ties::Random,
+        }
     }
 
     /// Seed of the weighted vote's tie breaking. Defaults to 0.
@@ -63,62 +127,69 @@ impl GoldMajorityVote {
         self
     }
 
-    /// Aggregates the crowd labels of `data` (an error names a worker by its id).
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedGoldMajorityVote> {
-        self.fit_named(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-            |w| format!("{:?}", data.workers[w]),
-        )
+    /// How the weighted vote breaks ties. Defaults to [`Ties::Random`].
+    pub fn ties(mut self, ties: Ties) -> Self {
+        self.ties = ties;
+        self
     }
+}
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    /// Every worker needs a label on a known item (crowd-kit's default: an error otherwise).
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedGoldMajorityVote> {
-        self.fit_named(n_items, n_workers, n_class, annotations, |w| w.to_string())
-    }
+impl Aggregator for GoldMajorityVote {
+    type Fitted = FittedGoldMajorityVote;
 
-    /// [`GoldMajorityVote::fit_annotations`], naming worker `w` as `name(w)` in errors.
-    fn fit_named(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-        name: impl Fn(usize) -> String,
-    ) -> Result<FittedGoldMajorityVote> {
-        check_annotations(n_items, n_workers, n_class, annotations)?;
+    /// Every worker needs a label on a known item (crowd-kit's default: an error otherwise,
+    /// naming the worker).
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedGoldMajorityVote> {
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+        let gold = match &self.gold {
+            Some(g) => g.clone(),
+            None => data.known_truth(),
+        };
         let mut known: Vec<Option<u32>> = vec![None; n_items];
-        for &(i, y) in &self.gold {
+        for &(i, y) in &gold {
             if i >= n_items || y as usize >= n_class {
-                return Err(Error::Config(format!("gold label ({i}, {y}) out of range")));
+                return Err(Error::param(
+                    "gold_tasks",
+                    format!("({i}, {y})"),
+                    format!("a known label must name one of {n_items} items and {n_class} classes"),
+                ));
             }
             known[i] = Some(y);
         }
-        let skills = worker_accuracy(n_workers, annotations, |item| known[item]);
+        let skills = worker_accuracy(n_workers, &data.annotations, |item| known[item]);
         if let Some(w) = skills.iter().position(Option::is_none) {
-            return Err(Error::Config(format!(
-                "worker {} labelled no item with a known true label, so it has no skill \
-                 (gold majority vote needs one for every worker)",
-                name(w)
-            )));
+            return Err(Error::Invalid {
+                what: "gold majority vote",
+                message: format!(
+                    "worker {:?} labelled no item with a known true label, so it has no skill \
+                     (gold majority vote needs one for every worker)",
+                    data.workers[w]
+                ),
+            });
         }
         let skills: Vec<f64> = skills.into_iter().flatten().collect();
         let weighted = MajorityVote::new()
             .seed(self.seed)
+            .ties(self.ties)
             .weights(skills.clone())
-            .fit_annotations(n_items, n_class, annotations)?;
+            .vote(n_items, n_workers, n_class, &data.annotations)?;
         Ok(FittedGoldMajorityVote {
             aggregation: weighted.aggregation,
             skills,
         })
+    }
+}
+
+impl FittedAggregator for FittedGoldMajorityVote {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![("skills", Values::Vector(self.skills.clone()))]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("skill", Values::Vector(self.skills.clone()))]
     }
 }

@@ -7,8 +7,8 @@
 //! crowd-kit does. An item's label is the sign of `Σ_j A_{ij} y_{j→i}`.
 //!
 //! ```
-//! use conal::aggregate::Kos;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, Kos};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Workers 0-2 are right; worker 3 always says the opposite of them.
@@ -18,14 +18,40 @@
 //!     let i = i as u32;
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, y), a(i, 3, 1 - y)]);
 //! }
-//! let fitted = Kos::new().fit_annotations(6, 4, 2, &labels).unwrap();
+//! let fitted = Kos::new().fit(&CrowdLabels::indexed(6, 4, 2, labels)?)?;
 //! assert_eq!(fitted.aggregation.labels, truth.to_vec());
+//! # Ok::<(), conal::Error>(())
 //! ```
 
-use crate::aggregate::{Aggregation, Posteriors, check_annotations};
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Posteriors, Values,
+};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::NumpyRandomState;
+
+/// KOS in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "kos",
+    about: "KOS: belief-propagation-like messages between items and workers (two classes only)",
+    params: &[
+        ("n_iter", "rounds (default 100)"),
+        (
+            "random_state",
+            "seed of numpy's generator for the starting messages (default 0)",
+        ),
+    ],
+    build: |p| {
+        let mut kos = Kos::new();
+        if let Some(n) = p.usize("n_iter")? {
+            kos = kos.n_iter(n);
+        }
+        if let Some(seed) = p.u32("random_state")? {
+            kos = kos.random_state(seed);
+        }
+        Ok(Box::new(kos))
+    },
+};
 
 /// Where crowd-kit stops KOS before its messages overflow.
 const MAX: f64 = 1e300;
@@ -75,33 +101,22 @@ impl Kos {
         self.random_state = seed;
         self
     }
+}
 
-    /// Aggregates the crowd labels of `data` (two classes).
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedKos> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
-    }
+impl Aggregator for Kos {
+    type Fitted = FittedKos;
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers and 2 classes. The
-    /// starting messages are drawn in the order of `annotations`.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedKos> {
-        check_annotations(n_items, n_workers, n_class, annotations)?;
+    /// Aggregates crowd labels of two classes. The starting messages are drawn in the order
+    /// the labels were given ([`CrowdLabels::in_input_order`]), as crowd-kit draws them.
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedKos> {
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
         if n_class != 2 {
-            return Err(Error::Config(format!(
+            return Err(Error::Unsupported(format!(
                 "KOS is for binary labels only: the data has {n_class} classes (use ds, glad or \
                  mv for more)"
             )));
         }
+        let annotations: &[Annotation] = &data.in_input_order();
         let sign: Vec<f64> = annotations
             .iter()
             .map(|a| if a.label == 0 { 1.0 } else { -1.0 })
@@ -177,5 +192,18 @@ impl Kos {
             scores,
             rounds,
         })
+    }
+}
+
+impl FittedAggregator for FittedKos {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![
+            ("scores", Values::Vector(self.scores.clone())),
+            ("rounds", Values::Scalar(self.rounds as f64)),
+        ]
     }
 }

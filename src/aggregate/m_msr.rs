@@ -22,8 +22,8 @@
 //! fixed as crowd-kit fixes it. The matrices are dense, workers × workers, as crowd-kit's.
 //!
 //! ```
-//! use conal::aggregate::Mmsr;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, Mmsr};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Four good workers and one that answers at random-ish; 12 items, 3 classes.
@@ -36,18 +36,57 @@
 //!     }
 //!     labels.push(a(i, 4, (i * 7 / 3) % 3));
 //! }
-//! let fitted = Mmsr::new().fit_annotations(12, 5, 3, &labels).unwrap();
+//! let fitted = Mmsr::new().fit(&CrowdLabels::indexed(12, 5, 3, labels)?)?;
 //! assert!(fitted.skills[0] > fitted.skills[4]);
 //! let right = (0..12).filter(|&i| fitted.aggregation.labels[i] == i as u32 % 3).count();
 //! assert!(right >= 11);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
-use crate::aggregate::dawid_skene::group_by_item;
-use crate::aggregate::majority_vote::{Ties, pick};
-use crate::aggregate::{Aggregation, Posteriors, check_annotations, check_non_negative};
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Posteriors, Values, check_non_negative,
+};
+use crate::aggregate::majority_vote::{Ties, pick, ties_param};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::{NumpyRandomState, rng, stream};
+
+/// M-MSR in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "mmsr",
+    about: "M-MSR: skills from robust rank-one completion of the workers' agreement matrix, \
+            then a log-odds weighted vote (dense in workers × workers)",
+    params: &[
+        ("n_iter", "most iterations (default 10,000)"),
+        ("tol", "stop once u vᵀ moves less (default 1e-10)"),
+        (
+            "random_state",
+            "seed of numpy's generator for the start (default 0)",
+        ),
+        ("seed", "seed of the vote's tie breaks (default 0)"),
+        (
+            "ties",
+            "random (default) or lowest (the first class in label order)",
+        ),
+    ],
+    build: |p| {
+        let mut m = Mmsr::new();
+        if let Some(n) = p.usize("n_iter")? {
+            m = m.n_iter(n);
+        }
+        if let Some(v) = p.f64("tol")? {
+            m = m.tol(v);
+        }
+        if let Some(seed) = p.u32("random_state")? {
+            m = m.random_state(seed);
+        }
+        m = m.seed(p.u64("seed")?.unwrap_or(0));
+        if let Some(ties) = ties_param(p)? {
+            m = m.ties(ties);
+        }
+        Ok(Box::new(m))
+    },
+};
 
 /// The most memory M-MSR's dense worker × worker matrices may take.
 const MAX_MATRIX_BYTES: usize = 8 << 30;
@@ -125,36 +164,21 @@ impl Mmsr {
     }
 
     /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedMmsr> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
-    }
-
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedMmsr> {
-        check_annotations(n_items, n_workers, n_class, annotations)?;
+    fn run(&self, data: &CrowdLabels) -> Result<FittedMmsr> {
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+        let annotations: &[Annotation] = &data.annotations;
         check_non_negative(&[("tol", self.tol)])?;
         let r = n_workers;
         let bytes = r.saturating_mul(r).saturating_mul(3 * 8);
         if bytes > MAX_MATRIX_BYTES {
-            return Err(Error::Config(format!(
+            return Err(Error::Unsupported(format!(
                 "M-MSR keeps dense workers × workers matrices: {r} workers would need {:.1} GB \
                  (at most {} GB); use ds, glad or wawa for crowds this large",
                 bytes as f64 / 1e9,
                 MAX_MATRIX_BYTES >> 30
             )));
         }
-        let (c, observed, m, tasks) = covariation(n_items, r, n_class, annotations)?;
+        let (c, observed, m, tasks) = covariation(data)?;
         let (u, loss_history) = self.complete(&c, &observed, r, tasks);
         let skills = skills_from(&c, &u, r, m, tasks);
         let (aggregation, scores) = self.vote(n_items, n_class, annotations, &skills);
@@ -274,12 +298,9 @@ impl Mmsr {
 
 /// crowd-kit's `_construnct_covariation_matrix`: C (r × r, row-major), which pairs share a
 /// task, the number M of labels given, and the number of tasks.
-fn covariation(
-    n_items: usize,
-    r: usize,
-    n_class: usize,
-    annotations: &[Annotation],
-) -> Result<(Vec<f64>, Vec<bool>, usize, usize)> {
+fn covariation(data: &CrowdLabels) -> Result<(Vec<f64>, Vec<bool>, usize, usize)> {
+    let (n_items, r, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+    let annotations = &data.annotations;
     let mut given = vec![false; n_class];
     let mut labelled = vec![false; n_items];
     for a in annotations {
@@ -288,23 +309,20 @@ fn covariation(
     }
     let m = given.iter().filter(|&&g| g).count();
     if m < 2 {
-        return Err(Error::Config(
+        return Err(Error::Unsupported(
             "M-MSR needs at least two distinct labels in the data".into(),
         ));
     }
-    // Labels grouped by item, to visit each item's pairs of workers.
-    let (start, by_item) = group_by_item(n_items, annotations);
     let mut common = vec![0u32; r * r];
     let mut agree = vec![0u32; r * r];
+    // Each item's labels (one per worker: crowd labels have no repeated pair), to visit its
+    // pairs of workers.
     for i in 0..n_items {
-        let labels = &by_item[start[i]..start[i + 1]];
-        for (x, &(wa, la)) in labels.iter().enumerate() {
-            for &(wb, lb) in &labels[x + 1..] {
-                if wa == wb {
-                    return Err(Error::Config(format!(
-                        "worker {wa} labels item {i} twice (M-MSR needs one label per pair)"
-                    )));
-                }
+        let labels = data.item_labels(i);
+        for (x, a) in labels.iter().enumerate() {
+            let (wa, la) = (a.worker, a.label);
+            for b in &labels[x + 1..] {
+                let (wb, lb) = (b.worker, b.label);
                 let (wa, wb) = (wa as usize, wb as usize);
                 for (p, q) in [(wa, wb), (wb, wa)] {
                     common[p * r + q] += 1;
@@ -483,5 +501,31 @@ fn normalise(x: &mut [f64]) {
     let n = norm(x);
     if n > 0.0 {
         x.iter_mut().for_each(|v| *v /= n);
+    }
+}
+
+impl Aggregator for Mmsr {
+    type Fitted = FittedMmsr;
+
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedMmsr> {
+        self.run(data)
+    }
+}
+
+impl FittedAggregator for FittedMmsr {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![
+            ("skills", Values::Vector(self.skills.clone())),
+            ("scores", Values::matrix(&self.scores)),
+            ("loss_history", Values::Vector(self.loss_history.clone())),
+        ]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("skill", Values::Vector(self.skills.clone()))]
     }
 }

@@ -16,8 +16,8 @@
 //! equals crowd-kit exactly where those orders agree.
 //!
 //! ```
-//! use conal::aggregate::Mace;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, Mace};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Workers 0-2 are right; worker 3 always says 2.
@@ -27,20 +27,66 @@
 //!     let i = i as u32;
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, y), a(i, 3, 2)]);
 //! }
-//! let fitted = Mace::new().fit_annotations(8, 4, 3, &labels).unwrap();
+//! let fitted = Mace::new().fit(&CrowdLabels::indexed(8, 4, 3, labels)?)?;
 //! assert_eq!(fitted.aggregation.labels, truth.to_vec());
 //! // The spammer is found: its chance of knowing is lowest.
 //! assert!(fitted.competence[3] < fitted.competence[0]);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
 use rayon::prelude::*;
 use special::Gamma;
 
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Posteriors, Values, check_non_negative,
+};
 use crate::aggregate::dawid_skene::argmax;
-use crate::aggregate::{Aggregation, Posteriors, check_annotations, check_non_negative};
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::NumpyRandomState;
+
+/// MACE in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "mace",
+    about: "MACE: each worker knows the answer or spams from its own label distribution",
+    params: &[
+        ("n_restarts", "restarts, the most likely kept (default 10)"),
+        ("n_iter", "rounds per restart (default 50)"),
+        ("method", "vb (variational Bayes, default) or em"),
+        ("default_noise", "width of the starting draws (default 0.5)"),
+        ("alpha", "Beta prior on spamming under VB (default 0.5)"),
+        ("beta", "Beta prior on knowing under VB (default 0.5)"),
+        (
+            "random_state",
+            "seed of the first restart's start (numpy's, default 0)",
+        ),
+    ],
+    build: |p| {
+        let mut m = Mace::new();
+        if let Some(n) = p.usize("n_restarts")? {
+            m = m.n_restarts(n);
+        }
+        if let Some(n) = p.usize("n_iter")? {
+            m = m.n_iter(n);
+        }
+        match p.text("method")? {
+            None | Some("vb") => {}
+            Some("em") => m = m.method(MaceMethod::Em),
+            Some(other) => return Err(Error::param("method", other, "expected vb or em")),
+        }
+        if let Some(v) = p.f64("default_noise")? {
+            m = m.default_noise(v);
+        }
+        let (alpha, beta) = (p.f64("alpha")?, p.f64("beta")?);
+        if alpha.is_some() || beta.is_some() {
+            m = m.beta_prior(alpha.unwrap_or(0.5), beta.unwrap_or(0.5));
+        }
+        if let Some(seed) = p.u32("random_state")? {
+            m = m.random_state(seed);
+        }
+        Ok(Box::new(m))
+    },
+};
 
 /// How MACE fits its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -153,26 +199,17 @@ impl Mace {
         self.random_state = seed;
         self
     }
+}
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedMace> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
-    }
+impl Aggregator for Mace {
+    type Fitted = FittedMace;
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedMace> {
-        check_annotations(n_items, n_workers, n_class, annotations)?;
+    /// Each task's product runs over its labels in the order they were given
+    /// ([`CrowdLabels::in_input_order`]), as crowd-kit's.
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedMace> {
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+        let given = data.in_input_order();
+        let annotations: &[Annotation] = &given;
         if self.n_restarts == 0 {
             return Err(Error::param("n_restarts", 0, "at least 1"));
         }
@@ -253,7 +290,9 @@ impl Mace {
             restart,
         })
     }
+}
 
+impl Mace {
     /// crowd-kit's `_initialize`: spamming (n_workers × 2) and thetas (n_workers × K), each
     /// drawn from a fresh generator of `seed`, uniform on [1, 2.5) at the default noise, rows
     /// normalised. Flat, row-major.
@@ -376,4 +415,28 @@ fn variational(out: &mut [f64], counts: &[f64], prior: &[f64]) {
 /// numpy's `isclose(x, 0)`: |x| ≤ 1e-8 (atol; rtol is relative to 0).
 fn is_close_to_zero(x: f64) -> bool {
     x.abs() <= 1e-8
+}
+
+impl FittedAggregator for FittedMace {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        let spamming: Vec<Vec<f64>> = self.spamming.iter().map(|s| s.to_vec()).collect();
+        vec![
+            ("spamming", Values::matrix(&spamming)),
+            ("thetas", Values::matrix(&self.thetas)),
+            ("competence", Values::Vector(self.competence.clone())),
+            (
+                "log_marginal_likelihood",
+                Values::Scalar(self.log_marginal_likelihood),
+            ),
+            ("restart", Values::Scalar(self.restart as f64)),
+        ]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("skill", Values::Vector(self.competence.clone()))]
+    }
 }

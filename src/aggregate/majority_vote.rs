@@ -1,20 +1,25 @@
 //! Majority vote with ties broken at random (from the seed), never by file order.
 //!
 //! ```
-//! use conal::aggregate::MajorityVote;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, MajorityVote};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
-//! let labels = [a(0, 0, 1), a(0, 1, 1), a(0, 2, 0), a(1, 0, 2)];
-//! let fitted = MajorityVote::new().fit_annotations(2, 3, &labels).unwrap();
+//! let labels = vec![a(0, 0, 1), a(0, 1, 1), a(0, 2, 0), a(1, 0, 2)];
+//! let data = CrowdLabels::indexed(2, 3, 3, labels)?;
+//! let fitted = MajorityVote::new().fit(&data)?;
 //! assert_eq!(fitted.aggregation.labels, vec![1, 2]);
 //! assert!((fitted.aggregation.posteriors[0][1] - 2.0 / 3.0).abs() < 1e-12);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::aggregate::{Aggregation, Posteriors};
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Posteriors, Values,
+};
+use crate::aggregate::params::Params;
 use crate::data::{Annotation, CrowdLabels};
 use crate::error::{Error, Result};
 use crate::rng::{rng, stream};
@@ -55,6 +60,43 @@ pub(crate) fn pick(row: &[f64], max: f64, ties: Ties, rng: &mut ChaCha8Rng) -> (
         .nth(nth)
         .unwrap_or_default();
     (label as u32, n_tied > 1)
+}
+
+/// Majority vote in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "mv",
+    about: "majority vote, ties broken at random from the seed",
+    params: &[
+        ("seed", "seed of the tie-breaking draws (default 0)"),
+        (
+            "ties",
+            "random (default) or lowest (the first class in label order, crowd-kit's)",
+        ),
+        (
+            "weights",
+            "one weight per worker: a weighted vote (crowd-kit's skills=)",
+        ),
+    ],
+    build: |p| {
+        let mut mv = MajorityVote::new().seed(p.u64("seed")?.unwrap_or(0));
+        if let Some(ties) = ties_param(p)? {
+            mv = mv.ties(ties);
+        }
+        if let Some(w) = p.floats("weights")? {
+            mv = mv.weights(w.to_vec());
+        }
+        Ok(Box::new(mv))
+    },
+};
+
+/// The `ties` parameter of the votes: `random` or `lowest`.
+pub(crate) fn ties_param(p: &Params) -> Result<Option<Ties>> {
+    match p.text("ties")? {
+        None => Ok(None),
+        Some("random") => Ok(Some(Ties::Random)),
+        Some("lowest") => Ok(Some(Ties::Lowest)),
+        Some(other) => Err(Error::param("ties", other, "expected random or lowest")),
+    }
 }
 
 /// Majority vote parameters.
@@ -101,47 +143,42 @@ impl MajorityVote {
         self
     }
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedMajorityVote> {
-        self.fit_annotations(data.n_items(), data.n_classes(), &data.annotations)
-    }
-
-    /// Aggregates `annotations` over `n_items` items and `n_class` classes. Posteriors are the
-    /// vote shares; an item without labels gets a uniform posterior and a random label.
-    pub fn fit_annotations(
+    /// The vote over `annotations` (checked crowd labels of `n_items` items, `n_workers`
+    /// workers and `n_class` classes). Posteriors are the vote shares; an item without labels
+    /// gets a uniform posterior and a random label.
+    pub(crate) fn vote(
         &self,
         n_items: usize,
+        n_workers: usize,
         n_class: usize,
         annotations: &[Annotation],
     ) -> Result<FittedMajorityVote> {
-        if n_class == 0 {
-            return Err(Error::Config(
-                "majority vote needs at least one class".into(),
-            ));
-        }
-        if let Some(weights) = &self.weights
-            && let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(Error::param("weights", w, "finite and non-negative"));
+        if let Some(weights) = &self.weights {
+            if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+                return Err(Error::param("weights", w, "finite and non-negative"));
+            }
+            if weights.len() != n_workers {
+                return Err(Error::param(
+                    "weights",
+                    format!("{} values", weights.len()),
+                    format!("majority vote needs one weight per worker ({n_workers})"),
+                ));
+            }
         }
         // One flat item × class table (a vector per item was most of the vote's time).
         let mut votes = vec![0.0f64; n_items * n_class];
-        for a in annotations {
-            let (i, k) = (a.item as usize, a.label as usize);
-            if i >= n_items || k >= n_class {
-                return Err(Error::Config(format!("annotation {a:?} out of range")));
+        match &self.weights {
+            None => {
+                for a in annotations {
+                    votes[a.item as usize * n_class + a.label as usize] += 1.0;
+                }
             }
-            votes[i * n_class + k] += match &self.weights {
-                None => 1.0,
-                Some(weights) => *weights.get(a.worker as usize).ok_or_else(|| {
-                    Error::Config(format!(
-                        "{} weights, but a label of worker {} (majority vote needs one weight \
-                         per worker)",
-                        weights.len(),
-                        a.worker
-                    ))
-                })?,
-            };
+            Some(weights) => {
+                for a in annotations {
+                    votes[a.item as usize * n_class + a.label as usize] +=
+                        weights[a.worker as usize];
+                }
+            }
         }
         let mut rng = rng(self.seed, stream::TIES);
         let mut labels = Vec::with_capacity(n_items);
@@ -175,4 +212,27 @@ pub struct FittedMajorityVote {
     pub aggregation: Aggregation,
     /// Items whose top vote was tied.
     pub ties: usize,
+}
+
+impl Aggregator for MajorityVote {
+    type Fitted = FittedMajorityVote;
+
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedMajorityVote> {
+        self.vote(
+            data.n_items(),
+            data.n_workers(),
+            data.n_classes(),
+            &data.annotations,
+        )
+    }
+}
+
+impl FittedAggregator for FittedMajorityVote {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![("ties", Values::Scalar(self.ties as f64))]
+    }
 }

@@ -3,8 +3,8 @@
 //! vote weighted by those skills.
 //!
 //! ```
-//! use conal::aggregate::Wawa;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, Wawa};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Workers 0 and 1 agree on items 0-2; worker 2 contradicts them.
@@ -14,22 +14,48 @@
 //! }
 //! // Item 3: a tie between workers 0 and 2 in the plain vote.
 //! labels.extend([a(3, 0, 1), a(3, 2, 0)]);
-//! let fitted = Wawa::new().fit_annotations(4, 3, 2, &labels).unwrap();
+//! let fitted = Wawa::new().fit(&CrowdLabels::indexed(4, 3, 2, labels)?)?;
 //! assert_eq!(fitted.skills[1], 1.0);
 //! assert!(fitted.skills[0] > fitted.skills[2]);
 //! // Worker 0's vote weighs more: item 3 goes its way.
 //! assert_eq!(fitted.aggregation.labels[3], 1);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
 use crate::aggregate::agreement::accuracy_on_aggregates;
-use crate::aggregate::{Aggregation, MajorityVote, check_annotations};
-use crate::data::{Annotation, CrowdLabels};
+use crate::aggregate::contract::{Aggregation, Aggregator, Entry, FittedAggregator, Values};
+use crate::aggregate::majority_vote::{MajorityVote, Ties, ties_param};
+use crate::data::CrowdLabels;
 use crate::error::Result;
+
+/// Wawa in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "wawa",
+    about: "majority vote weighted by each worker's agreement with the majority vote",
+    params: &[
+        (
+            "seed",
+            "seed of the tie-breaking draws of both votes (default 0)",
+        ),
+        (
+            "ties",
+            "random (default) or lowest (the first class in label order)",
+        ),
+    ],
+    build: |p| {
+        let mut wawa = Wawa::new().seed(p.u64("seed")?.unwrap_or(0));
+        if let Some(ties) = ties_param(p)? {
+            wawa = wawa.ties(ties);
+        }
+        Ok(Box::new(wawa))
+    },
+};
 
 /// Wawa's parameters.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Wawa {
     seed: u64,
+    ties: Ties,
 }
 
 /// What Wawa infers.
@@ -45,7 +71,10 @@ pub struct FittedWawa {
 impl Wawa {
     /// Wawa with seed 0 for tie breaking.
     pub fn new() -> Self {
-        Wawa { seed: 0 }
+        Wawa {
+            seed: 0,
+            ties: Ties::Random,
+        }
     }
 
     /// Seed of the tie-breaking draws of both votes. Defaults to 0.
@@ -54,42 +83,44 @@ impl Wawa {
         self
     }
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedWawa> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
+    /// How both votes break ties. Defaults to [`Ties::Random`].
+    pub fn ties(mut self, ties: Ties) -> Self {
+        self.ties = ties;
+        self
     }
+}
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedWawa> {
-        check_annotations(n_items, n_workers, n_class, annotations)?;
-        let vote =
-            MajorityVote::new()
-                .seed(self.seed)
-                .fit_annotations(n_items, n_class, annotations)?;
+impl Aggregator for Wawa {
+    type Fitted = FittedWawa;
+
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedWawa> {
+        let (n, r, k) = (data.n_items(), data.n_workers(), data.n_classes());
+        let annotations = &data.annotations;
+        let mv = MajorityVote::new().seed(self.seed).ties(self.ties);
+        let vote = mv.vote(n, r, k, annotations)?;
         // A worker without labels gets skill 0 (it casts no vote anyway).
-        let skills: Vec<f64> =
-            accuracy_on_aggregates(n_workers, annotations, &vote.aggregation.labels)
-                .into_iter()
-                .map(|s| s.unwrap_or(0.0))
-                .collect();
-        let weighted = MajorityVote::new()
-            .seed(self.seed)
-            .weights(skills.clone())
-            .fit_annotations(n_items, n_class, annotations)?;
+        let skills: Vec<f64> = accuracy_on_aggregates(r, annotations, &vote.aggregation.labels)
+            .into_iter()
+            .map(|s| s.unwrap_or(0.0))
+            .collect();
+        let weighted = mv.weights(skills.clone()).vote(n, r, k, annotations)?;
         Ok(FittedWawa {
             aggregation: weighted.aggregation,
             skills,
         })
+    }
+}
+
+impl FittedAggregator for FittedWawa {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![("skills", Values::Vector(self.skills.clone()))]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("skill", Values::Vector(self.skills.clone()))]
     }
 }

@@ -5,8 +5,8 @@
 //! vote weighted by the final skills. crowd-kit's loop has no early stop; neither has this.
 //!
 //! ```
-//! use conal::aggregate::ZeroBasedSkill;
-//! use conal::data::Annotation;
+//! use conal::aggregate::{Aggregator, ZeroBasedSkill};
+//! use conal::data::{Annotation, CrowdLabels};
 //!
 //! let a = |item, worker, label| Annotation { item, worker, label };
 //! // Workers 0 and 1 agree on items 0-3; worker 2 contradicts them on items 0-2.
@@ -15,17 +15,65 @@
 //!     let y = i % 2;
 //!     labels.extend([a(i, 0, y), a(i, 1, y), a(i, 2, if i < 3 { 1 - y } else { y })]);
 //! }
-//! let fitted = ZeroBasedSkill::new().fit_annotations(4, 3, 2, &labels).unwrap();
+//! let fitted = ZeroBasedSkill::new().fit(&CrowdLabels::indexed(4, 3, 2, labels)?)?;
 //! assert!((fitted.skills[0] - 1.0).abs() < 1e-3);
 //! assert!((fitted.skills[2] - 0.25).abs() < 1e-3);
 //! assert_eq!(fitted.aggregation.labels, vec![0, 1, 0, 1]);
+//! # Ok::<(), conal::Error>(())
 //! ```
 
 use crate::aggregate::agreement::accuracy_on_aggregates;
-use crate::aggregate::majority_vote::Ties;
-use crate::aggregate::{Aggregation, MajorityVote, check_annotations, check_non_negative};
-use crate::data::{Annotation, CrowdLabels};
+use crate::aggregate::contract::{
+    Aggregation, Aggregator, Entry, FittedAggregator, Values, check_non_negative,
+};
+use crate::aggregate::majority_vote::{MajorityVote, Ties, ties_param};
+use crate::data::CrowdLabels;
 use crate::error::{Error, Result};
+
+/// Zero-based skill in the registry.
+pub(crate) static ENTRY: Entry = Entry {
+    name: "zbs",
+    about: "zero-based skill: majority vote weighted by skills learnt by steps towards each \
+            worker's agreement with the vote",
+    params: &[
+        ("n_iter", "rounds (default 100)"),
+        ("lr_init", "starting rate (default 1.0)"),
+        (
+            "lr_steps_to_reduce",
+            "rounds between rate reductions (default 20)",
+        ),
+        ("lr_reduce_factor", "rate reduction (default 0.5)"),
+        ("eps", "added to the starting skill 1/L (default 1e-5)"),
+        ("seed", "seed of the votes' tie breaks (default 0)"),
+        (
+            "ties",
+            "random (default) or lowest (the first class in label order, crowd-kit's)",
+        ),
+    ],
+    build: |p| {
+        let mut z = ZeroBasedSkill::new();
+        if let Some(n) = p.usize("n_iter")? {
+            z = z.n_iter(n);
+        }
+        if let Some(v) = p.f64("lr_init")? {
+            z = z.lr_init(v);
+        }
+        if let Some(n) = p.usize("lr_steps_to_reduce")? {
+            z = z.lr_steps_to_reduce(n);
+        }
+        if let Some(v) = p.f64("lr_reduce_factor")? {
+            z = z.lr_reduce_factor(v);
+        }
+        if let Some(v) = p.f64("eps")? {
+            z = z.eps(v);
+        }
+        z = z.seed(p.u64("seed")?.unwrap_or(0));
+        if let Some(ties) = ties_param(p)? {
+            z = z.ties(ties);
+        }
+        Ok(Box::new(z))
+    },
+};
 
 /// ZBS's parameters (crowd-kit's names and defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -112,26 +160,14 @@ impl ZeroBasedSkill {
         self.ties = ties;
         self
     }
+}
 
-    /// Aggregates the crowd labels of `data`.
-    pub fn fit(&self, data: &CrowdLabels) -> Result<FittedZeroBasedSkill> {
-        self.fit_annotations(
-            data.n_items(),
-            data.n_workers(),
-            data.n_classes(),
-            &data.annotations,
-        )
-    }
+impl Aggregator for ZeroBasedSkill {
+    type Fitted = FittedZeroBasedSkill;
 
-    /// Aggregates `annotations` over `n_items` items, `n_workers` workers, `n_class` classes.
-    pub fn fit_annotations(
-        &self,
-        n_items: usize,
-        n_workers: usize,
-        n_class: usize,
-        annotations: &[Annotation],
-    ) -> Result<FittedZeroBasedSkill> {
-        check_annotations(n_items, n_workers, n_class, annotations)?;
+    fn fit(&self, data: &CrowdLabels) -> Result<FittedZeroBasedSkill> {
+        let (n_items, n_workers, n_class) = (data.n_items(), data.n_workers(), data.n_classes());
+        let annotations = &data.annotations;
         if self.lr_steps_to_reduce == 0 {
             return Err(Error::param("lr_steps_to_reduce", 0, "at least 1"));
         }
@@ -151,7 +187,7 @@ impl ZeroBasedSkill {
                 .seed(self.seed)
                 .ties(self.ties)
                 .weights(skills.to_vec())
-                .fit_annotations(n_items, n_class, annotations)
+                .vote(n_items, n_workers, n_class, annotations)
         };
         let mut lr = self.lr_init;
         for round in 1..=self.n_iter {
@@ -170,5 +206,19 @@ impl ZeroBasedSkill {
             aggregation: vote(&skills)?.aggregation,
             skills,
         })
+    }
+}
+
+impl FittedAggregator for FittedZeroBasedSkill {
+    fn aggregation(&self) -> &Aggregation {
+        &self.aggregation
+    }
+
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        vec![("skills", Values::Vector(self.skills.clone()))]
+    }
+
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        vec![("skill", Values::Vector(self.skills.clone()))]
     }
 }

@@ -6,6 +6,10 @@
 //! - `model.bpk`: the selected model's parameters (burnpack);
 //! - `metrics.jsonl`: one [`EpochMetrics`] line per epoch;
 //! - `workers.json`: per-worker statistics of a model with a noise model ([`WorkerStats`]);
+//!
+//! Nothing outside this module reads or writes these files: a run, a fitted model's `save`
+//! and `load`, and the annotator report all go through [`ModelFiles`], [`MetricsLog`],
+//! [`state`] and [`rundir`].
 //! - for an ensemble, `members/<j>/`: one such directory per member (the top level then holds
 //!   only `args.json`);
 //! - while training, the resumable state ([`state`]);
@@ -16,15 +20,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::metrics::EpochMetrics;
-use crate::spec::RunConfig;
-use crate::train::snapshot::{model_bytes, model_from_bytes};
 
+pub mod pack;
 pub mod rundir;
 pub mod state;
 
@@ -45,22 +48,71 @@ pub fn member_dir(dir: &Path, j: usize) -> PathBuf {
     dir.join("members").join(j.to_string())
 }
 
-/// Saves a module's parameters to `path` atomically.
-pub fn save_model<M: Module>(path: &Path, model: &M) -> Result<()> {
-    write_atomic(path, &model_bytes(model)?)
+/// What one trained model's folder holds (a single model's checkpoint directory, or an
+/// ensemble member's `members/<j>/`).
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    /// `args.json`.
+    pub config: RunConfig,
+    /// `model.bpk`: the selected model's parameters (burnpack).
+    pub model: Vec<u8>,
+    /// `metrics.jsonl`.
+    pub history: Vec<EpochMetrics>,
+    /// `workers.json`, for a model with a noise model.
+    pub worker_stats: Option<WorkerStats>,
+}
+
+impl ModelFiles {
+    /// Reads the model folder `dir`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        Ok(ModelFiles {
+            config: RunConfig::load(dir)?,
+            model: read_model(&dir.join(files::MODEL))?,
+            history: load_metrics(dir)?,
+            worker_stats: WorkerStats::load(dir)?,
+        })
+    }
+
+    /// Writes the model folder `dir`: `model.bpk`, `metrics.jsonl`, `workers.json`, and
+    /// `args.json` last (a folder with it and a model is a finished one).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join(files::MODEL), &self.model)?;
+        save_metrics(dir, &self.history)?;
+        self.write_result(dir)
+    }
+
+    /// What a training run writes when it ends (its metrics were written as it went):
+    /// `model.bpk`, `workers.json` and the finished `args.json`.
+    pub fn write_result(&self, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join(files::MODEL), &self.model)?;
+        if let Some(stats) = &self.worker_stats {
+            stats.save(dir)?;
+        }
+        self.config.save(dir)
+    }
+}
+
+/// The finished run in the model folder `dir`, if it has one (a model file and a result):
+/// how a resumed ensemble knows which members are done.
+pub fn finished(dir: &Path) -> Option<RunConfig> {
+    dir.join(files::MODEL)
+        .is_file()
+        .then(|| RunConfig::load(dir).ok())
+        .flatten()
+        .filter(|c| c.result.is_some())
+}
+
+/// Removes the ensemble members' folders of `dir` (a fresh ensemble run).
+pub fn clear_members(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir.join("members"));
 }
 
 /// Reads the model file at `path` (burnpack bytes), naming it in errors.
-pub fn read_model(path: &Path) -> Result<Vec<u8>> {
+fn read_model(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::checkpoint(path, "model file not found"),
         _ => Error::io(path, e),
     })
-}
-
-/// Loads parameters saved by [`save_model`] into `skeleton` (a module of the same shape).
-pub fn load_model<M: Module>(path: &Path, skeleton: M) -> Result<M> {
-    model_from_bytes(path, read_model(path)?, skeleton)
 }
 
 impl RunConfig {
@@ -70,7 +122,8 @@ impl RunConfig {
         let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::checkpoint(
                 &path,
-                "not found; --ckpt-dir must be a directory written by `conal train --save-dir`",
+                "not found: not a checkpoint directory (one written by a training run or a \
+                 fitted model's save)",
             ),
             _ => Error::io(&path, e),
         })?;
@@ -84,8 +137,10 @@ impl RunConfig {
 
     /// Writes `args.json` into `dir` atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Config(format!("cannot serialise args.json: {e}")))?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Codec {
+            what: "args.json",
+            message: e.to_string(),
+        })?;
         write_atomic(&dir.join(files::ARGS), text.as_bytes())
     }
 }
@@ -94,8 +149,8 @@ impl RunConfig {
 pub fn save_metrics(dir: &Path, history: &[EpochMetrics]) -> Result<()> {
     let mut text = Vec::new();
     for m in history {
-        let line = serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?;
-        writeln!(text, "{line}").map_err(|e| Error::io(&dir.join(files::METRICS), e))?;
+        writeln!(text, "{}", metrics_line(m)?)
+            .map_err(|e| Error::io(&dir.join(files::METRICS), e))?;
     }
     write_atomic(&dir.join(files::METRICS), &text)
 }
@@ -118,7 +173,53 @@ pub fn load_metrics(dir: &Path) -> Result<Vec<EpochMetrics>> {
         .collect()
 }
 
-/// Per-worker statistics saved beside a CoNAL checkpoint (`workers.json`), for `conal inspect`.
+/// One `metrics.jsonl` line.
+fn metrics_line(m: &EpochMetrics) -> Result<String> {
+    serde_json::to_string(m).map_err(|e| Error::Codec {
+        what: "an epoch's metrics",
+        message: e.to_string(),
+    })
+}
+
+/// `metrics.jsonl` written as training goes: one line per epoch into the checkpoint
+/// directory and, when there is one, the log directory.
+pub struct MetricsLog {
+    files: Vec<(PathBuf, std::fs::File)>,
+}
+
+impl MetricsLog {
+    /// Opens `metrics.jsonl` in each of `dirs` (created if needed; one file where two are
+    /// the same), rewritten with `history` (the epochs a resumed run already has; lines a
+    /// crash left after them are dropped).
+    pub fn create(dirs: &[&Path], history: &[EpochMetrics]) -> Result<Self> {
+        let mut files: Vec<(PathBuf, std::fs::File)> = Vec::new();
+        for dir in dirs {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            let path = dir.join(files::METRICS);
+            if files.iter().any(|(p, _)| *p == path) {
+                continue;
+            }
+            let mut file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            for m in history {
+                writeln!(file, "{}", metrics_line(m)?).map_err(|e| Error::io(&path, e))?;
+            }
+            files.push((path, file));
+        }
+        Ok(MetricsLog { files })
+    }
+
+    /// Appends one epoch's line to every file.
+    pub fn write(&mut self, m: &EpochMetrics) -> Result<()> {
+        let line = metrics_line(m)?;
+        for (path, file) in &mut self.files {
+            writeln!(file, "{line}").map_err(|e| Error::io(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// What a trained crowd model says about its annotators, computed on the training crowd at
+/// the end of training and saved beside the model (`workers.json`) for the annotator report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerStats {
     /// Class names.
@@ -127,6 +228,11 @@ pub struct WorkerStats {
     pub class_prior: Vec<f64>,
     /// One entry per worker, in worker-index order.
     pub workers: Vec<WorkerStat>,
+    /// For models whose confusion depends on the item (Annot-Mix, MaDL): each worker's mean
+    /// confusion over the items it labelled, `[R][K][K]` probabilities (row = true class,
+    /// column = label given). Absent for the others, whose matrices are the model's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_confusions: Option<Vec<Vec<Vec<f64>>>>,
 }
 
 /// One worker's statistics.
@@ -159,8 +265,10 @@ impl WorkerStats {
 
     /// Writes `workers.json` into `dir` atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Config(format!("cannot serialise workers.json: {e}")))?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Codec {
+            what: "workers.json",
+            message: e.to_string(),
+        })?;
         write_atomic(&dir.join(files::WORKERS), text.as_bytes())
     }
 }

@@ -66,6 +66,11 @@ impl RunDir {
     }
 
     fn open(dir: &Path, claim: Claim, state_counts: bool) -> Result<Self> {
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::NotADirectory {
+                path: dir.to_path_buf(),
+            });
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let path = dir.join(LOCK);
         let mut lock = OpenOptions::new()
@@ -325,7 +330,7 @@ mod tests {
         write(&dir, files::ARGS, "{}");
         let e = RunDir::claim(&dir, Claim::Fresh).unwrap_err();
         assert!(matches!(e, Error::RunExists { .. }), "{e}");
-        assert!(e.to_string().contains("--resume") && e.to_string().contains("--overwrite"));
+        assert!(e.to_string().contains("resume it, or replace it"), "{e}");
         RunDir::claim(&dir, Claim::Resume).unwrap();
     }
 

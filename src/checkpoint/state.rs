@@ -78,7 +78,10 @@ fn write_folder(tmp: &Path, snapshot: &Snapshot) -> Result<()> {
         best_score: snapshot.best.as_ref().map(|b| b.score),
         history: snapshot.history.clone(),
     };
-    let json = serde_json::to_vec(&state).map_err(|e| Error::Config(e.to_string()))?;
+    let json = serde_json::to_vec(&state).map_err(|e| Error::Codec {
+        what: "state.json",
+        message: e.to_string(),
+    })?;
     write_file(&tmp.join("state.json"), &json)
 }
 

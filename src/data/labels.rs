@@ -9,8 +9,18 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Annotation;
 use crate::error::DataError;
+
+/// One crowd label: `worker` said `label` for `item` (all indices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Annotation {
+    /// Item (row of the feature matrix).
+    pub item: u32,
+    /// Worker index (into [`CrowdLabels::workers`]).
+    pub worker: u32,
+    /// Class index (into [`CrowdLabels::classes`]).
+    pub label: u32,
+}
 
 /// What to do with a second label by the same worker for the same task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

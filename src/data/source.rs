@@ -355,21 +355,21 @@ impl DataSpec {
                 labelme::load_labeled(path, split, *features, bow_dim)?
             }
             (LabeledSource::Path(_), DataSpec::Table { .. } | DataSpec::Memory) => {
-                return Err(Error::Config(
-                    "your own data's labelled splits are read from features and gold files \
-                     (--test-features and --test-gold)"
+                return Err(Error::Unsupported(
+                    "your own data's labelled splits are read from a features and a gold file, \
+                     not a data folder"
                         .into(),
                 ));
             }
             (LabeledSource::Table(_), spec) => {
-                return Err(Error::Config(format!(
-                    "features and gold files (--test-features/--test-gold) are for your own \
-                     data; task {} reads its own test data (--test-data)",
+                return Err(Error::Unsupported(format!(
+                    "features and gold files are for your own data; task {} reads its own test \
+                     data folder",
                     spec.task().name()
                 )));
             }
             (LabeledSource::Path(_), DataSpec::Synthetic(_)) => {
-                return Err(Error::Config(
+                return Err(Error::Unsupported(
                     "the synthetic task generates its own test split; it reads no test file".into(),
                 ));
             }
@@ -387,7 +387,7 @@ impl DataSpec {
 }
 
 fn memory_has_no_files() -> Error {
-    Error::Config(
+    Error::Unsupported(
         "the model was fitted on data given in memory: there are no files to reload its \
          training data from"
             .into(),

@@ -2,10 +2,13 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::estimator::RunParams;
+use crate::config::RunParams;
+use crate::error::Result;
+use crate::estimator::fit::wrong_method;
+use crate::estimator::setters::first_report;
+use crate::model::{Method, ModelSpec};
+use crate::report::annotators::AnnotatorReport;
 use crate::run::FittedModel;
-use crate::spec::{Method, ModelSpec};
 
 /// Annot-Mix (Herde et al., ECAI 2024): the classifier plus an annotator model that gives a
 /// confusion matrix per (item, annotator) pair, trained with mixup over (features,
@@ -45,17 +48,17 @@ impl AnnotMixParams {
 
 /// A trained Annot-Mix model (or ensemble).
 #[derive(Debug, Clone)]
-pub struct FittedAnnotMix(FittedModel);
+pub struct FittedAnnotMix(FittedModel, AnnotatorReport);
 
 impl FittedAnnotMix {
     /// Wraps a trained run, which must be an Annot-Mix model.
     pub fn new(fitted: FittedModel) -> Result<Self> {
         match &fitted.config().model {
-            ModelSpec::AnnotMix { .. } => Ok(FittedAnnotMix(fitted)),
-            other => Err(Error::Config(format!(
-                "a {} model is not an Annot-Mix model",
-                other.method().name()
-            ))),
+            ModelSpec::AnnotMix { .. } => {
+                let report = first_report(&fitted)?;
+                Ok(FittedAnnotMix(fitted, report))
+            }
+            _ => Err(wrong_method(&fitted, "an Annot-Mix model")),
         }
     }
 
@@ -65,4 +68,6 @@ impl FittedAnnotMix {
     }
 
     fitted_methods!();
+
+    annotator_methods!();
 }

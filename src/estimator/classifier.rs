@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::estimator::RunParams;
+use crate::config::RunParams;
+use crate::error::Result;
+use crate::estimator::fit::wrong_method;
+use crate::model::{LabelSource, Method, ModelSpec};
 use crate::run::FittedModel;
-use crate::spec::{LabelSource, Method, ModelSpec};
 
 /// The classifier alone, trained on one label per item: the crowd's labels aggregated by
 /// majority vote (the default), Dawid-Skene or GLAD, or the true labels (an upper bound).
@@ -51,10 +52,7 @@ impl FittedClassifier {
     pub fn new(fitted: FittedModel) -> Result<Self> {
         match &fitted.config().model {
             ModelSpec::Classifier { .. } => Ok(FittedClassifier(fitted)),
-            other => Err(Error::Config(format!(
-                "a {} model is not a classifier on aggregated labels",
-                other.method().name()
-            ))),
+            _ => Err(wrong_method(&fitted, "a classifier on aggregated labels")),
         }
     }
 

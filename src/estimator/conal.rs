@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use crate::checkpoint::WorkerStats;
-use crate::error::{Error, Result};
-use crate::estimator::RunParams;
-use crate::model::Confusion;
-use crate::report::confusion::Confusions;
+use crate::config::RunParams;
+use crate::error::Result;
+use crate::estimator::fit::wrong_method;
+use crate::estimator::setters::first_report;
+use crate::model::{Confusion, Method, ModelSpec};
+use crate::report::annotators::{AnnotatorReport, row_softmax};
 use crate::run::FittedModel;
-use crate::spec::{Method, ModelSpec};
 
 /// CoNAL (Chu, Ma & Wang, AAAI 2021): the classifier's class probabilities go through a
 /// common confusion matrix shared by all workers and an individual one per worker, mixed per
@@ -16,7 +16,7 @@ use crate::spec::{Method, ModelSpec};
 ///
 /// By default the tuned recipe: a cross-fitted ensemble of 10 models with the authors'
 /// Music settings (200 full-batch epochs, Adam at 0.01 re-created every epoch… see
-/// [`TaskKind::defaults`](crate::data::source::TaskKind::defaults)), each selecting its epoch
+/// [`crate::config::defaults`]), each selecting its epoch
 /// on the crowd labels of its held-out fold. `recipe(Recipe::Paper)` trains one model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConalParams(RunParams);
@@ -55,24 +55,16 @@ impl ConalParams {
 /// A trained CoNAL model (or ensemble): predictions, the learned confusion matrices and
 /// per-worker statistics.
 #[derive(Debug, Clone)]
-pub struct FittedConal(FittedModel, Confusions);
+pub struct FittedConal(FittedModel, AnnotatorReport);
 
 impl FittedConal {
     /// Wraps a trained run, which must be CoNAL.
     pub fn new(fitted: FittedModel) -> Result<Self> {
         if !matches!(fitted.config().model, ModelSpec::Conal { .. }) {
-            return Err(Error::Config(format!(
-                "a {} model is not CoNAL",
-                fitted.config().model.method().name()
-            )));
+            return Err(wrong_method(&fitted, "CoNAL"));
         }
-        let member = &fitted.members()[0];
-        let confusions = Confusions::from_bytes(
-            &member.config,
-            member.model.clone(),
-            member.worker_stats.clone(),
-        )?;
-        Ok(FittedConal(fitted, confusions))
+        let report = first_report(&fitted)?;
+        Ok(FittedConal(fitted, report))
     }
 
     /// Reads a CoNAL checkpoint directory (`conal train --save-dir`, or [`Self::save`]).
@@ -82,36 +74,26 @@ impl FittedConal {
 
     fitted_methods!();
 
-    /// The learned matrices (of the first member, for an ensemble), with worker statistics.
-    pub fn confusions(&self) -> &Confusions {
-        &self.1
-    }
+    annotator_methods!();
 
     /// The raw common matrix W_g (K × K; a worker's label logits are `p · W`).
     pub fn common_confusion(&self) -> &[Vec<f32>] {
-        &self.1.common
+        self.1.common.as_deref().unwrap_or_default()
     }
 
     /// The raw individual matrices W_r (R × K × K, worker-index order).
     pub fn worker_confusions(&self) -> &[Vec<Vec<f32>>] {
-        &self.1.individual
+        self.1.raw.as_deref().unwrap_or_default()
     }
 
     /// Row-softmax of W_g: the label distribution through the common matrix for an item of
     /// known true class (row = true class).
     pub fn common_probabilities(&self) -> Vec<Vec<f64>> {
-        self.1.common_probabilities()
+        row_softmax(self.common_confusion())
     }
 
     /// Row-softmax of each W_r.
     pub fn worker_probabilities(&self) -> Vec<Vec<Vec<f64>>> {
-        (0..self.1.individual.len())
-            .map(|r| self.1.individual_probabilities(r))
-            .collect()
-    }
-
-    /// Labels, ω statistics and the class prior per worker (of the first member).
-    pub fn worker_stats(&self) -> Option<&WorkerStats> {
-        self.1.stats.as_ref()
+        self.1.confusions.clone()
     }
 }

@@ -2,11 +2,14 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::estimator::RunParams;
+use crate::config::RunParams;
+use crate::error::Result;
+use crate::estimator::fit::wrong_method;
+use crate::estimator::setters::first_report;
 use crate::model::CrowdLayerKind;
+use crate::model::{Method, ModelSpec};
+use crate::report::annotators::AnnotatorReport;
 use crate::run::FittedModel;
-use crate::spec::{Method, ModelSpec};
 
 /// CrowdLayer (Rodrigues & Pereira, AAAI 2018): the classifier followed by one layer per
 /// worker that maps its class probabilities to the worker's labels. Trained with standard
@@ -53,17 +56,17 @@ impl CrowdLayerParams {
 
 /// A trained CrowdLayer model (or ensemble).
 #[derive(Debug, Clone)]
-pub struct FittedCrowdLayer(FittedModel);
+pub struct FittedCrowdLayer(FittedModel, AnnotatorReport);
 
 impl FittedCrowdLayer {
     /// Wraps a trained run, which must be a CrowdLayer.
     pub fn new(fitted: FittedModel) -> Result<Self> {
         match &fitted.config().model {
-            ModelSpec::CrowdLayer { .. } => Ok(FittedCrowdLayer(fitted)),
-            other => Err(Error::Config(format!(
-                "a {} model is not a CrowdLayer",
-                other.method().name()
-            ))),
+            ModelSpec::CrowdLayer { .. } => {
+                let report = first_report(&fitted)?;
+                Ok(FittedCrowdLayer(fitted, report))
+            }
+            _ => Err(wrong_method(&fitted, "a CrowdLayer")),
         }
     }
 
@@ -73,6 +76,8 @@ impl FittedCrowdLayer {
     }
 
     fitted_methods!();
+
+    annotator_methods!();
 
     /// The per-worker layer.
     pub fn kind(&self) -> CrowdLayerKind {

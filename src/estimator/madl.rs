@@ -2,10 +2,13 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
-use crate::estimator::RunParams;
+use crate::config::RunParams;
+use crate::error::Result;
+use crate::estimator::fit::wrong_method;
+use crate::estimator::setters::first_report;
+use crate::model::{Method, ModelSpec};
+use crate::report::annotators::AnnotatorReport;
 use crate::run::FittedModel;
-use crate::spec::{Method, ModelSpec};
 
 /// MaDL (Herde, Huseljic & Sick, TMLR 2023): the classifier plus an annotator model that
 /// gives a confusion matrix per (item, annotator) pair from interacting item and annotator
@@ -46,17 +49,17 @@ impl MadlParams {
 
 /// A trained MaDL model (or ensemble).
 #[derive(Debug, Clone)]
-pub struct FittedMadl(FittedModel);
+pub struct FittedMadl(FittedModel, AnnotatorReport);
 
 impl FittedMadl {
     /// Wraps a trained run, which must be a MaDL model.
     pub fn new(fitted: FittedModel) -> Result<Self> {
         match &fitted.config().model {
-            ModelSpec::Madl { .. } => Ok(FittedMadl(fitted)),
-            other => Err(Error::Config(format!(
-                "a {} model is not a MaDL model",
-                other.method().name()
-            ))),
+            ModelSpec::Madl { .. } => {
+                let report = first_report(&fitted)?;
+                Ok(FittedMadl(fitted, report))
+            }
+            _ => Err(wrong_method(&fitted, "a MaDL model")),
         }
     }
 
@@ -66,4 +69,6 @@ impl FittedMadl {
     }
 
     fitted_methods!();
+
+    annotator_methods!();
 }

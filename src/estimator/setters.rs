@@ -2,7 +2,7 @@
 //! (a macro rather than a trait, so that the setters need no import and each type's
 //! documentation lists them).
 
-/// Setters of the [`RunParams`](crate::estimator::RunParams) inside a params newtype
+/// Setters of the [`RunParams`](crate::config::RunParams) inside a params newtype
 /// (`self.0`).
 macro_rules! run_setters {
     () => {
@@ -18,7 +18,7 @@ macro_rules! run_setters {
         /// ensemble of 10), or `Recipe::Benchmark` for Annot-Mix and MaDL (one model, the
         /// Annot-Mix benchmark's settings); `Recipe::Paper` trains one model with the CoNAL authors'
         /// settings.
-        pub fn recipe(mut self, recipe: $crate::train::Recipe) -> Self {
+        pub fn recipe(mut self, recipe: $crate::config::Recipe) -> Self {
             self.0.recipe = Some(recipe);
             self
         }
@@ -153,7 +153,7 @@ macro_rules! run_setters {
 
         /// Classifier head. Defaults to the task's (Music's batch-normalised head for your
         /// own data).
-        pub fn head(mut self, head: $crate::spec::Head) -> Self {
+        pub fn head(mut self, head: $crate::model::Head) -> Self {
             self.0.model.head = Some(head);
             self
         }
@@ -185,7 +185,7 @@ macro_rules! run_setters {
         }
 
         /// The method-independent parameters.
-        pub fn run_params(&self) -> &$crate::estimator::RunParams {
+        pub fn run_params(&self) -> &$crate::config::RunParams {
             &self.0
         }
     };
@@ -220,7 +220,7 @@ macro_rules! fitted_methods {
         }
 
         /// What training selected and measured (kept epoch, held-out likelihood, …).
-        pub fn result(&self) -> Option<&$crate::spec::RunResult> {
+        pub fn result(&self) -> Option<&$crate::config::RunResult> {
             self.0.result()
         }
 
@@ -259,7 +259,36 @@ macro_rules! fit_methods {
             valid: Option<&$crate::data::LabeledSet>,
             test: Option<&$crate::data::LabeledSet>,
         ) -> $crate::error::Result<$fitted> {
-            <$fitted>::new(self.0.fit_splits(train, valid, test)?)
+            <$fitted>::new($crate::estimator::fit_splits(&self.0, train, valid, test)?)
         }
     };
+}
+
+/// The annotator report of a fitted crowd model newtype that keeps it as `self.1`.
+macro_rules! annotator_methods {
+    () => {
+        /// What the model learned about each annotator (of the first member, for an
+        /// ensemble): its confusion, reliability and labels given
+        /// ([`AnnotatorReport`]($crate::report::annotators::AnnotatorReport)).
+        pub fn annotators(&self) -> &$crate::report::annotators::AnnotatorReport {
+            &self.1
+        }
+
+        /// Labels, ω statistics and the class prior per worker (of the first member).
+        pub fn worker_stats(&self) -> Option<&$crate::checkpoint::WorkerStats> {
+            self.1.stats.as_ref()
+        }
+    };
+}
+
+/// The annotator report of the first member of `fitted`.
+pub(crate) fn first_report(
+    fitted: &crate::run::FittedModel,
+) -> crate::error::Result<crate::report::annotators::AnnotatorReport> {
+    let member = &fitted.members()[0];
+    crate::report::annotators::AnnotatorReport::of(
+        &member.model,
+        &member.config,
+        member.worker_stats.clone(),
+    )
 }

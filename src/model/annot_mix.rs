@@ -36,10 +36,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::classifier::{AffineBatchNorm, HiddenBackbone, Mode};
-use crate::model::conal::{BackboneConfig, CrowdOutput, Observed};
+use crate::model::classifier::{AffineBatchNorm, BackboneConfig, HiddenBackbone, Mode};
+use crate::model::contract::{
+    CrowdModel, CrowdOutput, Observed, diagonal_prior_bias, mixture_log_probs,
+};
 use crate::model::init::{Init, linear};
-use crate::model::{CrowdModel, diagonal_prior_bias, mixture_log_probs};
 
 /// Ids of the annotator model's batch-norm buffers (apart from the classifier's).
 const BN_ID: u64 = (1 << 40) + 64;
@@ -208,6 +209,12 @@ impl<C: HiddenBackbone<Tensor<2>>> CrowdModel<Tensor<2>> for AnnotMix<C> {
         None
     }
 
+    fn pair_confusions(&self, input: &Tensor<2>, obs: &Observed) -> Option<Tensor<3>> {
+        let mut mode = Mode::eval();
+        let (hidden, _) = self.classifier.hidden_and_logits(input, &mut mode);
+        Some(self.log_confusions(hidden, obs, &mut mode).exp())
+    }
+
     fn mixes_annotators(&self) -> bool {
         true
     }
@@ -216,7 +223,8 @@ impl<C: HiddenBackbone<Tensor<2>>> CrowdModel<Tensor<2>> for AnnotMix<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MlpConfig, values};
+    use crate::model::MlpConfig;
+    use crate::model::contract::values;
     use rand::SeedableRng;
 
     fn model(device: &Device) -> AnnotMix<crate::model::Mlp> {
@@ -242,7 +250,7 @@ mod tests {
         let (hidden, _) = m.classifier.hidden_and_logits(&x, &mut Mode::eval());
         let conf = values(m.log_confusions(hidden, &obs, &mut Mode::eval()).exp());
         let items = [0usize, 1, 1];
-        crate::model::assert_mixture(&got, &p, &conf, &items, 3);
+        crate::model::contract::assert_mixture(&got, &p, &conf, &items, 3);
     }
 
     /// At the start every confusion row puts about η on its diagonal (the weights add a little

@@ -476,6 +476,32 @@ impl HiddenBackbone<Tensor<2>> for DeepMlp {
     }
 }
 
+/// Something that builds a backbone from the run's RNG.
+pub trait BackboneConfig {
+    /// The backbone module.
+    type Model: Module;
+    /// Builds it.
+    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Self::Model;
+}
+
+impl BackboneConfig for MlpConfig {
+    type Model = Mlp;
+    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Mlp {
+        self.init(rng, device)
+    }
+}
+
+/// The deep head an [`MlpConfig`] with `layers` describes, as a backbone configuration.
+#[derive(Debug, Clone)]
+pub struct DeepConfig(pub MlpConfig);
+
+impl BackboneConfig for DeepConfig {
+    type Model = DeepMlp;
+    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> DeepMlp {
+        self.0.init_deep(rng, device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

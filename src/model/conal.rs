@@ -24,11 +24,13 @@
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::activation::{sigmoid, softmax};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::classifier::{Backbone, Mlp, MlpConfig, Mode};
+use crate::loss::confusion_regulariser;
+use crate::model::classifier::{Backbone, BackboneConfig, Mode};
+use crate::model::contract::{CrowdModel, CrowdOutput, Observed};
 use crate::model::init::{Init, linear, scaled_identities};
 
 /// Inputs from which the auxiliary network reads its instance vector (the raw features,
@@ -42,107 +44,6 @@ impl FlatInput for Tensor<2> {
     fn flat(&self) -> Tensor<2> {
         self.clone()
     }
-}
-
-/// The observed labels of a batch: parallel index vectors of length M.
-#[derive(Debug, Clone)]
-pub struct Observed {
-    /// Row of the batch each label belongs to, `[M]`.
-    pub items: Tensor<1, Int>,
-    /// Worker index, `[M]`.
-    pub workers: Tensor<1, Int>,
-    /// Label given, `[M]`.
-    pub labels: Tensor<1, Int>,
-    /// Number of labels M.
-    pub len: usize,
-    /// Weight of each label, `[M]` (soft targets); `None`: all 1.
-    pub weights: Option<Tensor<1>>,
-    /// Mixup over labels (Annot-Mix): each label blended with a partner label, annotator
-    /// and item. `None`: no blending.
-    pub mix: Option<PairMix>,
-}
-
-/// Annot-Mix's mixup over (features, annotator, label) triples, one λ per triple: label j's
-/// row of the batch already holds `λ_j x_j + (1 − λ_j) x_π(j)`; the model is to take
-/// `λ_j onehot(a_j) + (1 − λ_j) onehot(a_π(j))` as its annotator input, and the loss the soft
-/// target `λ_j onehot(z_j) + (1 − λ_j) onehot(z_π(j))`.
-#[derive(Debug, Clone)]
-pub struct PairMix {
-    /// The partner's annotator a_π(j), `[M]`.
-    pub workers: Tensor<1, Int>,
-    /// The partner's label z_π(j), `[M]`.
-    pub labels: Tensor<1, Int>,
-    /// λ_j, `[M]`.
-    pub lambda: Tensor<1>,
-}
-
-impl Observed {
-    /// Builds the index tensors (all slices must have the same length).
-    pub fn new(items: &[u32], workers: &[u32], labels: &[u32], device: &Device) -> Self {
-        assert!(
-            items.len() == workers.len() && items.len() == labels.len(),
-            "Observed::new: index slices differ in length"
-        );
-        Observed {
-            items: int_tensor(items, device),
-            workers: int_tensor(workers, device),
-            labels: int_tensor(labels, device),
-            len: items.len(),
-            weights: None,
-            mix: None,
-        }
-    }
-
-    /// Blends label j with label `partners[j]` by `lambdas[j]` ([`PairMix`]).
-    pub fn with_pair_mix(mut self, partners: &[usize], lambdas: &[f32], device: &Device) -> Self {
-        assert!(
-            partners.len() == self.len && lambdas.len() == self.len,
-            "Observed::with_pair_mix: one partner and one λ per label"
-        );
-        let partners: Vec<u32> = partners.iter().map(|&p| p as u32).collect();
-        let partners = int_tensor(&partners, device);
-        self.mix = Some(PairMix {
-            workers: self.workers.clone().select(0, partners.clone()),
-            labels: self.labels.clone().select(0, partners),
-            lambda: Tensor::from_data(TensorData::new(lambdas.to_vec(), [lambdas.len()]), device),
-        });
-        self
-    }
-
-    /// Gives the labels weights (one per label, same order).
-    pub fn with_weights(mut self, weights: &[f32], device: &Device) -> Self {
-        assert_eq!(
-            weights.len(),
-            self.len,
-            "Observed::with_weights: one weight per label"
-        );
-        self.weights = Some(Tensor::from_data(
-            TensorData::new(weights.to_vec(), [weights.len()]),
-            device,
-        ));
-        self
-    }
-}
-
-/// An index vector as an integer tensor.
-fn int_tensor(v: &[u32], device: &Device) -> Tensor<1, Int> {
-    let data: Vec<i64> = v.iter().map(|&x| x as i64).collect();
-    Tensor::from_data(TensorData::new(data, [v.len()]), device)
-}
-
-/// What a crowd model's forward pass returns.
-#[derive(Debug, Clone)]
-pub struct CrowdOutput {
-    /// Classifier logits z, `[batch, K]`.
-    pub class_logits: Tensor<2>,
-    /// Logits of each observed worker label, `[M, K]`.
-    pub worker_logits: Tensor<2>,
-    /// Mixing weight ω per observed label, `[M]` (absent for models without one).
-    pub omega: Option<Tensor<1>>,
-    /// A weight per observed label that the model gives its loss term (MaDL's annotator
-    /// weights), `[M]`, treated as constants; `None`: all 1. The loss is then
-    /// `Σ_m w_m ℓ_m / M` (times the labels' own weights, if any, over their sum).
-    pub label_weights: Option<Tensor<1>>,
 }
 
 /// Configuration of the CoNAL layers (the classifier has its own).
@@ -247,36 +148,6 @@ impl ConalConfig {
             stochastic: self.confusion == Confusion::Stochastic,
             standardize: self.standardize.clone(),
         }
-    }
-}
-
-/// Something that builds a backbone from the run's RNG.
-pub trait BackboneConfig {
-    /// The backbone module.
-    type Model: Module;
-    /// Builds it.
-    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Self::Model;
-}
-
-impl BackboneConfig for MlpConfig {
-    type Model = Mlp;
-    fn init_backbone(&self, rng: &mut ChaCha8Rng, device: &Device) -> Mlp {
-        self.init(rng, device)
-    }
-}
-
-/// The deep head an [`MlpConfig`] with `layers` describes, as a backbone configuration.
-#[derive(Debug, Clone)]
-pub struct DeepConfig(pub MlpConfig);
-
-impl BackboneConfig for DeepConfig {
-    type Model = crate::model::classifier::DeepMlp;
-    fn init_backbone(
-        &self,
-        rng: &mut ChaCha8Rng,
-        device: &Device,
-    ) -> crate::model::classifier::DeepMlp {
-        self.0.init_deep(rng, device)
     }
 }
 
@@ -446,5 +317,32 @@ impl<C> Conal<C> {
             omega: Some(omega),
             label_weights: None,
         }
+    }
+}
+
+impl<I: FlatInput, C: Backbone<I>> CrowdModel<I> for Conal<C> {
+    fn forward(&self, input: &I, obs: &Observed, mode: &mut Mode) -> CrowdOutput {
+        Conal::forward(self, input, obs, mode)
+    }
+
+    fn class_logits(&self, input: &I, mode: &mut Mode) -> Tensor<2> {
+        self.classifier.logits(input, mode)
+    }
+
+    fn penalty(&self, lambda: f64) -> Option<Tensor<1>> {
+        (lambda != 0.0)
+            .then(|| confusion_regulariser(self.common.val(), self.individual.val(), lambda))
+    }
+
+    fn mixes_annotators(&self) -> bool {
+        true
+    }
+
+    fn annotator_confusions(&self) -> Option<Tensor<3>> {
+        self.stochastic.then(|| softmax(self.individual.val(), 2))
+    }
+
+    fn annotator_matrices(&self) -> Option<Tensor<3>> {
+        Some(softmax(self.individual.val(), 2))
     }
 }

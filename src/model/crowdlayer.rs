@@ -40,12 +40,10 @@ use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::classifier::{Backbone, Mode};
-use crate::model::conal::{
-    BackboneConfig, Confusion, CrowdOutput, Observed, rowwise_matmul, select_matrices,
-};
+use crate::model::classifier::{Backbone, BackboneConfig, Mode};
+use crate::model::conal::{Confusion, rowwise_matmul, select_matrices};
+use crate::model::contract::{CrowdModel, CrowdOutput, Observed, mixture_log_probs};
 use crate::model::init::scaled_identities;
-use crate::model::{CrowdModel, mixture_log_probs};
 
 /// Which CrowdLayer variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,5 +177,26 @@ impl<I, C: Backbone<I>> CrowdModel<I> for CrowdLayer<C> {
             Some(w) if self.stochastic => Some(softmax(w.val(), 2)),
             _ => None,
         }
+    }
+
+    /// Every worker's layer applied to each certain class (p one-hot), as probabilities:
+    /// `softmax` of row k of `W_r` for MW (free or stochastic alike), of `w_r ⊙ e_k + b_r`
+    /// for the vector variants.
+    fn annotator_matrices(&self) -> Option<Tensor<3>> {
+        if let Some(w) = &self.matrices {
+            return Some(softmax(w.val(), 2));
+        }
+        let vectors = self.scales.as_ref().or(self.biases.as_ref())?.val();
+        let [r, k] = vectors.dims();
+        let device = vectors.device();
+        let eye: Tensor<3> = scaled_identities(1, k, 1.0, &device).expand([r, k, k]);
+        let mut h = eye;
+        if let Some(s) = &self.scales {
+            h = h * s.val().unsqueeze_dim::<3>(1);
+        }
+        if let Some(b) = &self.biases {
+            h = h + b.val().unsqueeze_dim::<3>(1);
+        }
+        Some(softmax(h, 2))
     }
 }

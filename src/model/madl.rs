@@ -45,10 +45,11 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::classifier::{AffineBatchNorm, HiddenBackbone, Mode};
-use crate::model::conal::{BackboneConfig, CrowdOutput, Observed};
+use crate::model::classifier::{AffineBatchNorm, BackboneConfig, HiddenBackbone, Mode};
+use crate::model::contract::{
+    CrowdModel, CrowdOutput, Observed, diagonal_prior_bias, mixture_log_probs,
+};
 use crate::model::init::{Init, linear};
-use crate::model::{CrowdModel, diagonal_prior_bias, mixture_log_probs};
 
 /// Ids of the annotator model's batch-norm buffers (apart from the classifier's and
 /// Annot-Mix's).
@@ -272,12 +273,19 @@ impl<C: HiddenBackbone<Tensor<2>>> CrowdModel<Tensor<2>> for Madl<C> {
     fn penalty(&self, _lambda: f64) -> Option<Tensor<1>> {
         None
     }
+
+    fn pair_confusions(&self, input: &Tensor<2>, obs: &Observed) -> Option<Tensor<3>> {
+        let mut mode = Mode::eval();
+        let (hidden, _) = self.classifier.hidden_and_logits(input, &mut mode);
+        Some(self.log_confusions(hidden, obs, &mut mode).exp())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{MlpConfig, values};
+    use crate::model::MlpConfig;
+    use crate::model::contract::values;
     use rand::SeedableRng;
 
     fn model(device: &Device) -> Madl<crate::model::Mlp> {
@@ -307,7 +315,7 @@ mod tests {
                 .exp(),
         );
         let items = [0usize, 1, 1];
-        crate::model::assert_mixture(&got, &p, &conf, &items, 3);
+        crate::model::contract::assert_mixture(&got, &p, &conf, &items, 3);
     }
 
     /// The interaction term equals Σ_ij s_i s_j T_pij written out in loops.

@@ -5,9 +5,8 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use crate::model::CrowdModel;
 use crate::model::classifier::{Backbone, Mode};
-use crate::model::conal::{CrowdOutput, Observed};
+use crate::model::contract::{CrowdModel, CrowdOutput, Observed};
 
 /// A classifier trained directly on hard labels.
 #[derive(Module, Debug)]

@@ -1,6 +1,6 @@
 //! What a run produced, for people and scripts: TensorBoard event files, the learned
 //! confusion matrices, pictures.
 
-pub mod confusion;
+pub mod annotators;
 pub mod plot;
 pub mod tensorboard;

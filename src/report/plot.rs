@@ -127,7 +127,10 @@ fn label_width(classes: &[String]) -> u32 {
 pub fn heatmaps(path: &Path, classes: &[String], panels: &[Panel], cols: usize) -> Result<()> {
     register_font();
     if panels.is_empty() {
-        return Err(Error::Config("nothing to plot".into()));
+        return Err(Error::Invalid {
+            what: "plot",
+            message: "nothing to plot".into(),
+        });
     }
     let cols = cols.clamp(1, panels.len());
     let rows = panels.len().div_ceil(cols);

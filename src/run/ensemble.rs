@@ -5,16 +5,17 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::checkpoint::{files, member_dir};
+use crate::checkpoint::{clear_members, finished, member_dir};
+use crate::config::{RunConfig, RunResult};
 use crate::data::TaskData;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, panic_message};
 use crate::progress::Progress;
+use crate::run::fitted::{Member, TrainOutcome};
+use crate::run::outputs::{Outputs, member_seed};
 use crate::run::score::{mean_nll, score, valid_accuracy};
 use crate::run::single::train_single;
-use crate::run::{Member, Outputs, TrainOutcome, member_seed};
-use crate::spec::{RunConfig, RunResult};
 
-/// Trains the `config.train.ensemble` members of an ensemble, each a full run (its own seed,
+/// Trains the `config.ensemble` members of an ensemble, each a full run (its own seed,
 /// holdout split and checkpoint folder `members/<j>`), and scores the average of their class
 /// probabilities.
 pub(crate) fn train_ensemble(
@@ -24,11 +25,11 @@ pub(crate) fn train_ensemble(
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
     let start = std::time::Instant::now();
-    let k = config.train.ensemble;
+    let k = config.ensemble;
     if let Some(dir) = outputs.save_dir
         && !outputs.resume
     {
-        let _ = std::fs::remove_dir_all(dir.join("members"));
+        clear_members(dir);
         config.save(dir)?;
     }
     let outcomes = if parallel_members(config, k) {
@@ -81,8 +82,7 @@ pub(crate) fn train_ensemble(
     }
     let average = sum.map(|(s, kk)| (s.into_iter().map(|v| v / k as f32).collect(), kk));
     let (test_accuracy, test_macro_f1) = score(data, average.as_ref());
-    let first =
-        first.ok_or_else(|| Error::Config("an ensemble needs at least one member".into()))?;
+    let first = first.ok_or_else(|| Error::Internal("an ensemble trained no member".into()))?;
     let mut config = config.clone();
     config.result = Some(RunResult {
         best_epoch: first.config.result.as_ref().map_or(0, |r| r.best_epoch),
@@ -124,9 +124,9 @@ fn train_member(
     j: usize,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    let k = config.train.ensemble;
+    let k = config.ensemble;
     let mut member = config.clone();
-    member.train.ensemble = 1;
+    member.ensemble = 1;
     member.train.seed = member_seed(config.train.seed, j);
     member.train.holdout_seed = Some(config.train.holdout_seed.unwrap_or(config.train.seed));
     // Members hold out disjoint folds: together they train on every item, and each item's
@@ -137,15 +137,11 @@ fn train_member(
         .as_ref()
         .map(|d| d.join(format!("member-{j}")));
     let dir = outputs.save_dir.map(|d| member_dir(d, j));
-    let finished = dir
-        .as_deref()
-        .filter(|d| outputs.resume && d.join(files::MODEL).is_file())
-        .and_then(|d| RunConfig::load(d).ok())
-        .filter(|c| c.result.is_some());
-    match (finished, &dir) {
-        (Some(done), Some(d)) => {
+    let done = dir.as_deref().filter(|_| outputs.resume).and_then(finished);
+    match (done, &dir) {
+        (Some(_), Some(d)) => {
             tracing::debug!("ensemble member {} of {k} already trained", j + 1);
-            let member = Member::load(d, done)?;
+            let member = Member::load(d)?;
             Ok(TrainOutcome {
                 config: member.config.clone(),
                 history: member.history.clone(),
@@ -186,7 +182,7 @@ fn train_members_in_parallel(
     outputs: Outputs<'_>,
     progress: &mut dyn Progress,
 ) -> Vec<Result<TrainOutcome>> {
-    let k = config.train.ensemble;
+    let k = config.ensemble;
     let runners = rayon::current_num_threads().min(k);
     progress.start("ensemble members", k as u64);
     let shared = Mutex::new(progress);
@@ -202,7 +198,16 @@ fn train_members_in_parallel(
                         break;
                     }
                     let mut member_progress = MemberProgress { shared: &shared };
-                    let outcome = train_member(config, data, outputs, j, &mut member_progress);
+                    // A member that panics ends the ensemble with an error, not the process.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        train_member(config, data, outputs, j, &mut member_progress)
+                    }))
+                    .unwrap_or_else(|payload| {
+                        Err(Error::WorkerPanic {
+                            what: format!("ensemble member {}", j + 1),
+                            message: panic_message(payload.as_ref()),
+                        })
+                    });
                     let failed = outcome.is_err();
                     if let Ok(mut p) = shared.lock() {
                         p.advance(&format!("member {} of {k}", j + 1));

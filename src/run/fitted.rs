@@ -1,114 +1,85 @@
 //! A trained run in memory: its configuration and its model (or the ensemble's members) as
-//! burnpack bytes, with prediction, and saving to / loading from the checkpoint directory the
-//! command line writes and reads.
+//! values ([`AnyModel`]), with prediction, and saving to / loading from the checkpoint
+//! directory the command line writes and reads.
 
 use std::path::Path;
 
-use burn::tensor::Tensor;
-
 use crate::checkpoint::rundir::{Claim, RunDir};
-use crate::checkpoint::{WorkerStats, files, load_metrics, member_dir, read_model};
+use crate::checkpoint::{ModelFiles, WorkerStats, files, member_dir};
+use crate::config::{RunConfig, RunResult};
 use crate::data::Matrix;
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
 use crate::metrics::EpochMetrics;
-use crate::model::CrowdModel;
-use crate::rng::{rng, stream};
-use crate::run::{TrainOutcome, device_from_name};
-use crate::spec::{ModelTask, RunConfig, RunResult};
-use crate::train::eval::{argmax_rows, predict};
-use crate::train::snapshot::model_from_bytes;
+use crate::model::{AnyModel, device_from_name};
+use crate::train::eval::argmax_rows;
 
 /// Items per prediction batch.
-const PREDICT_BATCH: usize = 4096;
+pub(crate) const PREDICT_BATCH: usize = 4096;
 
-/// One trained model: its run configuration (with the outcome), its parameters, its metrics
-/// and, for a model with a noise model, its worker statistics.
+/// One trained model: its run configuration (with the outcome), the model itself, its
+/// metrics and, for a model with a noise model, its worker statistics.
 #[derive(Debug, Clone)]
 pub struct Member {
     /// The member's own configuration (`args.json`; seed and holdout fold are its own).
     pub config: RunConfig,
-    /// The selected model's parameters, burnpack bytes (`model.bpk`).
-    pub model: Vec<u8>,
+    /// The selected model, on the configuration's device in evaluation form.
+    pub model: AnyModel,
     /// Metrics of every epoch (`metrics.jsonl`).
     pub history: Vec<EpochMetrics>,
     /// Per-worker statistics (`workers.json`), for models with a noise model.
     pub worker_stats: Option<WorkerStats>,
 }
 
-/// Something to do with a member's trained module, whatever its type.
-struct Loaded<'a, T> {
-    bytes: &'a [u8],
-    path: &'a Path,
-    task: T,
-}
-
-impl<T: ModelTask> ModelTask for Loaded<'_, T> {
-    type Output = Result<T::Output>;
-    fn run<M: CrowdModel<Tensor<2>>>(self, skeleton: M) -> Self::Output {
-        let model = model_from_bytes(self.path, self.bytes.to_vec(), skeleton)?;
-        Ok(self.task.run(model))
-    }
-}
-
 impl Member {
-    /// Reads the member saved in `dir` (whose `args.json` was read as `config`).
-    pub fn load(dir: &Path, config: RunConfig) -> Result<Self> {
+    /// Reads the member saved in the model folder `dir`, building its model once.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::from_files(ModelFiles::read(dir)?, &dir.join(files::MODEL))
+    }
+
+    /// The member a model folder's files describe (`path` names the model file in errors).
+    pub fn from_files(files: ModelFiles, path: &Path) -> Result<Self> {
+        let device = device_from_name(&files.config.device)?;
+        let model = AnyModel::decode(&files.config.model, files.model, path, &device)?;
         Ok(Member {
-            model: read_model(&dir.join(files::MODEL))?,
-            history: load_metrics(dir)?,
-            worker_stats: WorkerStats::load(dir)?,
-            config,
+            config: files.config,
+            model,
+            history: files.history,
+            worker_stats: files.worker_stats,
         })
     }
 
-    /// Writes `args.json`, `model.bpk`, `metrics.jsonl` and `workers.json` into `dir`.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        write_atomic(&dir.join(files::MODEL), &self.model)?;
-        crate::checkpoint::save_metrics(dir, &self.history)?;
-        if let Some(stats) = &self.worker_stats {
-            stats.save(dir)?;
-        }
-        self.config.save(dir)
-    }
-
-    /// Runs `task` on the trained module, built on the configuration's device (evaluation
-    /// form, no autodiff).
-    pub fn with_model<T: ModelTask>(&self, task: T) -> Result<T::Output> {
-        let device = device_from_name(&self.config.device)?;
-        let path = Path::new(files::MODEL);
-        // The skeleton's random weights are all replaced by the saved ones.
-        self.config.model.with_model(
-            &mut rng(0, stream::INIT),
-            &device,
-            Loaded {
-                bytes: &self.model,
-                path,
-                task,
-            },
-        )
+    /// The member's files, its model encoded.
+    pub fn to_files(&self) -> Result<ModelFiles> {
+        Ok(ModelFiles {
+            config: self.config.clone(),
+            model: self.model.encode()?,
+            history: self.history.clone(),
+            worker_stats: self.worker_stats.clone(),
+        })
     }
 
     /// Class probabilities for the rows of `features`: (row-major values, K).
     pub fn predict_proba(&self, features: &Matrix, batch_size: usize) -> Result<(Vec<f32>, usize)> {
-        struct Predict<'a> {
-            features: &'a Matrix,
-            batch_size: usize,
-            device: burn::tensor::Device,
-        }
-        impl ModelTask for Predict<'_> {
-            type Output = (Vec<f32>, usize);
-            fn run<M: CrowdModel<Tensor<2>>>(self, model: M) -> Self::Output {
-                predict(&model, self.features, self.batch_size, &self.device)
-            }
-        }
         let device = device_from_name(&self.config.device)?;
-        self.with_model(Predict {
-            features,
-            batch_size: batch_size.max(1),
-            device,
-        })
+        Ok(self.model.predict_proba(features, batch_size, &device))
     }
+}
+
+/// The outcome of [`crate::run::train`].
+pub struct TrainOutcome {
+    /// The configuration with its `result` filled in.
+    pub config: RunConfig,
+    /// Metrics of every epoch (of the first member, for an ensemble).
+    pub history: Vec<EpochMetrics>,
+    /// The kept model's class probabilities on the test items, when there are any:
+    /// (row-major values, K).
+    pub test_probabilities: Option<(Vec<f32>, usize)>,
+    /// The probability of each held-out crowd label under the kept model.
+    pub holdout_probabilities: Option<Vec<f64>>,
+    /// The kept model's class probabilities on the validation items, when there are any.
+    pub valid_probabilities: Option<(Vec<f32>, usize)>,
+    /// The trained model (one member) or the ensemble's members, in memory.
+    pub members: Vec<Member>,
 }
 
 /// A trained run: one model or a cross-fitted ensemble, in memory. What every estimator's
@@ -122,30 +93,33 @@ pub struct FittedModel {
 impl FittedModel {
     /// The model a finished run trained.
     pub fn from_outcome(outcome: TrainOutcome) -> Result<Self> {
-        if outcome.members.is_empty() {
-            return Err(Error::Config("training returned no model".into()));
+        Self::new(outcome.config, outcome.members)
+    }
+
+    /// A run of `config` made of `members` (one, or the ensemble's).
+    pub fn new(config: RunConfig, members: Vec<Member>) -> Result<Self> {
+        let want = config.ensemble.max(1);
+        if members.len() != want {
+            return Err(Error::Invalid {
+                what: "fitted model",
+                message: format!("{} members for an ensemble of {want}", members.len()),
+            });
         }
-        Ok(FittedModel {
-            config: outcome.config,
-            members: outcome.members,
-        })
+        Ok(FittedModel { config, members })
     }
 
     /// Reads the checkpoint directory `dir` (written by `conal train --save-dir` or
     /// [`FittedModel::save`]).
     pub fn load(dir: &Path) -> Result<Self> {
         let config = RunConfig::load(dir)?;
-        let members = if config.train.ensemble > 1 {
-            (0..config.train.ensemble)
-                .map(|j| {
-                    let d = member_dir(dir, j);
-                    Member::load(&d, RunConfig::load(&d)?)
-                })
+        let members = if config.ensemble > 1 {
+            (0..config.ensemble)
+                .map(|j| Member::load(&member_dir(dir, j)))
                 .collect::<Result<Vec<_>>>()?
         } else {
-            vec![Member::load(dir, config.clone())?]
+            vec![Member::load(dir)?]
         };
-        Ok(FittedModel { config, members })
+        Self::new(config, members)
     }
 
     /// Writes the checkpoint directory the command line writes: for one model `args.json`,
@@ -163,16 +137,37 @@ impl FittedModel {
             Claim::Fresh
         };
         let mut guard = RunDir::claim_for_save(dir, claim)?;
-        if self.config.train.ensemble > 1 {
+        if self.config.ensemble > 1 {
             for (j, member) in self.members.iter().enumerate() {
-                member.save(&member_dir(dir, j))?;
+                member.to_files()?.write(&member_dir(dir, j))?;
             }
             self.config.save(dir)?;
         } else {
-            self.members[0].save(dir)?;
+            self.members[0].to_files()?.write(dir)?;
         }
         guard.commit();
         Ok(())
+    }
+
+    /// The whole model as one byte string (what [`FittedModel::from_bytes`] reads back):
+    /// the checkpoint directory's files in one container, for pickling and shipping.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let files = self
+            .members
+            .iter()
+            .map(Member::to_files)
+            .collect::<Result<Vec<_>>>()?;
+        crate::checkpoint::pack::pack(&self.config, &files)
+    }
+
+    /// The model [`FittedModel::to_bytes`] wrote.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (config, files) = crate::checkpoint::pack::unpack(bytes)?;
+        let members = files
+            .into_iter()
+            .map(|f| Member::from_files(f, std::path::Path::new(files::MODEL)))
+            .collect::<Result<Vec<_>>>()?;
+        Self::new(config, members)
     }
 
     /// The run's configuration (`args.json`), with its outcome.
@@ -232,20 +227,16 @@ impl FittedModel {
                 got: features.cols(),
             });
         }
+        let (mut sum, k) = self.members[0].predict_proba(features, batch_size)?;
         if self.members.len() == 1 {
-            return self.members[0].predict_proba(features, batch_size);
+            return Ok((sum, k));
         }
-        // The average of the members' class probabilities.
-        let mut sum: Option<(Vec<f32>, usize)> = None;
-        for member in &self.members {
-            let (p, k) = member.predict_proba(features, batch_size)?;
-            match &mut sum {
-                Some((s, _)) => s.iter_mut().zip(&p).for_each(|(a, b)| *a += b),
-                None => sum = Some((p, k)),
-            }
+        // The average of the members' class probabilities, summed in member order.
+        for member in &self.members[1..] {
+            let (p, _) = member.predict_proba(features, batch_size)?;
+            sum.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
         }
-        let (s, k) = sum.ok_or_else(|| Error::Config("an ensemble without members".into()))?;
         let n = self.members.len() as f32;
-        Ok((s.into_iter().map(|v| v / n).collect(), k))
+        Ok((sum.into_iter().map(|v| v / n).collect(), k))
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Matrix;
 use crate::data::source::{LabeledSource, Split};
 use crate::error::Result;
-use crate::run::FittedModel;
+use crate::run::fitted::FittedModel;
 use crate::train::eval::{accuracy, argmax_rows, macro_f1};
 
 /// Scores of a model on a labelled split.

@@ -5,20 +5,20 @@ use std::path::Path;
 
 use burn::tensor::{Device, Tensor};
 
-use crate::checkpoint::{files, state};
-use crate::data::{Annotation, Matrix, TaskData};
+use crate::aggregate::{Params, Value, registry};
+use crate::checkpoint::{ModelFiles, state};
+use crate::config::{RunConfig, RunResult};
+use crate::data::{Annotation, CrowdData, Matrix, TaskData};
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
-use crate::model::CrowdModel;
+use crate::model::{AnyModel, CrowdModel, LabelSource, ModelTask, device_from_name};
 use crate::progress::Progress;
 use crate::rng::{rng, stream};
+use crate::run::fitted::{Member, TrainOutcome};
+use crate::run::outputs::{AUTO_CHECKPOINT_SECONDS, Outputs};
 use crate::run::score::{mean_nll, score, valid_accuracy};
 use crate::run::sink::EpochSink;
 use crate::run::workers::worker_stats;
-use crate::run::{AUTO_CHECKPOINT_SECONDS, Member, Outputs, TrainOutcome, device_from_name};
-use crate::spec::{ModelTask, RunConfig, RunResult};
 use crate::train::eval::predict;
-use crate::train::snapshot::model_bytes;
 use crate::train::{Labeled, TrainData, Trainer};
 
 /// Trains one model.
@@ -28,13 +28,12 @@ pub(crate) fn train_single(
     outputs: Outputs<'_>,
     progress: &mut dyn Progress,
 ) -> Result<TrainOutcome> {
-    config.model.check(&data.train)?;
     let device = device_from_name(&config.device)?.autodiff();
     // A plain classifier learns from one label per item; the others from the crowd's labels.
     let aggregated;
     let annotations = match config.model.label_source() {
         Some(source) => {
-            aggregated = source.annotations(&data.train, config.train.seed)?;
+            aggregated = single_labels(source, &data.train, config.train.seed)?;
             &aggregated
         }
         None => &data.train.annotations,
@@ -49,7 +48,50 @@ pub(crate) fn train_single(
     };
     config
         .model
-        .with_model(&mut rng(config.train.seed, stream::INIT), &device, task)
+        .init(&mut rng(config.train.seed, stream::INIT), &device)
+        .run(task)
+}
+
+/// The labels of the crowd-labelled items a plain classifier trains on, as annotations of
+/// one pseudo-worker.
+fn single_labels(source: LabelSource, data: &CrowdData, seed: u64) -> Result<Vec<Annotation>> {
+    match source {
+        LabelSource::MajorityVote | LabelSource::DawidSkene | LabelSource::Glad => {
+            let method = registry::entry(source.name())?;
+            let mut params = Params::new();
+            // Majority vote breaks its ties from the run's seed; the others have no draws.
+            if method.takes("seed") {
+                params.set("seed", Value::Int(seed as i64));
+            }
+            Ok(method.fit(&params, data)?.aggregation().as_annotations())
+        }
+        LabelSource::Gold => {
+            let truth = data.truth.as_ref().ok_or_else(|| {
+                Error::param("method", "gold", "needs true labels for the training items")
+            })?;
+            data.labelled_items()
+                .into_iter()
+                .map(|i| {
+                    let label = truth[i].ok_or_else(|| {
+                        Error::param(
+                            "method",
+                            "gold",
+                            format!(
+                                "needs a true label for every crowd-labelled item; item {:?} \
+                                 has none",
+                                data.items[i]
+                            ),
+                        )
+                    })?;
+                    Ok(Annotation {
+                        item: i as u32,
+                        worker: 0,
+                        label,
+                    })
+                })
+                .collect()
+        }
+    }
 }
 
 /// Training, as a [`ModelTask`] so that it runs on whichever model the spec builds.
@@ -64,7 +106,7 @@ struct TrainTask<'a> {
 
 impl ModelTask for TrainTask<'_> {
     type Output = Result<TrainOutcome>;
-    fn run<M: CrowdModel<Tensor<2>>>(self, model: M) -> Self::Output {
+    fn run<M: CrowdModel<Tensor<2>> + Into<AnyModel>>(self, model: M) -> Self::Output {
         train_model(
             self.config,
             model,
@@ -77,7 +119,7 @@ impl ModelTask for TrainTask<'_> {
     }
 }
 
-fn train_model<M: CrowdModel<Tensor<2>>>(
+fn train_model<M: CrowdModel<Tensor<2>> + Into<AnyModel>>(
     config: &RunConfig,
     model: M,
     data: &TaskData,
@@ -141,18 +183,12 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
     while !trainer.is_done() {
         let m = match trainer.run_epoch(&train.features, progress) {
             Ok(m) => m,
-            Err(Error::Diverged(message)) => {
-                let kept = match outputs.save_dir {
-                    Some(dir) if saved_epoch > 0 => format!(
-                        "; the last good state (epoch {saved_epoch}) stays in {}: resume with \
-                         `conal train --resume --save-dir {}` after lowering the learning rate \
-                         in its args.json",
-                        dir.display(),
-                        dir.display()
-                    ),
-                    _ => String::new(),
-                };
-                return Err(Error::Diverged(format!("{message}{kept}")));
+            Err(Error::Diverged { message, .. }) => {
+                let kept = outputs
+                    .save_dir
+                    .filter(|_| saved_epoch > 0)
+                    .map(|dir| (saved_epoch, dir.to_path_buf()));
+                return Err(Error::Diverged { message, kept });
             }
             Err(e) => return Err(e),
         };
@@ -211,18 +247,20 @@ fn train_model<M: CrowdModel<Tensor<2>>>(
         fitted.best_epoch,
         config.train.select.name()
     ));
-    let model = model_bytes(&fitted.model)?;
     let stats = fitted
         .model
         .has_noise_model()
         .then(|| worker_stats(&fitted.model, train, &eval_device));
+    let model: AnyModel = fitted.model.into();
     if let Some(dir) = outputs.save_dir {
         let finish = || -> Result<()> {
-            write_atomic(&dir.join(files::MODEL), &model)?;
-            if let Some(stats) = &stats {
-                stats.save(dir)?;
+            ModelFiles {
+                config: config.clone(),
+                model: model.encode()?,
+                history: Vec::new(),
+                worker_stats: stats.clone(),
             }
-            config.save(dir)
+            .write_result(dir)
         };
         finish().map_err(|e| kept(e, saved_epoch))?;
         // The run is complete: its resumable state is no longer needed.

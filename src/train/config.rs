@@ -1,4 +1,5 @@
-//! Training settings (saved in `args.json` with the model configuration).
+//! The epoch loop's settings (saved in `args.json` with the rest of the run's, see
+//! [`crate::config`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -39,46 +40,6 @@ impl Selection {
             Selection::CrowdHoldout => "holdout_nll",
             Selection::Last => "epoch",
             Selection::TestPeek => "test_accuracy",
-        }
-    }
-}
-
-/// A training recipe: a bundle of settings chosen together (`--recipe`). Individual flags
-/// override it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-#[serde(rename_all = "lowercase")]
-pub enum Recipe {
-    /// The authors' settings, kept exactly: one model (see the task's defaults).
-    Paper,
-    /// The paper's settings in a cross-fitted ensemble of 10: member j holds out fold j of
-    /// the crowd-labelled items for its epoch selection, so that together the members train
-    /// on every item, and predictions average their class probabilities. Chosen on held-out
-    /// crowd likelihood (Music) and validation accuracy (LabelMe); see docs/RESULTS.md.
-    #[default]
-    Tuned,
-    /// The Annot-Mix benchmark's settings (Herde et al., ECAI 2024), one model: the deep
-    /// head (256 → 128, batch norm, dropout 0.5), RAdam with lr 1e-2, cosine annealing over
-    /// 50 epochs, batches of 64 items, the last epoch kept; Annot-Mix adds its mixup over
-    /// labels with α = 1. The default of `annot-mix`.
-    Benchmark,
-}
-
-impl Recipe {
-    /// Ensemble members.
-    pub fn ensemble(self) -> usize {
-        match self {
-            Recipe::Paper | Recipe::Benchmark => 1,
-            Recipe::Tuned => 10,
-        }
-    }
-
-    /// Name as written on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Recipe::Paper => "paper",
-            Recipe::Tuned => "tuned",
-            Recipe::Benchmark => "benchmark",
         }
     }
 }
@@ -273,13 +234,6 @@ pub struct TrainConfig {
     /// step with this decay, instead of the raw weights. `None`: the raw weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ema: Option<f64>,
-    /// Train this many models (seeds derived from `seed`, each with its own holdout split)
-    /// and predict with the average of their class probabilities. 1: a single model.
-    #[serde(default = "one")]
-    pub ensemble: usize,
-    /// The recipe the settings came from (for the record; the fields are what counts).
-    #[serde(default = "paper")]
-    pub recipe: Recipe,
     /// Mixup with this Beta(α, α) parameter: each batch is blended with a shuffled copy of
     /// itself, labels weighted accordingly. `None`: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,10 +264,6 @@ pub(crate) fn one() -> usize {
     1
 }
 
-fn paper() -> Recipe {
-    Recipe::Paper
-}
-
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
@@ -329,8 +279,6 @@ impl Default for TrainConfig {
             holdout_fold: None,
             adam: AdamSettings::default(),
             ema: None,
-            ensemble: 1,
-            recipe: Recipe::Paper,
             mixup: None,
             mixup_over: MixupOver::Items,
             devices: 1,
@@ -416,13 +364,6 @@ impl TrainConfig {
                      device only",
                 ));
             }
-        }
-        if self.ensemble == 0 || self.ensemble > 1000 {
-            return Err(Error::param(
-                "ensemble",
-                self.ensemble,
-                "must lie in 1..=1000",
-            ));
         }
         if let Some(e) = self.ema
             && !(0.0..1.0).contains(&e)

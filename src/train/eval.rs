@@ -1,21 +1,9 @@
 //! Prediction and the scores we report: accuracy and macro-F1.
 
-use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
-
 use crate::model::{CrowdModel, Mode};
 use crate::train::batch::Inputs;
 
-/// Row-wise softmax of `[n, K]` logits, copied to the host: (values row-major, K).
-pub fn probabilities(logits: Tensor<2>) -> (Vec<f32>, usize) {
-    let [_, k] = logits.dims();
-    let data = softmax(logits, 1).into_data();
-    (
-        data.try_into_vec::<f32>()
-            .expect("float tensors are f32 on every backend we build"),
-        k,
-    )
-}
+pub use crate::model::built::probabilities;
 
 /// Index of the largest value of each row (first one on ties).
 pub fn argmax_rows(values: &[f32], k: usize) -> Vec<u32> {

@@ -27,9 +27,11 @@ pub(crate) fn split(items: &[usize], config: &TrainConfig) -> Result<(Vec<usize>
             (j * n / k, (j + 1) * n / k)
         }
         Some((j, k)) => {
-            return Err(Error::Config(format!(
-                "holdout fold {j} of {k} does not exist"
-            )));
+            return Err(Error::param(
+                "holdout_fold",
+                format!("{j} of {k}"),
+                "must name one of at least 2 folds",
+            ));
         }
         None => (
             0,

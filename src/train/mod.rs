@@ -3,7 +3,6 @@
 pub mod adam;
 pub mod batch;
 pub mod config;
-pub mod defaults;
 mod ema;
 pub mod eval;
 mod finite;
@@ -16,8 +15,7 @@ pub use crate::metrics::EpochMetrics;
 pub use adam::FusedAdam;
 pub use batch::{Inputs, LabelIndex, Vote};
 pub use config::{
-    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Recipe, Regularizer,
-    RegularizerKind, Selection, TrainConfig,
+    AdamReset, AdamSettings, LrSchedule, MixupOver, OptimizerKind, Regularizer, RegularizerKind,
+    Selection, TrainConfig,
 };
-pub use defaults::TaskDefaults;
 pub use trainer::{Fitted, Labeled, TrainData, Trainer};

@@ -15,6 +15,7 @@ use rand::seq::SliceRandom;
 use crate::error::{Error, Result};
 use crate::loss::{blended_crowd_nll, neg_log_det_gram, scaled_crowd_nll, weighted_crowd_nll};
 use crate::metrics::EpochMetrics;
+use crate::model::codec::{model_bytes, model_from_bytes};
 use crate::model::{CrowdModel, Mode, Observed};
 use crate::progress::Progress;
 use crate::rng::{rng, stream};
@@ -25,7 +26,7 @@ use crate::train::ema::ema_update;
 use crate::train::finite::non_finite;
 use crate::train::holdout::{self, Holdout};
 use crate::train::select::{EvalSet, eval_set};
-use crate::train::snapshot::{BestSnapshot, Snapshot, model_bytes, model_from_bytes};
+use crate::train::snapshot::{BestSnapshot, Snapshot};
 
 /// A labelled split given to the trainer for evaluation.
 pub struct Labeled<'a, I> {
@@ -117,14 +118,17 @@ where
     ) -> Result<Self> {
         config.check()?;
         if !device.is_autodiff() {
-            return Err(Error::Config("training needs an autodiff device".into()));
+            return Err(Error::Unsupported(
+                "training needs an autodiff device (`Device::autodiff()`)".into(),
+            ));
         }
         if let Some(w) = data.weights
             && (w.len() != data.annotations.len() || w.iter().any(|v| !v.is_finite() || *v < 0.0))
         {
-            return Err(Error::Config(
-                "label weights must be one finite, non-negative number per annotation".into(),
-            ));
+            return Err(Error::Invalid {
+                what: "label weights",
+                message: "must be one finite, non-negative number per annotation".into(),
+            });
         }
         let labels = LabelIndex::weighted(data.inputs.len(), data.annotations, data.weights);
         if config.label_mixup().is_some() {
@@ -164,7 +168,10 @@ where
         }
         let mut train_items = labels.labelled_items();
         if train_items.is_empty() {
-            return Err(Error::Config("no training item has a crowd label".into()));
+            return Err(Error::Invalid {
+                what: "training data",
+                message: "no training item has a crowd label".into(),
+            });
         }
         let eval_device = device.clone().inner();
         let holdout = if config.select == Selection::CrowdHoldout {
@@ -281,11 +288,9 @@ where
         let (mut loss_sum, mut nll_sum, mut omega_sum, mut omega_n) = (0.0, 0.0, 0.0, 0usize);
         for (step, rows) in steps.iter().enumerate() {
             let n_steps = steps.len();
-            let diverged = move |what: String| {
-                Error::Diverged(format!(
-                    "{what} at epoch {epoch}, batch {} of {n_steps}",
-                    step + 1
-                ))
+            let diverged = move |what: String| Error::Diverged {
+                message: format!("{what} at epoch {epoch}, batch {} of {n_steps}", step + 1),
+                kept: None,
             };
             if self.config.devices > 1 {
                 if let Some(v) = self.data_parallel_step(inputs, rows, lr, &mut rng, diverged)? {
@@ -602,8 +607,10 @@ where
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join()
-                        .map_err(|_| Error::Config("a share's backward pass panicked".into()))
+                    h.join().map_err(|payload| Error::WorkerPanic {
+                        what: "a data-parallel share's backward pass".into(),
+                        message: crate::error::panic_message(payload.as_ref()),
+                    })
                 })
                 .collect::<Result<_>>()
         })?;
@@ -681,7 +688,10 @@ where
         let optimizer = self
             .optim
             .into_bytes()
-            .map_err(|e| Error::Config(format!("cannot serialise the optimiser state: {e}")))?
+            .map_err(|e| Error::Codec {
+                what: "the optimiser state",
+                message: e.to_string(),
+            })?
             .to_vec();
         let best = match &self.best {
             Some((epoch, score, model)) => Some(BestSnapshot {

@@ -4,44 +4,43 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use conal::aggregate::{
-    AggregationMethod, DawidSkene, Glad, GoldMajorityVote, Kos, Mace, MajorityVote, Mmsr,
-    OneCoinDawidSkene, Wawa, ZeroBasedSkill,
-};
+use conal::aggregate::registry::{self, Entry};
+use conal::aggregate::{Params, Value};
 use conal::io::{push_csv_field, push_fixed, write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
 
 /// Flags of `conal aggregate`.
 #[derive(Args, Debug, Clone)]
+#[command(after_help = method_help())]
 pub struct AggregateArgs {
     #[command(flatten)]
     pub data: DataArgs,
 
-    /// Aggregation method: mv (majority vote, random ties), ds (Dawid-Skene), glad, wawa
-    /// (majority vote weighted by agreement with the majority vote), gold-mv (weighted by
-    /// accuracy on the items whose true label the data gives, e.g. by --gold), one-coin-ds
-    /// (Dawid-Skene with one skill per worker), zbs (zero-based skill), kos (two classes
-    /// only), mace (spammers vs knowing workers), mmsr (M-MSR; dense in workers²: about 6 s
-    /// for 2,000 workers on 100,000 labels, minutes on 1,000,000). Each as crowd-kit 1.4
-    /// defines it.
-    #[arg(long, value_enum, default_value = "ds")]
-    pub method: AggregationMethod,
+    /// Aggregation method (each as crowd-kit 1.4 defines it; the list below says what each
+    /// is and takes).
+    #[arg(long, default_value = "ds", value_parser = method_parser())]
+    pub method: String,
 
-    /// Seed for majority-vote tie breaking (mv, wawa, gold-mv, zbs, mmsr), and of the start
-    /// of kos, mace and mmsr (numpy's generator, as crowd-kit's random_state).
+    /// Seed: majority-vote tie breaking (mv, wawa, gold-mv, zbs, mmsr) and the start of kos,
+    /// mace and mmsr (numpy's generator, as crowd-kit's random_state; 32 bits).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Maximum iterations: EM rounds of ds, one-coin-ds and glad (default 100), rounds of zbs
-    /// and kos (100) and mace (50), iterations of mmsr (10,000).
+    /// Maximum iterations (the method's n_iter: EM rounds of ds, one-coin-ds and glad,
+    /// rounds of zbs, kos and mace, iterations of mmsr) [default: the method's].
     #[arg(long = "max-iter")]
     pub max_iter: Option<usize>,
 
-    /// Convergence tolerance: on the objective per label for ds, one-coin-ds and glad
-    /// (default 1e-5); on the change of the rank-one estimate for mmsr (1e-10).
+    /// Convergence tolerance (the method's tol: ds, one-coin-ds, glad, mmsr) [default: the
+    /// method's].
     #[arg(long)]
     pub tol: Option<f64>,
+
+    /// Any other parameter of the method by its crowd-kit name, NAME=VALUE (repeatable), e.g.
+    /// --param n_restarts=5 for mace or --param lr_init=0.5 for zbs.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
 
     /// Output CSV: task,label,p_<class>… (the item id, its inferred class, the posterior).
     #[arg(long, value_name = "FILE")]
@@ -64,88 +63,82 @@ pub struct AggregateArgs {
     pub json: bool,
 }
 
+/// `--method`'s values: the registry's names.
+pub fn method_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(registry::names())
+}
+
+/// The methods and their parameters, for `--help`.
+fn method_help() -> String {
+    let mut s = String::from("Methods:\n");
+    for e in registry::METHODS {
+        s.push_str(&format!("  {:<12} {}\n", e.name, e.about));
+        for (name, about) in e.params {
+            s.push_str(&format!("  {:<12}   {name}: {about}\n", ""));
+        }
+    }
+    s
+}
+
+/// The seed as `method` takes it: `seed` (a 64-bit draw seed) and `random_state` (numpy's
+/// 32-bit seed), where it takes them.
+pub fn seed_params(method: &Entry, seed: u64) -> anyhow::Result<Params> {
+    let mut p = Params::new();
+    if method.takes("seed") {
+        p.set("seed", Value::Int(seed as i64));
+    }
+    if method.takes("random_state") {
+        let state = u32::try_from(seed)
+            .map_err(|_| anyhow::anyhow!("--seed {seed} does not fit numpy's 32-bit seed"))?;
+        p.set("random_state", Value::Int(state.into()));
+    }
+    Ok(p)
+}
+
+/// The method's parameters from the flags; a flag the method does not take is an error.
+fn params(args: &AggregateArgs, method: &Entry) -> anyhow::Result<Params> {
+    let mut p = seed_params(method, args.seed)?;
+    for (flag, name, value) in [
+        (
+            "--max-iter",
+            "n_iter",
+            args.max_iter.map(|v| Value::Int(v as i64)),
+        ),
+        ("--tol", "tol", args.tol.map(Value::Float)),
+    ] {
+        if let Some(v) = value {
+            anyhow::ensure!(
+                method.takes(name),
+                "{flag} does not apply to --method {} (it takes {})",
+                method.name,
+                method
+                    .params
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            p.set(name, v);
+        }
+    }
+    for given in &args.params {
+        let (name, value) = given
+            .split_once('=')
+            .with_context(|| format!("--param {given}: expected NAME=VALUE"))?;
+        p.set(name.trim(), Value::parse(value.trim()));
+    }
+    Ok(p)
+}
+
 pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
+    let method = registry::entry(&args.method)?;
+    let params = params(args, method)?;
+    // The parameters first: a typo costs no data loading.
+    let aggregator = method.build(&params)?;
     let spec = args.data.spec(args.seed, false)?;
     let crowd = spec.load_labels().context("loading the data")?;
-    let iterations = |default: usize| args.max_iter.unwrap_or(default);
-    // numpy's seeds are 32-bit.
-    let random_state = u32::try_from(args.seed)
-        .map_err(|_| anyhow::anyhow!("--seed {} does not fit numpy's 32-bit seed", args.seed));
-    // What each method learned about the workers, for --workers-out.
-    let (result, confusions, abilities, skills) = match args.method {
-        AggregationMethod::Mv => (
-            MajorityVote::new().seed(args.seed).fit(&crowd)?.aggregation,
-            None,
-            None,
-            None,
-        ),
-        AggregationMethod::Wawa => {
-            let fitted = Wawa::new().seed(args.seed).fit(&crowd)?;
-            (fitted.aggregation, None, None, Some(fitted.skills))
-        }
-        AggregationMethod::OneCoinDs => {
-            let fitted = OneCoinDawidSkene::new()
-                .max_iter(iterations(100))
-                .tol(args.tol.unwrap_or(1e-5))
-                .fit(&crowd)?;
-            (fitted.aggregation, None, None, Some(fitted.skills))
-        }
-        AggregationMethod::GoldMv => {
-            let fitted = GoldMajorityVote::from_truth(&crowd)
-                .seed(args.seed)
-                .fit(&crowd)?;
-            (fitted.aggregation, None, None, Some(fitted.skills))
-        }
-        AggregationMethod::Ds => {
-            let fitted = DawidSkene::new()
-                .max_iter(iterations(100))
-                .tol(args.tol.unwrap_or(1e-5))
-                .fit(&crowd)?;
-            (
-                fitted.aggregation,
-                Some(fitted.worker_confusions),
-                None,
-                None,
-            )
-        }
-        AggregationMethod::Glad => {
-            let fitted = Glad::new()
-                .max_iter(iterations(100))
-                .tol(args.tol.unwrap_or(1e-5))
-                .fit(&crowd)?;
-            (fitted.aggregation, None, Some(fitted.abilities), None)
-        }
-        AggregationMethod::Zbs => {
-            let fitted = ZeroBasedSkill::new()
-                .n_iter(iterations(100))
-                .seed(args.seed)
-                .fit(&crowd)?;
-            (fitted.aggregation, None, None, Some(fitted.skills))
-        }
-        AggregationMethod::Kos => {
-            let fitted = Kos::new()
-                .n_iter(iterations(100))
-                .random_state(random_state?)
-                .fit(&crowd)?;
-            (fitted.aggregation, None, None, None)
-        }
-        AggregationMethod::Mace => {
-            let fitted = Mace::new()
-                .n_iter(iterations(50))
-                .random_state(random_state?)
-                .fit(&crowd)?;
-            (fitted.aggregation, None, None, Some(fitted.competence))
-        }
-        AggregationMethod::Mmsr => {
-            let fitted = Mmsr::new()
-                .n_iter(iterations(10_000))
-                .tol(args.tol.unwrap_or(1e-10))
-                .random_state(random_state?)
-                .seed(args.seed)
-                .fit(&crowd)?;
-            (fitted.aggregation, None, None, Some(fitted.skills))
-        }
-    };
+    let fitted = aggregator.fit(&crowd)?;
+    let result = fitted.aggregation();
     // Counted, not collected: a vector of their indices was a tenth of a majority vote's time
     // (fresh pages, on a million labels).
     let labelled = || (0..crowd.n_items()).filter(|&i| result.has_labels[i]);
@@ -188,21 +181,26 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         })?;
     }
     if let Some(path) = &args.workers_out {
+        let learned = fitted.worker_params();
         let workers: Vec<serde_json::Value> = crowd
             .workers
             .iter()
             .enumerate()
             .map(|(r, id)| {
-                serde_json::json!({
+                let mut row = serde_json::json!({
                     "worker": id,
-                    "confusion": confusions.as_ref().map(|c| &c[r]),
-                    "ability": abilities.as_ref().map(|a| a[r]),
-                    "skill": skills.as_ref().map(|s| s[r]),
-                })
+                    "confusion": null,
+                    "ability": null,
+                    "skill": null,
+                });
+                for (name, values) in &learned {
+                    row[*name] = values.entry_json(r);
+                }
+                row
             })
             .collect();
         let text = serde_json::to_string_pretty(&serde_json::json!({
-            "method": args.method.name(),
+            "method": args.method,
             "classes": crowd.classes,
             "workers": workers,
         }))?;
@@ -212,7 +210,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "method": args.method.name(),
+                "method": args.method,
                 "accuracy": accuracy,
                 "n": n_labelled,
                 "n_scored": scored.map(|s| s.1),
@@ -223,13 +221,12 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
         match accuracy {
             Some(a) => println!(
                 "{}: accuracy {a:.4} against the true labels of {} items",
-                args.method.name(),
+                args.method,
                 scored.map_or(0, |s| s.1)
             ),
             None => println!(
                 "{}: {} items labelled (no true labels to score)",
-                args.method.name(),
-                n_labelled
+                args.method, n_labelled
             ),
         }
         if let Some(p) = &args.out {

@@ -9,7 +9,7 @@ use clap::Args;
 use conal::aggregate::agreement::{
     By, accuracy_on_aggregates, consistency, krippendorff_alpha, spammer_scores, uncertainty,
 };
-use conal::aggregate::{AggregationMethod, DawidSkene};
+use conal::aggregate::{Aggregator, DawidSkene, registry};
 use conal::io::write_atomic;
 
 use crate::train::DataArgs;
@@ -23,8 +23,8 @@ pub struct AgreementArgs {
     /// The aggregation whose labels the workers' accuracy and the consistency are measured
     /// against (consistency weighs each worker by that accuracy, crowd-kit's default with
     /// majority vote).
-    #[arg(long, value_enum, default_value = "mv")]
-    pub method: AggregationMethod,
+    #[arg(long, default_value = "mv", value_parser = crate::aggregate::method_parser())]
+    pub method: String,
 
     /// Seed for majority-vote tie breaking.
     #[arg(long, default_value_t = 0)]
@@ -55,13 +55,16 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
         crowd.n_classes(),
         &crowd.annotations,
     );
-    let alpha = krippendorff_alpha(n, k, a)?;
-    let by_task = uncertainty(n, r, k, a, None, By::Task)?;
-    let by_worker = uncertainty(n, r, k, a, None, By::Worker)?;
-    let aggregate = args.method.fit(&crowd, args.seed)?;
+    let _ = k;
+    let alpha = krippendorff_alpha(&crowd)?;
+    let by_task = uncertainty(&crowd, None, By::Task)?;
+    let by_worker = uncertainty(&crowd, None, By::Worker)?;
+    let method = registry::entry(&args.method)?;
+    let fitted = method.fit(&crate::aggregate::seed_params(method, args.seed)?, &crowd)?;
+    let aggregate = fitted.aggregation();
     let accuracy = accuracy_on_aggregates(r, a, &aggregate.labels);
     let skills: Vec<f64> = accuracy.iter().map(|s| s.unwrap_or(0.0)).collect();
-    let consistent = consistency(n, r, k, a, &skills, &aggregate.labels)?;
+    let consistent = consistency(&crowd, &skills, &aggregate.labels)?;
     let consistency_mean = mean(consistent.iter().flatten().copied());
     let right = a
         .iter()
@@ -86,7 +89,7 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
             })
             .collect();
         let text = serde_json::to_string_pretty(&serde_json::json!({
-            "aggregate": args.method.name(),
+            "aggregate": args.method,
             "workers": workers,
         }))?;
         write_atomic(path, text.as_bytes())?;
@@ -101,7 +104,7 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
                 "alpha": alpha,
                 "task_uncertainty": task_uncertainty,
                 "worker_uncertainty": worker_uncertainty,
-                "aggregate": args.method.name(),
+                "aggregate": args.method,
                 "accuracy_on_aggregate": label_accuracy,
                 "consistency": consistency_mean,
             })
@@ -113,7 +116,7 @@ pub fn run(args: &AgreementArgs) -> anyhow::Result<()> {
              {:.1} % of the labels equal the {} aggregate (consistency {consistency_mean:.4})",
             a.len(),
             100.0 * label_accuracy,
-            args.method.name()
+            args.method
         );
     }
     Ok(())

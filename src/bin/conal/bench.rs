@@ -58,8 +58,8 @@ pub struct BenchArgs {
     pub labels: usize,
 
     /// aggregate: the method (as `conal aggregate --method`).
-    #[arg(long, value_enum, default_value = "ds")]
-    pub method: conal::aggregate::AggregationMethod,
+    #[arg(long, default_value = "ds", value_parser = crate::aggregate::method_parser())]
+    pub method: String,
 
     /// aggregate: also write the crowd as DIR/answers.csv (task,worker,label) and
     /// DIR/gold.csv (task,label), for `conal aggregate --task table` and other tools.
@@ -96,7 +96,7 @@ pub fn run(args: &BenchArgs, progress_kind: ProgressKind) -> anyhow::Result<()> 
         BenchShape::Aggregate => {
             let r = conal::bench::aggregate(
                 args.labels,
-                args.method,
+                &args.method,
                 args.seed,
                 args.write_csv.as_deref(),
             )?;

@@ -3,12 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use conal::aggregate::MajorityVote;
+use conal::aggregate::{Aggregator, MajorityVote};
+use conal::config::{Defaults, Recipe, RunParams};
 use conal::data::source::{DataSpec, TaskKind};
 use conal::data::synthetic::SyntheticConfig;
-use conal::estimator::RunParams;
-use conal::spec::Method;
-use conal::train::Recipe;
+use conal::model::Method;
 
 use crate::progress::{self, ProgressKind};
 
@@ -20,7 +19,7 @@ pub struct DemoArgs {
     pub seed: u64,
 
     /// Training epochs.
-    #[arg(long, default_value_t = TaskKind::Synthetic.defaults().epochs)]
+    #[arg(long, default_value_t = Defaults::of(TaskKind::Synthetic, Recipe::Paper, Method::Conal).epochs)]
     pub epochs: usize,
 
     /// Also save the CoNAL checkpoint here (inspect it with `conal test`).
@@ -65,7 +64,13 @@ pub fn run(args: &DemoArgs, progress_kind: ProgressKind) -> anyhow::Result<()> {
         };
         let mut reporter = progress::reporter(progress_kind, 0);
         let outputs = conal::run::Outputs::new(save, None);
-        let fitted = params.fit_task(data_spec.clone(), &data, outputs, reporter.as_mut())?;
+        let fitted = conal::estimator::fit(
+            &params,
+            data_spec.clone(),
+            &data,
+            outputs,
+            reporter.as_mut(),
+        )?;
         let result = fitted
             .result()
             .cloned()

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use conal::experiment::{ExperimentSpec, Protocol};
 use conal::io::write_atomic;
-use conal::spec::Method;
+use conal::model::Method;
 
 use crate::progress::{self, ProgressKind};
 use crate::train::{DataArgs, HyperArgs};

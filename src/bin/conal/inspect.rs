@@ -1,11 +1,12 @@
-//! `conal inspect`: the confusion matrices and worker statistics of a CoNAL checkpoint.
+//! `conal inspect`: what a crowd model's checkpoint learned about each annotator (CoNAL,
+//! CrowdLayer, Annot-Mix, MaDL).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
 use conal::io::write_atomic;
-use conal::report::confusion::Confusions;
+use conal::report::annotators::AnnotatorReport;
 use conal::report::plot::{Panel, heatmaps};
 
 /// Output format of `conal inspect` on stdout.
@@ -22,14 +23,18 @@ pub enum Format {
 /// Flags of `conal inspect`.
 #[derive(Args, Debug, Clone)]
 #[command(
-    after_help = "\"raw\" is the learned matrix W itself: a worker's label logits are p·W \
-    (p = class probabilities), so W is not a probability table. \"probabilities\" is the \
-    row-wise softmax of W: the distribution of the label given for an item of a known true \
-    class (row = true class, column = label given). Reliability = Σ_k prior_k · P(label k | \
-    true k), with the model's mean predicted class distribution as the prior."
+    after_help = "Each annotator's confusion: the distribution of the label it gives for an \
+    item of a known true class (row = true class, column = label given). CoNAL and CrowdLayer \
+    have one matrix per annotator; Annot-Mix and MaDL one per (item, annotator) pair, shown as \
+    the mean over the items the annotator labelled. \"raw\" (CoNAL, CrowdLayer MW) is the \
+    learned matrix W itself: a worker's label logits are p·W (p = class probabilities), so W \
+    is not a probability table; its probabilities are the row-wise softmax of W. Reliability \
+    = Σ_k prior_k · P(label k | true k), with the model's mean predicted class distribution as \
+    the prior."
 )]
 pub struct InspectArgs {
-    /// A CoNAL checkpoint directory written by `conal train --save-dir`.
+    /// A checkpoint directory of a crowd model written by `conal train --save-dir` (or a
+    /// fitted model's save).
     #[arg(long = "ckpt-dir", alias = "ckpt_dir", value_name = "DIR")]
     pub ckpt_dir: PathBuf,
 
@@ -41,8 +46,8 @@ pub struct InspectArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Draw PNG heatmaps: common.png and workers.png (the most-labelling workers), into --out
-    /// (or the checkpoint directory).
+    /// Draw PNG heatmaps: workers.png (the most-labelling workers) and, for CoNAL,
+    /// common.png, into --out (or the checkpoint directory).
     #[arg(long)]
     pub plot: bool,
 
@@ -67,19 +72,24 @@ fn matrix_table(out: &mut String, classes: &[String], m: &[Vec<f64>]) {
     }
 }
 
-fn table(c: &Confusions) -> String {
-    let mut s = String::new();
-    s.push_str(
-        "Common confusion W_g as probabilities (row-softmax; row = true class, column = label given):\n",
+fn table(c: &AnnotatorReport) -> String {
+    let mut s = format!(
+        "{} model; annotator confusions: {}.\n",
+        c.method,
+        c.basis.describe()
     );
-    matrix_table(&mut s, &c.classes, &c.common_probabilities());
-    s.push_str("\nCommon confusion W_g, raw:\n");
-    let raw: Vec<Vec<f64>> = c
-        .common
-        .iter()
-        .map(|r| r.iter().map(|&v| v as f64).collect())
-        .collect();
-    matrix_table(&mut s, &c.classes, &raw);
+    if let (Some(common), Some(p)) = (&c.common, c.common_probabilities()) {
+        s.push_str(
+            "\nCommon confusion W_g as probabilities (row-softmax; row = true class, column = label given):\n",
+        );
+        matrix_table(&mut s, &c.classes, &p);
+        s.push_str("\nCommon confusion W_g, raw:\n");
+        let raw: Vec<Vec<f64>> = common
+            .iter()
+            .map(|r| r.iter().map(|&v| v as f64).collect())
+            .collect();
+        matrix_table(&mut s, &c.classes, &raw);
+    }
     let summaries = c.worker_summaries();
     let id_w = summaries
         .iter()
@@ -109,7 +119,7 @@ fn table(c: &Confusions) -> String {
 }
 
 pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
-    let c = Confusions::load(&args.ckpt_dir)?;
+    let c = AnnotatorReport::load(&args.ckpt_dir)?;
     match args.format {
         Format::Table => print!("{}", table(&c)),
         Format::Csv => print!("{}", c.long_csv()?),
@@ -125,11 +135,15 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     }
     if args.plot {
         let dir = args.out.as_ref().unwrap_or(&args.ckpt_dir);
-        let common = Panel {
-            title: "common confusion (row-softmax of W_g)".into(),
-            matrix: c.common_probabilities(),
-        };
-        heatmaps(&dir.join("common.png"), &c.classes, &[common], 1)?;
+        let mut written = Vec::new();
+        if let Some(matrix) = c.common_probabilities() {
+            let common = Panel {
+                title: "common confusion (row-softmax of W_g)".into(),
+                matrix,
+            };
+            heatmaps(&dir.join("common.png"), &c.classes, &[common], 1)?;
+            written.push(dir.join("common.png"));
+        }
         let summaries = c.worker_summaries();
         let panels: Vec<Panel> = c
             .by_labels()
@@ -140,16 +154,14 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
                     "worker {} ({} labels, reliability {:.2})",
                     c.workers[r], summaries[r].labels, summaries[r].reliability
                 ),
-                matrix: c.individual_probabilities(r),
+                matrix: c.confusions[r].clone(),
             })
             .collect();
         let cols = (panels.len() as f64).sqrt().ceil() as usize;
         heatmaps(&dir.join("workers.png"), &c.classes, &panels, cols)?;
-        eprintln!(
-            "wrote {} and {}",
-            dir.join("common.png").display(),
-            dir.join("workers.png").display()
-        );
+        written.push(dir.join("workers.png"));
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        eprintln!("wrote {}", names.join(" and "));
     }
     Ok(())
 }

@@ -72,7 +72,8 @@ enum Command {
     Agreement(agreement::AgreementArgs),
     /// Score a saved checkpoint on labelled test data (accuracy and macro-F1).
     Test(test::TestArgs),
-    /// Show the confusion matrices and worker statistics a CoNAL checkpoint learned.
+    /// Show what a crowd model learned about each annotator: its confusion matrix,
+    /// reliability and labels given (CoNAL, CrowdLayer, Annot-Mix, MaDL).
     Inspect(inspect::InspectArgs),
     /// Compare methods over seeds and selection protocols; writes results.json and results.md.
     #[command(after_help = "Example:\n  conal experiment --task music \
@@ -115,7 +116,16 @@ fn parse() -> Cli {
             });
     }
     let matches = cmd.get_matches_from(&args);
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((_, sub)) = matches.subcommand() {
+        match &mut cli.command {
+            Command::Train(a) => a.data.note_table_flags(sub),
+            Command::Aggregate(a) => a.data.note_table_flags(sub),
+            Command::Experiment(a) => a.data.note_table_flags(sub),
+            _ => {}
+        }
+    }
+    cli
 }
 
 fn init_logging(cli: &Cli) {
@@ -174,9 +184,11 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
         conal::estimator::resume(outputs, reporter.as_mut())?
     } else {
         let (data_spec, params) = args.resolve()?;
+        // The settings first: a typo costs no data loading.
+        params.check()?;
         let data = data_spec.load().context("loading the data")?;
         args.check_shape(&data.train)?;
-        params.fit_task(data_spec, &data, outputs, reporter.as_mut())?
+        conal::estimator::fit(&params, data_spec, &data, outputs, reporter.as_mut())?
     };
     let config = fitted.config();
     let task = config.data.task();
@@ -229,17 +241,58 @@ fn train_command(args: &train::TrainArgs, progress: ProgressKind) -> anyhow::Res
     Ok(())
 }
 
-/// The error chain as one line, with the library's parameter names (`batch_size`) spelled as
-/// the flags that set them (`--batch-size`).
+/// The library's error in the command line's words: parameter names (`batch_size`) spelled
+/// as the flags that set them (`--batch-size`), and the flags that resume or replace a run.
+fn render(e: &conal::Error) -> String {
+    let resume = |dir: &std::path::Path| {
+        format!(
+            "resume with `conal train --resume --save-dir {}`",
+            dir.display()
+        )
+    };
+    match e {
+        conal::Error::Param {
+            param,
+            value,
+            expected,
+        } => format!("--{} {value}: {expected}", param.replace('_', "-")),
+        conal::Error::RunExists { dir } => format!(
+            "{} already holds a run: continue it with --resume, or replace it with --overwrite \
+             (the old run is kept until the new one has saved its first state)",
+            dir.display()
+        ),
+        conal::Error::Interrupted {
+            epoch,
+            saved: Some(dir),
+        } => format!(
+            "interrupted after epoch {epoch}; its state is saved: {}",
+            resume(dir)
+        ),
+        conal::Error::WriteFailed { cause, dir, epoch } if *epoch > 0 => format!(
+            "{}; the last complete state (epoch {epoch}) is kept in {}: {}",
+            render(cause),
+            dir.display(),
+            resume(dir)
+        ),
+        conal::Error::Diverged {
+            message,
+            kept: Some((epoch, dir)),
+        } => format!(
+            "training diverged: {message}; the last good state (epoch {epoch}) stays in {}: {} \
+             after lowering the learning rate in its args.json",
+            dir.display(),
+            resume(dir)
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// The error chain as one line, in the command line's words ([`render`]).
 fn message(e: &anyhow::Error) -> String {
     let mut parts = Vec::new();
     for cause in e.chain() {
         let text = match cause.downcast_ref::<conal::Error>() {
-            Some(conal::Error::Param {
-                param,
-                value,
-                expected,
-            }) => format!("--{} {value}: {expected}", param.replace('_', "-")),
+            Some(e) => render(e),
             _ => cause.to_string(),
         };
         // anyhow's `{:#}` joins the chain; a cause already quoted by its parent is skipped.

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use conal::config::RunConfig;
 use conal::data::source::{LabeledSource, Split, TableSplit};
 use conal::run::evaluate;
-use conal::spec::RunConfig;
 
 /// Flags of `conal test`.
 #[derive(Args, Debug, Clone)]

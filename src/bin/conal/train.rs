@@ -4,16 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use conal::config::{Defaults, ModelOptions, Recipe, RunParams};
 use conal::data::labelme;
 use conal::data::source::{DataSpec, TableSplit, TaskKind};
 use conal::data::synthetic::SyntheticConfig;
 use conal::data::table::{AnswersFormat, Duplicates, TableSpec};
-use conal::estimator::RunParams;
-use conal::model::{Confusion, Init};
-use conal::spec::{Head, Method, ModelOptions};
-use conal::train::{
-    AdamReset, LrSchedule, MixupOver, OptimizerKind, Recipe, RegularizerKind, Selection,
-};
+use conal::model::{Confusion, Head, Init, Method};
+use conal::train::{AdamReset, LrSchedule, MixupOver, OptimizerKind, RegularizerKind, Selection};
 
 /// Where the data comes from.
 #[derive(Args, Debug, Clone)]
@@ -178,10 +175,16 @@ pub struct DataArgs {
         help_heading = "Your own data (--task table)"
     )]
     pub test_gold: Option<PathBuf>,
+
+    /// The table-only flags given on the command line (filled from the parsed matches by
+    /// [`DataArgs::note_table_flags`]), for refusing them on other tasks.
+    #[arg(skip)]
+    pub table_flags_given: Vec<String>,
 }
 
-/// The ids of the table-only flags, for hiding them on other tasks.
-const TABLE_FLAGS: [&str; 16] = [
+/// The ids of the table-only flags: hidden from other tasks' help, and refused on them
+/// ([`DataArgs::note_table_flags`]).
+pub const TABLE_FLAGS: [&str; 16] = [
     "answers",
     "answers_format",
     "tasks",
@@ -219,6 +222,16 @@ fn table_split(
 }
 
 impl DataArgs {
+    /// Records which of [`TABLE_FLAGS`] the command line gave (`matches`: the
+    /// subcommand's), so that [`DataArgs::spec`] refuses them on other tasks.
+    pub fn note_table_flags(&mut self, matches: &clap::ArgMatches) {
+        self.table_flags_given = TABLE_FLAGS
+            .iter()
+            .filter(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .collect();
+    }
+
     /// The task.
     pub fn task(&self) -> anyhow::Result<TaskKind> {
         self.task
@@ -231,19 +244,10 @@ impl DataArgs {
     pub fn spec(&self, seed: u64, needs_features: bool) -> anyhow::Result<DataSpec> {
         let task = self.task()?;
         let table = task == TaskKind::Table;
-        let table_flags_used = self.answers.is_some()
-            || self.answers_format.is_some()
-            || self.tasks.is_some()
-            || self.delimiter.is_some()
-            || self.classes.is_some()
-            || self.gold.is_some()
-            || self.valid_features.is_some()
-            || self.valid_gold.is_some()
-            || self.test_features.is_some()
-            || self.test_gold.is_some();
-        if !table && table_flags_used {
+        if !table && let Some(flag) = self.table_flags_given.first() {
             bail!(
-                "--answers, --tasks, --classes, --gold and the --valid-*/--test-* file flags are for --task table"
+                "{flag} is for your own data (--task table); --task {} reads its own files",
+                task.name()
             );
         }
         if table
@@ -376,11 +380,11 @@ pub struct HyperArgs {
     pub emb_dim: Option<usize>,
 
     /// Dropout after the classifier's hidden layer.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = conal::config::defaults::DROPOUT)]
     pub dropout: f64,
 
     /// Hidden units of the classifier.
-    #[arg(long = "n-units", alias = "n_units", default_value_t = 128)]
+    #[arg(long = "n-units", alias = "n_units", default_value_t = conal::config::defaults::N_UNITS)]
     pub n_units: usize,
 
     /// Weight initialisation of the networks.
@@ -412,7 +416,7 @@ pub struct HyperArgs {
     pub head: Option<Head>,
 
     /// Fraction of crowd-labelled items held out for crowd-holdout selection.
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = conal::config::defaults::HOLDOUT)]
     pub holdout: f64,
 
     /// When Adam's moments restart: never, or every epoch as the authors' code does
@@ -452,15 +456,15 @@ pub struct HyperArgs {
     pub mixup_over: Option<MixupOver>,
 
     /// Adam's ε.
-    #[arg(long = "adam-eps", default_value_t = 1e-8)]
+    #[arg(long = "adam-eps", default_value_t = conal::config::defaults::ADAM_EPS)]
     pub adam_eps: f32,
 
     /// L2 weight decay.
-    #[arg(long = "weight-decay", default_value_t = 0.0)]
+    #[arg(long = "weight-decay", default_value_t = conal::config::defaults::WEIGHT_DECAY)]
     pub weight_decay: f32,
 
     /// Device: cpu, or cuda / cuda:N / wgpu when built with that feature.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = conal::config::defaults::DEVICE)]
     pub device: String,
 
     /// Data-parallel training: split every batch into N shares, compute each share's
@@ -606,7 +610,7 @@ pub fn with_task_defaults(cmd: clap::Command, task: TaskKind) -> clap::Command {
         let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
         a.help(format!("{help} [default: {value}]"))
     }
-    let d = task.defaults();
+    let d = Defaults::of(task, Recipe::Tuned, Method::Conal);
     let mut cmd = cmd
         .mut_arg("epochs", |a| show(a, d.epochs.to_string()))
         .mut_arg("batch_size", |a| show(a, d.batch_size.to_string()))
@@ -655,7 +659,6 @@ impl TrainArgs {
         let params = self
             .hyper
             .run_params(task, self.method, self.seed, self.select);
-        params.check()?;
         Ok((data, params))
     }
 
