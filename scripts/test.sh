@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, and .ci/run calls it). Runs every test: unit and integration tests
-# through cargo-nextest (falls back to `cargo test` where it is not installed), then the doc
-# tests, which nextest does not run.
+# through cargo-nextest (falls back to `cargo test` where it is not installed; nextest's time
+# limits are in .config/nextest.toml), then the doc tests, which nextest does not run.
 #
 # Tests that need the real data sets read them from $CONAL_DATA_DIR (default ../shared/data);
 # without them they print SKIPPED, unless CONAL_REQUIRE_DATA is set (CI), where they fail.
@@ -45,7 +45,9 @@ pydir="$(mktemp -d)"
 trap 'rm -rf "$pydir" ${venv:+"$(dirname "$venv")"}' EXIT
 python3 -m venv "$pydir/venv"
 py="$pydir/venv/bin/python"
-"$py" -m pip install --quiet --disable-pip-version-check pytest "crowd-kit==1.4.2" "scikit-learn<1.6"
+# pytest-timeout: every Python test has a time limit (python/pytest.ini); joblib comes with
+# scikit-learn (the pickling test uses it).
+"$py" -m pip install --quiet --disable-pip-version-check pytest pytest-timeout "crowd-kit==1.4.2" "scikit-learn<1.6"
 "$py" -m pip install --quiet --disable-pip-version-check ./python
 repo="$(pwd)"
 CONAL_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/conal"

@@ -28,7 +28,8 @@ fn metric_lines(dir: &Path) -> usize {
     std::fs::read_to_string(dir.join("metrics.jsonl")).map_or(0, |s| s.lines().count())
 }
 
-/// Kills `child` with SIGKILL once `dir` has at least `epochs` metric lines.
+/// Kills `child` with SIGKILL once `dir` has at least `epochs` metric lines, and checks that
+/// the kill landed before the run ended (it died of the signal, not by finishing).
 fn kill_after(mut child: Child, dir: &Path, epochs: usize) {
     let start = Instant::now();
     while metric_lines(dir) < epochs {
@@ -43,7 +44,13 @@ fn kill_after(mut child: Child, dir: &Path, epochs: usize) {
         std::thread::sleep(Duration::from_millis(2));
     }
     child.kill().unwrap();
-    child.wait().unwrap();
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the run ended ({status}) before the kill landed"
+    );
 }
 
 fn spawn(cmd: &mut Command) -> Child {
@@ -176,33 +183,60 @@ fn a_damaged_state_is_reported_on_resume() {
     assert!(err.contains(latest.trim()), "{err}");
 }
 
+/// A run with saved states that then diverges stops, names the epoch and batch, and keeps
+/// its last good state: the state is made by a healthy run (killed after a few epochs),
+/// the learning rate of its args.json is then raised to 1e30 so that the resumed run
+/// diverges in its first epoch, and lowered back, the run resumes from the kept state and
+/// finishes as an uninterrupted one.
 #[test]
 fn diverging_run_stops_naming_epoch_and_batch_and_keeps_its_state() {
     let tmp = tempfile::tempdir().unwrap();
-    let ckpt = tmp.path().join("ckpt");
-    let (ok, _, err) = output(
-        conal()
-            .args([
-                "train",
-                "--task",
-                "synthetic",
-                "--epochs",
-                "20",
-                "--lr",
-                "1e30",
-                "--checkpoint-every",
-                "1",
-                "--save-dir",
-            ])
-            .arg(&ckpt),
+    let (straight, ckpt) = (tmp.path().join("straight"), tmp.path().join("ckpt"));
+    let (ok, _, err) = output(conal().args(ARGS).arg("--save-dir").arg(&straight));
+    assert!(ok, "{err}");
+    kill_after(
+        spawn(conal().args(ARGS).arg("--save-dir").arg(&ckpt)),
+        &ckpt,
+        5,
     );
+    let latest = std::fs::read_to_string(ckpt.join("LATEST")).unwrap();
+    let epoch: usize = latest.trim().trim_start_matches("state-").parse().unwrap();
+    assert!(epoch >= 4, "{latest}");
+    let args_path = ckpt.join("args.json");
+    let args = std::fs::read_to_string(&args_path).unwrap();
+    let mut config: serde_json::Value = serde_json::from_str(&args).unwrap();
+    let lr = config["train"]["lr"].clone();
+    config["train"]["lr"] = serde_json::json!(1e30);
+    std::fs::write(&args_path, config.to_string()).unwrap();
+    let (ok, _, err) = output(conal().args(["train", "--resume", "--save-dir"]).arg(&ckpt));
     assert!(!ok);
     assert!(err.contains("training diverged"), "{err}");
-    assert!(err.contains("at epoch") && err.contains("batch"), "{err}");
+    assert!(
+        err.contains(&format!("at epoch {}", epoch + 1)) && err.contains("batch"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
-    if err.contains("the last good state") {
-        assert!(ckpt.join("LATEST").is_file());
-    }
+    assert!(
+        err.contains(&format!(
+            "the last good state (epoch {epoch}) stays in {}",
+            ckpt.display()
+        )),
+        "{err}"
+    );
+    // The good state is still there, and the run continues from it.
+    assert_eq!(
+        std::fs::read_to_string(ckpt.join("LATEST")).unwrap(),
+        latest
+    );
+    config["train"]["lr"] = lr;
+    std::fs::write(&args_path, config.to_string()).unwrap();
+    let (ok, _, err) = output(conal().args(["train", "--resume", "--save-dir"]).arg(&ckpt));
+    assert!(ok, "{err}");
+    assert!(
+        std::fs::read(ckpt.join("model.bpk")).unwrap()
+            == std::fs::read(straight.join("model.bpk")).unwrap(),
+        "the resumed model differs from the uninterrupted one"
+    );
 }
 
 #[test]

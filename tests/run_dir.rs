@@ -273,3 +273,91 @@ fn sigint_and_sigterm_save_the_state_and_resume_finishes_the_same() {
         );
     }
 }
+
+/// Ctrl-C during an ensemble whose members train side by side: every running member stops
+/// at its next epoch and saves its state; the run says how to resume, and resuming finishes
+/// every member as an uninterrupted ensemble does.
+#[test]
+fn sigint_during_an_ensemble_saves_every_member_and_resume_finishes_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args: Vec<String> = [
+        "train",
+        "--task",
+        "synthetic",
+        "--ensemble",
+        "3",
+        "--epochs",
+        "60",
+        "--seed",
+        "4",
+        "--threads",
+        "2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let want_dir = tmp.path().join("straight");
+    let (ok, _, err) = output(conal().args(&args).arg("--save-dir").arg(&want_dir));
+    assert!(ok, "{err}");
+    let dir = tmp.path().join("INT");
+    let mut child = spawn(
+        conal()
+            .args(&args)
+            .args(["--checkpoint-every", "0", "--save-dir"])
+            .arg(&dir),
+    );
+    wait_for(&mut child, &dir.join("members/0"), 10);
+    signal(&child, "INT");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted after epoch"), "{err}");
+    assert!(
+        dir.join("members/0/LATEST").is_file(),
+        "the running member saved no state"
+    );
+    assert!(
+        !dir.join("members/2/model.bpk").exists(),
+        "stopped before the end"
+    );
+    let (ok, _, err) = output(conal().args(["train", "--resume", "--save-dir"]).arg(&dir));
+    assert!(ok, "{err}");
+    for j in 0..3 {
+        let m = format!("members/{j}/model.bpk");
+        assert!(
+            bytes(dir.join(&m)) == bytes(want_dir.join(&m)),
+            "member {j}: the resumed model differs"
+        );
+    }
+}
+
+/// A second Ctrl-C exits at once with 130, and what the directory holds stays usable: no
+/// half-written file, and a resume (from the state the first signal asked for, if it was
+/// saved) finishes as an uninterrupted run.
+#[test]
+fn a_second_ctrl_c_exits_at_once_and_leaves_the_directory_usable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let want = straight(&tmp.path().join("straight"), &args());
+    let dir = tmp.path().join("twice");
+    let mut child = spawn(
+        conal()
+            .args(args())
+            .args(["--checkpoint-every", "5", "--save-dir"])
+            .arg(&dir),
+    );
+    wait_for(&mut child, &dir, 20);
+    signal(&child, "INT");
+    signal(&child, "INT");
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert_no_leftovers(&dir);
+    assert!(!dir.join("model.bpk").exists(), "stopped before the end");
+    let (ok, _, err) = output(conal().args(["train", "--resume", "--save-dir"]).arg(&dir));
+    assert!(ok, "{err}");
+    assert!(
+        bytes(dir.join("model.bpk")) == want,
+        "resumed model differs"
+    );
+}

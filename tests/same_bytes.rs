@@ -5,8 +5,10 @@
 //! that code (`tests/fixtures/ckpt-synthetic`) must still load and score the same accuracy.
 //!
 //! The bytes depend on the CPU's GEMM kernels (AVX-512 or not round differently), so the
-//! fixtures are keyed by the instruction set; on a CPU without a recorded entry the hash tests
-//! say SKIPPED.
+//! fixtures are keyed by the instruction set, and each test names the key it compared. On a
+//! CPU without a recorded entry the hash tests say SKIPPED, except in CI
+//! (`CONAL_REQUIRE_DATA`), where they fail: a byte-identity test that compares nothing must
+//! not pass there.
 
 mod common;
 
@@ -43,7 +45,16 @@ fn expected(case: &str) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(fixtures().join("model_hashes.json")).unwrap();
     let all: serde_json::Value = serde_json::from_str(&text).unwrap();
     match all[isa()][case].as_array() {
-        Some(v) => Some(v.iter().map(|h| h.as_str().unwrap().to_string()).collect()),
+        Some(v) => {
+            println!("{case}: compared with the hashes recorded for {}", isa());
+            Some(v.iter().map(|h| h.as_str().unwrap().to_string()).collect())
+        }
+        None if std::env::var_os("CONAL_REQUIRE_DATA").is_some() => panic!(
+            "no recorded model hashes for {case} on a {} CPU, and CONAL_REQUIRE_DATA is set: \
+             record this CPU's hashes (from the build before the change) in \
+             tests/fixtures/model_hashes.json",
+            isa()
+        ),
         None => {
             eprintln!(
                 "SKIPPED: no recorded model hashes for {case} on a {} CPU",

@@ -11,6 +11,8 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from . import _conal
+
 COLUMNS = ("task", "worker", "label")
 
 
@@ -86,23 +88,19 @@ def encode(
     return Coded(task_codes, worker_codes, label_codes, task_ids, worker_ids, label_ids)
 
 
-def correct_labels(coded: Coded, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per label of ``coded``: whether its task's value in ``truth`` (one per task of
-    ``coded.task_ids``, NaN/None where unknown) is known, and whether the label equals it."""
-    known = ~pd.isna(truth)
-    rows = known[coded.tasks]
-    right = (coded.classes.to_numpy()[coded.labels] == truth[coded.tasks]) & rows
-    return rows, right
-
-
 def accuracy_by_worker(coded: Coded, truth: np.ndarray) -> pd.Series:
-    """Each worker's share of labels equal to ``truth`` among its labels of known tasks
-    (crowd-kit's ``get_accuracy(by="worker")``), indexed by sorted worker; a worker without
-    a known task is left out."""
-    rows, right = correct_labels(coded, truth)
-    n = len(coded.worker_ids)
-    seen = np.bincount(coded.workers[rows], minlength=n)
-    hits = np.bincount(coded.workers, weights=right.astype(np.float64), minlength=n)
-    has = seen > 0
-    return pd.Series(hits[has] / seen[has], index=pd.Index(coded.worker_ids[has], name="worker")).sort_index()
-
+    """Each worker's share of labels equal to its task's class in ``truth`` (one class code
+    per task of ``coded.task_ids``; −1 where unknown) among its labels of known tasks
+    (crowd-kit's ``get_accuracy(by="worker")``, computed by the core), indexed by sorted
+    worker; a worker without a known task is left out."""
+    values = _conal.worker_accuracy(
+        coded.tasks,
+        coded.workers,
+        coded.labels,
+        len(coded.task_ids),
+        len(coded.worker_ids),
+        len(coded.classes),
+        np.ascontiguousarray(truth, dtype=np.int64),
+    )
+    skills = pd.Series(values, index=pd.Index(coded.worker_ids, name="worker"))
+    return skills.dropna().sort_index()

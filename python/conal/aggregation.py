@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
-from ._data import Coded, accuracy_by_worker, check_frame, correct_labels, encode
+from ._data import Coded, accuracy_by_worker, check_frame, encode
 
 __all__ = [
     "MajorityVote",
@@ -43,10 +43,10 @@ def _probas(coded: Coded, posteriors: np.ndarray) -> pd.DataFrame:
     )
 
 
-def _labels(probas: pd.DataFrame) -> pd.Series:
-    # The first most probable label in column order, as crowd-kit's idxmax.
-    values = probas.columns.to_numpy()[np.argmax(probas.to_numpy(), axis=1)]
-    return pd.Series(values, index=probas.index, name="agg_label")
+def _labels(coded: Coded, codes: np.ndarray) -> pd.Series:
+    """The core's label of each task (class codes) as crowd-kit's ``labels_``."""
+    values = coded.classes.to_numpy()[codes.astype(np.int64)]
+    return pd.Series(values, index=pd.Index(coded.task_ids, name="task"), name="agg_label")
 
 
 def _args(coded: Coded) -> tuple:
@@ -58,6 +58,18 @@ def _args(coded: Coded) -> tuple:
         len(coded.worker_ids),
         len(coded.classes),
     )
+
+
+def _run(name: str, coded: Coded, **params: Any) -> tuple:
+    """The core's method ``name`` (a registry name) on the codes, with crowd-kit's parameter names:
+    (label code per task, posteriors tasks × classes, dict of what it learned)."""
+    return _conal.aggregate(name, *_args(coded), params, coded.task_ids, coded.worker_ids)
+
+
+def _agreement(coded: Coded, label_codes: np.ndarray) -> pd.Series:
+    """Each worker's share of labels equal to its task's aggregated label (crowd-kit's
+    ``get_accuracy``, computed by the core), indexed by sorted worker, named ``skill``."""
+    return accuracy_by_worker(coded, np.asarray(label_codes, dtype=np.int64)).rename("skill")
 
 
 class _Base:
@@ -108,15 +120,16 @@ class MajorityVote(_Base):
         worker's votes by ``skills`` when given."""
         if skills is None:
             coded = encode(data)
-            self.probas_ = _probas(coded, _conal.majority_vote(*_args(coded)))
-            self.labels_ = _labels(self.probas_)
-            self.skills_ = _agreement(coded, self.probas_)
+            labels, posteriors, _ = _run("mv", coded, ties="lowest")
+            self.probas_ = _probas(coded, posteriors)
+            self.labels_ = _labels(coded, labels)
+            self.skills_ = _agreement(coded, labels)
             return self
         coded, weights = self._weights(data, skills)
-        probas = _probas(coded, _conal.majority_vote(*_args(coded), weights))
-        self.probas_ = probas.sort_index(axis=0).sort_index(axis=1)
-        self.labels_ = _labels(self.probas_)
-        self.skills_ = _agreement(coded, self.labels_)
+        labels, posteriors, _ = _run("mv", coded, ties="lowest", weights=weights)
+        self.probas_ = _probas(coded, posteriors).sort_index(axis=0).sort_index(axis=1)
+        self.labels_ = _labels(coded, labels).sort_index()
+        self.skills_ = _agreement(coded, labels)
         return self
 
     def _weights(self, data: pd.DataFrame, skills: Any) -> tuple[Coded, np.ndarray]:
@@ -135,7 +148,10 @@ class MajorityVote(_Base):
             raise ValueError('default_skill must be given with on_missing_skill="value"')
         if skills.index.has_duplicates:
             raise ValueError(f"skills names worker {skills.index[skills.index.duplicated()][0]!r} twice")
-        coded = encode(data)
+        # Classes in sorted order: ties go to the first of them, as crowd-kit's idxmax over
+        # its sorted columns.
+        classes = _sorted_classes(data)
+        coded = encode(data, classes=classes)
         weights = skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64, copy=True)
         missing = np.isnan(weights)
         if missing.any():
@@ -160,7 +176,7 @@ class MajorityVote(_Base):
                         f"{coded.task_ids[empty[0]]!r}); give those workers a skill or use "
                         f"on_missing_skill='value'"
                     )
-                coded = encode(check_frame(data)[kept])
+                coded = encode(check_frame(data)[kept], classes=classes)
                 weights = skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         if len(bad):
@@ -220,8 +236,9 @@ class Wawa(_SkillsFromCrowd):
     def fit(self, data: pd.DataFrame) -> "Wawa":
         """Learns each worker's agreement with the majority vote of ``data``."""
         coded = encode(data)
-        votes = _probas(coded, _conal.majority_vote(*_args(coded)))
-        self.skills_ = _agreement(coded, votes)
+        _, _, learned = _run("wawa", coded, ties="lowest")
+        skills = pd.Series(learned["skills"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
+        self.skills_ = skills.sort_index()
         return self
 
 
@@ -242,10 +259,15 @@ class GoldMajorityVote(_WeightedVote):
         if not isinstance(true_labels, pd.Series):
             raise TypeError(f"true_labels must be a pandas Series indexed by task, got {type(true_labels).__name__}")
         coded = encode(data)
-        truth = true_labels.reindex(coded.task_ids).to_numpy()
-        if not correct_labels(coded, truth)[0].any():
+        truth = true_labels.reindex(coded.task_ids)
+        known = truth.notna().to_numpy()
+        codes = coded.classes.get_indexer(truth.to_numpy()).astype(np.int64)
+        # A true label no worker gave is known and never matched (crowd-kit's comparison).
+        codes[known & (codes < 0)] = len(coded.classes)
+        codes[~known] = -1
+        if not known[coded.tasks].any():
             raise ValueError("true_labels names no task of data: no worker gets a skill")
-        self.skills_ = accuracy_by_worker(coded, truth).rename("skill")
+        self.skills_ = accuracy_by_worker(coded, codes).rename("skill")
         return self
 
     _fit_call = "fit(data, true_labels)"
@@ -299,27 +321,19 @@ class ZeroBasedSkill(_SkillsFromCrowd):
         _check_count("n_iter", self.n_iter)
         _check_count("lr_steps_to_reduce", self.lr_steps_to_reduce)
         coded = encode(data, classes=_sorted_classes(data))
-        _, skills = _conal.zero_based_skill(
-            *_args(coded),
-            int(self.n_iter),
-            float(self.lr_init),
-            int(self.lr_steps_to_reduce),
-            float(self.lr_reduce_factor),
-            float(self.eps),
+        _, _, learned = _run(
+            "zbs",
+            coded,
+            n_iter=int(self.n_iter),
+            lr_init=float(self.lr_init),
+            lr_steps_to_reduce=int(self.lr_steps_to_reduce),
+            lr_reduce_factor=float(self.lr_reduce_factor),
+            eps=float(self.eps),
+            ties="lowest",
         )
+        skills = learned["skills"]
         self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill").sort_index()
         return self
-
-
-def _agreement(coded: Coded, aggregate: Any) -> pd.Series:
-    """Each worker's share of labels equal to the aggregate (crowd-kit's ``get_accuracy``;
-    the core has already refused repeated (task, worker) pairs), indexed by sorted worker.
-    ``aggregate``: ``probas_`` in the codes' task and label order, or ``labels_``."""
-    if isinstance(aggregate, pd.DataFrame):
-        chosen = coded.classes.to_numpy()[np.argmax(aggregate.to_numpy(), axis=1)]
-    else:
-        chosen = aggregate.reindex(coded.task_ids).to_numpy()
-    return accuracy_by_worker(coded, chosen).rename("skill")
 
 
 class DawidSkene(_Base):
@@ -358,9 +372,15 @@ class DawidSkene(_Base):
             raise ValueError(f"initial_error_strategy={strategy!r} is not 'assign', 'addition' or None")
         coded = encode(data)
         # As crowd-kit: initial_error counts only with a strategy.
-        initial = None
+        initial = {}
         if initial_error is not None and strategy is not None:
-            initial = (strategy, *_initial_rows(initial_error, coded, strategy))
+            workers, labels, values = _initial_rows(initial_error, coded, strategy)
+            initial = dict(
+                initial_error_strategy=strategy,
+                initial_workers=workers,
+                initial_labels=labels,
+                initial_errors=values,
+            )
         gold_tasks = np.zeros(0, dtype=np.int64)
         gold_labels = np.zeros(0, dtype=np.int64)
         if true_labels is not None:
@@ -375,14 +395,20 @@ class DawidSkene(_Base):
                     f"true_labels[{known.index[bad[0]]!r}] = {known.iloc[bad[0]]!r} is not one of "
                     f"the labels in data {list(coded.classes)}"
                 )
-        posteriors, priors, errors, history = _conal.dawid_skene(
-            *_args(coded), int(self.n_iter), float(self.tol), gold_tasks, gold_labels, initial
+        labels, posteriors, learned = _run(
+            "ds",
+            coded,
+            n_iter=int(self.n_iter),
+            tol=float(self.tol),
+            gold_tasks=gold_tasks,
+            gold_labels=gold_labels,
+            **initial,
         )
         self.probas_ = _probas(coded, posteriors)
-        self.labels_ = _labels(self.probas_)
-        self.priors_ = pd.Series(priors, index=pd.Index(coded.classes, name="label"), name="prior")
-        self.errors_ = _errors_frame(coded, errors)
-        self.loss_history_: List[float] = list(history)
+        self.labels_ = _labels(coded, labels)
+        self.priors_ = pd.Series(learned["priors"], index=pd.Index(coded.classes, name="label"), name="prior")
+        self.errors_ = _errors_frame(coded, learned["errors"])
+        self.loss_history_: List[float] = list(learned["loss_history"])
         return self
 
 
@@ -417,15 +443,13 @@ class OneCoinDawidSkene(_Base):
         """Fits the model to ``data`` (columns task, worker, label)."""
         _check_count("n_iter", self.n_iter)
         coded = encode(data)
-        posteriors, priors, errors, skills, history = _conal.one_coin_dawid_skene(
-            *_args(coded), int(self.n_iter), float(self.tol)
-        )
+        labels, posteriors, learned = _run("one-coin-ds", coded, n_iter=int(self.n_iter), tol=float(self.tol))
         self.probas_ = _probas(coded, posteriors)
-        self.labels_ = _labels(self.probas_)
-        self.priors_ = pd.Series(priors, index=pd.Index(coded.classes, name="label"), name="prior")
-        self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill")
-        self.errors_ = _errors_frame(coded, errors)
-        self.loss_history_: List[float] = list(history)
+        self.labels_ = _labels(coded, labels)
+        self.priors_ = pd.Series(learned["priors"], index=pd.Index(coded.classes, name="label"), name="prior")
+        self.skills_ = pd.Series(learned["skills"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
+        self.errors_ = _errors_frame(coded, learned["errors"])
+        self.loss_history_: List[float] = list(learned["loss_history"])
         return self
 
 
@@ -528,28 +552,29 @@ class GLAD(_Base):
         prior_values = None if priors is None else priors.to_numpy(dtype=np.float64)
         alphas = _means("alphas_priors_mean", self.alphas_priors_mean, coded.worker_ids, "worker")
         betas = _means("betas_priors_mean", self.betas_priors_mean, coded.task_ids, "task")
-        posteriors, alphas, betas, history = _conal.glad(
-            *_args(coded),
-            int(self.n_iter),
-            float(self.tol),
-            int(self.m_step_max_iter),
-            float(self.m_step_tol),
-            prior_values,
-            alphas,
-            betas,
+        labels, posteriors, learned = _run(
+            "glad",
+            coded,
+            n_iter=int(self.n_iter),
+            tol=float(self.tol),
+            m_step_max_iter=int(self.m_step_max_iter),
+            m_step_tol=float(self.m_step_tol),
+            labels_priors=prior_values,
+            alphas_priors_mean=alphas,
+            betas_priors_mean=betas,
         )
         probas = _probas(coded, posteriors)
         probas = probas.sort_index(axis=0).sort_index(axis=1)
         probas.columns.name = "variable"
         self.probas_ = probas
-        self.labels_ = _labels(probas)
-        self.alphas_ = pd.Series(alphas, index=pd.Index(coded.worker_ids, name="worker"), name="alpha")
-        self.betas_ = pd.Series(betas, index=pd.Index(coded.task_ids, name="task"), name="beta")
+        self.labels_ = _labels(coded, labels).sort_index()
+        self.alphas_ = pd.Series(learned["alphas"], index=pd.Index(coded.worker_ids, name="worker"), name="alpha")
+        self.betas_ = pd.Series(learned["betas"], index=pd.Index(coded.task_ids, name="task"), name="beta")
         if priors is None:
             self.priors_ = pd.Series(np.full(k, 1.0 / k), index=pd.Index(coded.classes))
         else:
             self.priors_ = priors
-        self.loss_history_: List[float] = list(history)
+        self.loss_history_: List[float] = list(learned["loss_history"])
         return self
 
 
@@ -606,9 +631,8 @@ class KOS(_Base):
                 f"KOS aggregation method is for binary classification only: data has "
                 f"{len(coded.classes)} labels {list(coded.classes)[:5]}"
             )
-        scores, _ = _conal.kos(*_args(coded), int(self.n_iter), _seed32(self.random_state))
-        values = coded.classes.to_numpy()[(scores < 0).astype(np.int64)]
-        self.labels_ = pd.Series(values, index=pd.Index(coded.task_ids, name="task"), name="agg_label").sort_index()
+        labels, _, _ = _run("kos", coded, n_iter=int(self.n_iter), random_state=_seed32(self.random_state))
+        self.labels_ = _labels(coded, labels).sort_index()
         return self
 
 
@@ -664,19 +688,21 @@ class MACE(_Base):
         if self.method not in ("vb", "em"):
             raise ValueError(f"method={self.method!r} is not one of 'vb', 'em'")
         coded = encode(data)
-        probas, spamming, thetas, lml, restart = _conal.mace(
-            *_args(coded),
-            int(self.n_restarts),
-            int(self.n_iter),
-            str(self.method),
-            float(self.default_noise),
-            float(self.alpha),
-            float(self.beta),
-            _seed32(self.random_state),
+        labels, probas, learned = _run(
+            "mace",
+            coded,
+            n_restarts=int(self.n_restarts),
+            n_iter=int(self.n_iter),
+            method=str(self.method),
+            default_noise=float(self.default_noise),
+            alpha=float(self.alpha),
+            beta=float(self.beta),
+            random_state=_seed32(self.random_state),
         )
         self.probas_ = pd.DataFrame(probas, index=pd.Index(coded.task_ids, name="task"), columns=pd.Index(coded.classes))
-        self.labels_ = _labels(self.probas_)
-        self.spamming_, self.thetas_ = spamming, thetas
+        self.labels_ = _labels(coded, labels)
+        self.spamming_, self.thetas_ = learned["spamming"], learned["thetas"]
+        lml, restart = learned["log_marginal_likelihood"], int(learned["restart"])
         r, k = len(coded.worker_ids), len(coded.classes)
         vb = self.method == "vb"
         self.theta_priors_ = np.tile([float(self.alpha), float(self.beta)], (r, 1)) if vb else None
@@ -711,9 +737,11 @@ class MMSR(_Base):
         if self.random_state is None:
             raise ValueError("random_state=None (a fresh seed) is not supported: give an int for reproducible runs")
         coded = encode(data)
-        skills, history = _conal.m_msr(*_args(coded), int(self.n_iter), float(self.tol), _seed32(self.random_state))
-        self.skills_ = pd.Series(skills, index=pd.Index(coded.worker_ids, name="worker"), name="skill")
-        self.loss_history_: List[float] = list(history)
+        _, _, learned = _run(
+            "mmsr", coded, n_iter=int(self.n_iter), tol=float(self.tol), random_state=_seed32(self.random_state)
+        )
+        self.skills_ = pd.Series(learned["skills"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
+        self.loss_history_: List[float] = list(learned["loss_history"])
         return self
 
     def _apply(self, data: pd.DataFrame) -> "MMSR":
@@ -729,7 +757,10 @@ class MMSR(_Base):
         frame = pd.DataFrame(sums, index=pd.Index(coded.task_ids, name="task"), columns=pd.Index(coded.classes, name="label"))
         frame = frame.sort_index(axis=0).sort_index(axis=1)
         self.scores_ = frame.div(frame.sum(axis=1), axis=0)
-        self.labels_ = _labels(self.scores_)
+        # crowd-kit's idxmax over the sorted labels (a vote with negative weights, which the
+        # core's majority vote refuses, so computed here).
+        values = self.scores_.columns.to_numpy()[np.argmax(self.scores_.to_numpy(), axis=1)]
+        self.labels_ = pd.Series(values, index=self.scores_.index, name="agg_label")
         return self
 
     def predict(self, data: pd.DataFrame) -> pd.Series:

@@ -14,7 +14,6 @@ models, the authors' Music settings). ``save(path)`` writes the checkpoint direc
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any, Optional, Sequence
@@ -29,19 +28,35 @@ __all__ = ["CoNAL", "CrowdLayer", "AnnotMix", "MaDL", "AggregatedClassifier", "l
 
 
 class _Bar:
-    """A one-line progress display on stderr."""
+    """Progress on stderr: a bar redrawn in place on a terminal; elsewhere (a log file, a
+    captured stream, a notebook's pipe) one plain line every few seconds and a last one."""
+
+    #: Seconds between two lines when stderr is not a terminal.
+    EVERY = 5.0
 
     def __init__(self, name: str):
         self.name = name
         self.start = time.monotonic()
+        self.last = -float("inf")
+        try:
+            self.tty = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
 
     def __call__(self, done: int, total: int, message: str) -> None:
-        width = 24
-        filled = width * done // max(total, 1)
-        line = f"\r{self.name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {message}"
-        sys.stderr.write(line[:120])
-        if done >= total:
-            sys.stderr.write(f"  ({time.monotonic() - self.start:.1f} s)\n")
+        now = time.monotonic()
+        finished = done >= total
+        if self.tty:
+            width = 24
+            filled = width * done // max(total, 1)
+            line = f"\r{self.name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {message}"
+            sys.stderr.write(line[:120])
+            if finished:
+                sys.stderr.write(f"  ({now - self.start:.1f} s)\n")
+        elif finished or now - self.last >= self.EVERY:
+            self.last = now
+            end = f" ({now - self.start:.1f} s)" if finished else ""
+            sys.stderr.write(f"{self.name} {done}/{total} {message}{end}\n")
         sys.stderr.flush()
 
 
@@ -100,20 +115,24 @@ class _Estimator:
     def _method_name(self) -> str:
         return self._method
 
-    def _run_params(self) -> dict:
-        params = json.loads(_conal.default_params(self._method_name()))
-        params["recipe"] = self.recipe
-        params["seed"] = int(self.seed)
-        for key in ("epochs", "batch_size", "ensemble"):
-            value = getattr(self, key)
-            params[key] = None if value is None else int(value)
-        params["lr"] = None if self.lr is None else float(self.lr)
-        params["select"] = self.select
-        params["holdout"] = float(self.holdout)
-        params["device"] = self.device
-        params["model"]["n_units"] = int(self.n_units)
-        params["model"]["dropout"] = float(self.dropout)
-        return params
+    def _settings(self) -> dict:
+        """The constructor's settings as the core's keyword arguments (None: its default)."""
+        def num(value: Any, kind: type) -> Any:
+            return None if value is None else kind(value)
+
+        return dict(
+            recipe=self.recipe,
+            epochs=num(self.epochs, int),
+            batch_size=num(self.batch_size, int),
+            lr=num(self.lr, float),
+            seed=int(self.seed),
+            select=self.select,
+            holdout=float(self.holdout),
+            ensemble=num(self.ensemble, int),
+            n_units=int(self.n_units),
+            dropout=float(self.dropout),
+            device=self.device,
+        )
 
     def fit(self, X: Any, answers: pd.DataFrame, tasks: Optional[Sequence[Any]] = None) -> "_Estimator":
         """Trains on the features ``X`` of the tasks and the crowd's ``answers``.
@@ -135,17 +154,18 @@ class _Estimator:
         callback = _Bar(type(self).__name__) if self.progress else None
         self._fitted = _conal.fit(
             self._method_name(),
-            json.dumps(self._run_params()),
             x,
             coded.tasks,
             coded.workers,
             coded.labels,
-            [str(t) for t in index],
-            [str(w) for w in coded.worker_ids],
+            index,
+            coded.worker_ids,
             [str(c) for c in coded.classes],
-            None if self.n_jobs is None else int(self.n_jobs),
-            callback,
+            n_jobs=None if self.n_jobs is None else int(self.n_jobs),
+            progress=callback,
+            **self._settings(),
         )
+        self._report = None
         self.classes_ = np.asarray(classes, dtype=object if not _uniform(classes) else None)
         self.workers_ = np.asarray(list(coded.worker_ids), dtype=object)
         self.n_features_in_ = x.shape[1]
@@ -170,10 +190,11 @@ class _Estimator:
 
     def save(self, path: str, overwrite: bool = False) -> None:
         """Writes the checkpoint directory ``conal train --save-dir`` writes (``conal test``,
-        ``conal inspect`` and ``conal.load`` read it). A directory that already holds a run
-        is a ``ValueError`` unless ``overwrite=True``, which replaces it once the new one is
-        completely written; a directory another process is writing is a ``ValueError``
-        naming that process."""
+        ``conal inspect`` and ``conal.load`` read it). A directory that already holds a run,
+        or a file at ``path``, is a ``FileExistsError`` naming it unless ``overwrite=True``,
+        which replaces a run once the new one is completely written; a directory another
+        process is writing is a ``ValueError`` naming that process. Fitted estimators also
+        pickle (``pickle``, ``joblib``, ``copy.deepcopy``) to the same predictions."""
         self._check_fitted()
         self._fitted.save(str(path), bool(overwrite))
 
@@ -181,7 +202,48 @@ class _Estimator:
     def history_(self) -> pd.DataFrame:
         """The metrics of every training epoch (of the first ensemble member)."""
         self._check_fitted()
-        return pd.DataFrame(json.loads(self._fitted.history_json()))
+        return pd.DataFrame(self._fitted.history())
+
+
+class _CrowdModel(_Estimator):
+    """What every crowd model reports about its annotators (of the first ensemble member)."""
+
+    def _annotators(self) -> dict:
+        self._check_fitted()
+        if getattr(self, "_report", None) is None:
+            self._report = self._fitted.annotators()
+        return self._report
+
+    @property
+    def annotator_confusions_(self) -> np.ndarray:
+        """Each worker's confusion (R × K × K probabilities, ``workers_`` order; row = true
+        class, column = label given): the model's own matrix for CoNAL and CrowdLayer, the
+        mean of the worker's per-task matrices over the tasks it labelled for Annot-Mix and
+        MaDL (``annotator_basis_`` says which)."""
+        return self._annotators()["confusions"]
+
+    @property
+    def annotator_basis_(self) -> str:
+        """``"model"`` or ``"mean-over-items"``: where ``annotator_confusions_`` come from."""
+        return self._annotators()["basis"]
+
+    @property
+    def worker_stats_(self) -> pd.DataFrame:
+        """Per worker: labels given, reliability (expected accuracy under its confusion and
+        the model's class prior) and, for CoNAL, ω (weight of the common confusion)
+        mean/min/max."""
+        r = self._annotators()
+        frame = pd.DataFrame(
+            {
+                "labels": r["labels"],
+                "reliability": r["reliability"],
+                "omega_mean": r["omega_mean"],
+                "omega_min": r["omega_min"],
+                "omega_max": r["omega_max"],
+            },
+            index=pd.Index(self.workers_, name="worker"),
+        )
+        return frame
 
 
 def _names(saved: list) -> np.ndarray:
@@ -221,7 +283,7 @@ _COMMON_DOC = """
 """
 
 
-class CoNAL(_Estimator):
+class CoNAL(_CrowdModel):
     __doc__ = (
         """CoNAL (Chu, Ma & Wang, AAAI 2021): the classifier's class probabilities pass
     through a common confusion matrix shared by all workers and an individual one per
@@ -249,56 +311,34 @@ class CoNAL(_Estimator):
         self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
         self.device, self.n_jobs, self.progress, self.emb_dim, self.scale = device, n_jobs, progress, emb_dim, scale
 
-    def _run_params(self) -> dict:
-        params = super()._run_params()
-        params["model"]["emb_dim"] = None if self.emb_dim is None else int(self.emb_dim)
-        params["scale"] = None if self.scale is None else float(self.scale)
-        return params
-
-    def _confusions(self):
-        self._check_fitted()
-        if getattr(self, "_cached", None) is None:
-            self._cached = self._fitted.confusions()
-        return self._cached
+    def _settings(self) -> dict:
+        settings = super()._settings()
+        settings["emb_dim"] = None if self.emb_dim is None else int(self.emb_dim)
+        settings["scale"] = None if self.scale is None else float(self.scale)
+        return settings
 
     @property
     def common_confusion_(self) -> np.ndarray:
         """The raw common matrix W_g (K × K)."""
-        return self._confusions()[0]
+        return self._annotators()["common"]
 
     @property
     def worker_confusions_(self) -> np.ndarray:
         """The raw individual matrices W_r (R × K × K, ``workers_`` order)."""
-        return self._confusions()[1]
+        return self._annotators()["raw"]
 
     @property
     def common_probabilities_(self) -> np.ndarray:
         """Row-softmax of W_g: row = true class, column = label given."""
-        return _softmax(self.common_confusion_.astype(np.float64))
+        return self._annotators()["common_probabilities"]
 
     @property
     def worker_probabilities_(self) -> np.ndarray:
-        """Row-softmax of each W_r."""
-        return _softmax(self.worker_confusions_.astype(np.float64))
-
-    @property
-    def worker_stats_(self) -> pd.DataFrame:
-        """Per worker: labels given and ω (weight of the common confusion) mean/min/max."""
-        stats = self._confusions()[2]
-        if stats is None:
-            return pd.DataFrame(columns=["labels", "omega_mean", "omega_min", "omega_max"])
-        rows = json.loads(stats)["workers"]
-        frame = pd.DataFrame(rows).set_index("id")
-        frame.index.name = "worker"
-        return frame
+        """Row-softmax of each W_r (``annotator_confusions_``)."""
+        return self.annotator_confusions_
 
 
-def _softmax(m: np.ndarray) -> np.ndarray:
-    e = np.exp(m - m.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-class CrowdLayer(_Estimator):
+class CrowdLayer(_CrowdModel):
     __doc__ = (
         """CrowdLayer (Rodrigues & Pereira, AAAI 2018): the classifier followed by one layer
     per worker mapping its class probabilities to the worker's labels.
@@ -332,19 +372,19 @@ class CrowdLayer(_Estimator):
             raise ValueError(f"kind must be one of 'mw', 'vw', 'vb', 'vwb', got {self.kind!r}")
         return f"crowdlayer-{self.kind}"
 
-    def _run_params(self) -> dict:
-        params = super()._run_params()
+    def _settings(self) -> dict:
+        settings = super()._settings()
         if self.confusion not in ("free", "stochastic"):
             raise ValueError(f"confusion must be 'free' or 'stochastic', got {self.confusion!r}")
         if self.regularizer not in (None, "geo-f", "geo-w"):
             raise ValueError(f"regularizer must be None, 'geo-f' or 'geo-w', got {self.regularizer!r}")
-        params["model"]["confusion"] = self.confusion
-        params["regularizer"] = self.regularizer
-        params["reg_lambda"] = None if self.reg_lambda is None else float(self.reg_lambda)
-        return params
+        settings["confusion"] = self.confusion
+        settings["regularizer"] = self.regularizer
+        settings["reg_lambda"] = None if self.reg_lambda is None else float(self.reg_lambda)
+        return settings
 
 
-class _BenchmarkEstimator(_Estimator):
+class _BenchmarkEstimator(_CrowdModel):
     """The common parameters, with the Annot-Mix benchmark's recipe as the default."""
 
     _names = _COMMON
@@ -423,15 +463,16 @@ def load(path: str) -> _Estimator:
         est = MaDL(progress=False)
     else:
         est = AggregatedClassifier(progress=False, labels=method if method in ("mv", "ds", "glad") else "mv")
-    config = json.loads(fitted.config_json())
+    settings = fitted.settings()
     est._fitted = fitted
+    est._report = None
     est.classes_ = _names(fitted.classes)
     est.workers_ = _names(fitted.workers)
-    est.n_features_in_ = int(config["n_features"])
-    est.seed = int(config["train"]["seed"])
+    est.n_features_in_ = int(fitted.n_features)
+    est.seed = int(settings["seed"])
+    est.recipe = settings["recipe"]
     if isinstance(est, CrowdLayer):
-        est.confusion = config["model"]["crowd_layer"].get("confusion", "free")
-        reg = config["train"].get("regularizer")
-        if reg is not None:
-            est.regularizer, est.reg_lambda = reg["kind"], float(reg["lambda"])
+        est.confusion = settings.get("confusion", "free")
+        if "regularizer" in settings:
+            est.regularizer, est.reg_lambda = settings["regularizer"], float(settings["reg_lambda"])
     return est

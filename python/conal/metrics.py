@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
-from ._data import accuracy_by_worker, correct_labels, encode
+from ._data import accuracy_by_worker, encode
 
 __all__ = ["alpha_krippendorff", "uncertainty", "consistency", "accuracy_on_aggregates", "spammer_score"]
 
@@ -87,14 +87,23 @@ def accuracy_on_aggregates(
         raise ValueError("give aggregator or aggregates")
     if aggregates is None:
         aggregates = aggregator.fit_predict(answers)
-    coded, _ = _codes(answers)
-    truth = pd.Series(aggregates).reindex(coded.task_ids).to_numpy()
-    if by is None:
-        rows, right = correct_labels(coded, truth)
-        return float(right.sum() / max(rows.sum(), 1))
-    if by != "worker":
+    if by not in (None, "worker"):
         raise ValueError(f"by={by!r} is not None or 'worker'")
-    return accuracy_by_worker(coded, truth)
+    coded, _ = _codes(answers)
+    chosen = pd.Series(aggregates).reindex(coded.task_ids)
+    known = chosen.notna().to_numpy()
+    truth = coded.classes.get_indexer(chosen.to_numpy()).astype(np.int64)
+    # An aggregate that is no label of answers is known and never matched.
+    truth[known & (truth < 0)] = len(coded.classes)
+    truth[~known] = -1
+    per_worker = accuracy_by_worker(coded, truth)
+    if by == "worker":
+        return per_worker
+    # Over all labels: each worker's share weighted by its labels of known tasks.
+    counted = known[coded.tasks]
+    n = np.bincount(coded.workers[counted], minlength=len(coded.worker_ids))
+    weights = pd.Series(n, index=pd.Index(coded.worker_ids, name="worker")).reindex(per_worker.index)
+    return float((per_worker * weights).sum() / max(weights.sum(), 1))
 
 
 def consistency(

@@ -1,6 +1,7 @@
 """Shared fixtures: the real data sets (skipped without them, failed in CI), a generated
 crowd, and the small table crowd the Rust tests use."""
 
+import importlib
 import os
 import pathlib
 
@@ -10,6 +11,19 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TABLE = REPO / "tests" / "fixtures" / "old-table"
+
+
+def require(module: str):
+    """A reference library the parity tests compare against (crowd-kit, …). Without it they
+    say SKIPPED; under CONAL_REQUIRE_PYTHON (CI) a library that is missing or fails to
+    import fails the run instead, so that parity cannot pass silently."""
+    try:
+        return importlib.import_module(module)
+    except Exception as e:  # an ImportError, or any error the library raises on import
+        if os.environ.get("CONAL_REQUIRE_PYTHON"):
+            raise RuntimeError(f"{module} cannot be imported ({type(e).__name__}: {e}) and "
+                               f"CONAL_REQUIRE_PYTHON is set") from e
+        pytest.skip(f"SKIPPED: {module} cannot be imported ({e})", allow_module_level=True)
 
 
 def data_dir() -> pathlib.Path:

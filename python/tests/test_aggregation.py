@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 import conal.aggregation as ours
+from conftest import require
 
-ck = pytest.importorskip("crowdkit.aggregation")
+ck = require("crowdkit.aggregation")
 
 SETS = ["generated", "music", "labelme"]
 
@@ -366,3 +367,74 @@ def test_mmsr_matches_crowd_kit(name, request):
     np.testing.assert_allclose(mine.scores_.to_numpy(), theirs.scores_.to_numpy(), atol=1e-6)
     same_layout(mine_labels, theirs_labels)
     assert (mine_labels == theirs_labels).all()
+
+
+ONE_CLASS = {
+    "one task, one label": pd.DataFrame({"task": ["t1"], "worker": ["w1"], "label": ["cat"]}),
+    "a batch of one class": pd.DataFrame(
+        {"task": ["t1", "t1", "t2", "t3"], "worker": ["w1", "w2", "w1", "w2"], "label": ["cat"] * 4}
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_CLASS))
+@pytest.mark.parametrize(
+    "method", ["MajorityVote", "Wawa", "ZeroBasedSkill", "DawidSkene", "OneCoinDawidSkene", "GLAD", "MACE"]
+)
+def test_a_one_class_crowd_aggregates_as_crowd_kit(case, method):
+    data = ONE_CLASS[case]
+    theirs, mine = getattr(ck, method)(), getattr(ours, method)()
+    want, got = theirs.fit_predict(data), mine.fit_predict(data)
+    assert list(got.index) == list(want.index) and list(got) == list(want)
+    if hasattr(theirs, "probas_"):
+        np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy())
+    if hasattr(theirs, "skills_"):
+        np.testing.assert_allclose(mine.skills_.sort_index().to_numpy(), theirs.skills_.sort_index().to_numpy())
+
+
+@pytest.mark.parametrize("case", list(ONE_CLASS))
+def test_one_class_where_crowd_kit_refuses(case):
+    data = ONE_CLASS[case]
+    # KOS is for two labels, M-MSR needs two (crowd-kit divides by zero): both refuse.
+    with pytest.raises(ValueError, match="binary classification only"):
+        ours.KOS().fit(data)
+    with pytest.raises(ValueError, match="two distinct labels"):
+        ours.MMSR().fit(data)
+    got = ours.GoldMajorityVote().fit_predict(data, pd.Series({"t1": "cat"}))
+    want = ck.GoldMajorityVote().fit_predict(data, pd.Series({"t1": "cat"}))
+    assert list(got) == list(want)
+
+
+def test_every_fitted_aggregator_pickles_to_the_same_results(generated, tmp_path):
+    import copy
+    import pickle
+
+    import joblib
+
+    small = generated.iloc[:2000]
+    truth = pd.Series({t: l for t, l in zip(small.task, small.label)})
+    fitted = [
+        ours.MajorityVote().fit(small),
+        ours.Wawa().fit(small),
+        ours.GoldMajorityVote().fit(small, truth),
+        ours.ZeroBasedSkill(n_iter=5).fit(small),
+        ours.DawidSkene(n_iter=5).fit(small),
+        ours.OneCoinDawidSkene(n_iter=5).fit(small),
+        ours.GLAD(n_iter=3).fit(small),
+        ours.MACE(n_restarts=1, n_iter=5).fit(small),
+        ours.MMSR(n_iter=50).fit(small),
+    ]
+    for model in fitted:
+        if hasattr(model, "predict") and not isinstance(model, ours.MajorityVote):
+            model.predict(small)  # every attribute set before the copies are made
+        for again in (
+            pickle.loads(pickle.dumps(model)),
+            copy.deepcopy(model),
+            joblib.load(joblib.dump(model, tmp_path / "a.joblib")[0]),
+        ):
+            for attr in ("labels_", "probas_", "skills_", "errors_", "alphas_"):
+                if hasattr(model, attr):
+                    a, b = getattr(again, attr), getattr(model, attr)
+                    assert a.equals(b), (type(model).__name__, attr)
+            if hasattr(model, "predict") and not isinstance(model, ours.MajorityVote):
+                assert again.predict(small).equals(model.predict(small)), type(model).__name__

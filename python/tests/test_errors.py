@@ -40,7 +40,8 @@ def test_zero_rows():
 
 
 def test_repeated_pair():
-    with pytest.raises(ValueError, match="labelled item"):
+    # The core names the rows; the message names the frame's own worker and task.
+    with pytest.raises(ValueError, match=r"rows 0 and 2: worker 'w1' labelled task 'a' twice"):
         agg.DawidSkene().fit(frame(task=["a", "a", "a", "c"], worker=["w1", "w2", "w1", "w2"]))
 
 

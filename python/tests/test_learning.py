@@ -104,9 +104,14 @@ def test_same_model_as_the_command_line_and_shared_checkpoints(table, tmp_path):
     scored = json.loads(cli("test", "--json", "--ckpt-dir", saved, "--test-features",
                             TABLE / "test_features.csv", "--test-gold", TABLE / "test_gold.csv"))
     assert scored["accuracy"] == pytest.approx(ours, abs=1e-12)
-    # A directory holding a run is not replaced by accident.
-    with pytest.raises(ValueError, match="already holds a run"):
+    # A directory holding a run is not replaced by accident, nor is a file.
+    with pytest.raises(FileExistsError, match="already holds a run: pass overwrite=True"):
         model.save(saved)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    with pytest.raises(FileExistsError, match=f"{a_file} exists and is not a directory"):
+        model.save(a_file)
+    assert a_file.read_text() == "mine"
     model.save(saved, overwrite=True)
     assert (saved / "model.bpk").read_bytes() == (ckpt / "model.bpk").read_bytes()
     loaded = conal.load(str(ckpt))
@@ -145,9 +150,9 @@ def test_annot_mix_uses_its_benchmark_recipe_and_saves(table, tmp_path):
     assert model.get_params()["recipe"] == "benchmark"
     model.fit(features, answers)
     assert accuracy(model.predict(test), gold) > 0.6
-    config = json.loads(model._fitted.config_json())
-    assert config["train"]["recipe"] == "benchmark" and config["train"]["mixup_over"] == "labels"
     model.save(str(tmp_path / "am"))
+    config = json.loads((tmp_path / "am" / "args.json").read_text())
+    assert config["recipe"] == "benchmark" and config["train"]["mixup_over"] == "labels"
     loaded = conal.load(str(tmp_path / "am"))
     assert isinstance(loaded, AnnotMix)
     np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
@@ -159,9 +164,9 @@ def test_madl_uses_its_benchmark_recipe_and_saves(table, tmp_path):
     assert model.get_params()["recipe"] == "benchmark"
     model.fit(features, answers)
     assert accuracy(model.predict(test), gold) > 0.6
-    config = json.loads(model._fitted.config_json())
-    assert config["model"]["method"] == "madl" and config["model"]["madl"]["emb_dim"] == 16
     model.save(str(tmp_path / "madl"))
+    config = json.loads((tmp_path / "madl" / "args.json").read_text())
+    assert config["model"]["method"] == "madl" and config["model"]["madl"]["emb_dim"] == 16
     loaded = conal.load(str(tmp_path / "madl"))
     assert isinstance(loaded, MaDL)
     np.testing.assert_array_equal(loaded.predict(test), model.predict(test))
@@ -173,10 +178,10 @@ def test_geocrowdnet_is_a_stochastic_crowdlayer_with_a_volume_term(table, tmp_pa
                        progress=False)
     model.fit(features, answers)
     assert accuracy(model.predict(test), gold) > 0.6
-    config = json.loads(model._fitted.config_json())
+    model.save(str(tmp_path / "geo"))
+    config = json.loads((tmp_path / "geo" / "args.json").read_text())
     assert config["train"]["regularizer"] == {"kind": "geo-w", "lambda": 1e-3}
     assert config["model"]["crowd_layer"]["confusion"] == "stochastic"
-    model.save(str(tmp_path / "geo"))
     loaded = conal.load(str(tmp_path / "geo"))
     assert (loaded.confusion, loaded.regularizer, loaded.reg_lambda) == ("stochastic", "geo-w", 1e-3)
     with pytest.raises(ValueError, match="stochastic"):
@@ -205,6 +210,86 @@ def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table, n_jobs):
 
 def test_progress_line(table, capfd):
     answers, features, test, gold = table
-    CoNAL(recipe="paper", epochs=5, progress=True).fit(features, answers)
+    # stderr is captured, not a terminal: plain lines, a few seconds apart, and the last one.
+    CoNAL(recipe="paper", epochs=300, progress=True).fit(features, answers)
     err = capfd.readouterr().err
-    assert "CoNAL [" in err and "5/5" in err
+    lines = err.splitlines()
+    assert "\r" not in err and lines[-1].startswith("CoNAL 300/300"), err
+    assert 1 <= len(lines) <= 10, err
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    from conal.learning import _Bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    bar = _Bar("CoNAL")
+    for done in range(1, 6):
+        bar(done, 5, f"epoch {done}")
+    err = capsys.readouterr().err
+    assert err.count("\r") == 5 and "CoNAL [" in err and "5/5" in err
+
+
+def _fitted_estimators(table):
+    answers, features, test, gold = table
+    return [
+        CoNAL(recipe="paper", epochs=5, progress=False).fit(features, answers),
+        CoNAL(recipe="tuned", ensemble=2, epochs=3, progress=False).fit(features, answers),
+        CrowdLayer(recipe="paper", epochs=5, kind="vwb", progress=False).fit(features, answers),
+        AnnotMix(epochs=3, progress=False).fit(features, answers),
+        MaDL(epochs=3, progress=False).fit(features, answers),
+        AggregatedClassifier(recipe="paper", epochs=5, labels="ds", progress=False).fit(features, answers),
+    ]
+
+
+def test_every_fitted_estimator_pickles_to_the_same_predictions(table, tmp_path):
+    import copy
+    import pickle
+
+    import joblib
+
+    answers, features, test, gold = table
+    for model in _fitted_estimators(table):
+        want = model.predict_proba(test)
+        for again in (
+            pickle.loads(pickle.dumps(model)),
+            copy.deepcopy(model),
+            joblib.load(joblib.dump(model, tmp_path / "m.joblib")[0]),
+        ):
+            assert type(again) is type(model)
+            np.testing.assert_array_equal(again.predict_proba(test), want)
+            np.testing.assert_array_equal(again.predict(test), model.predict(test))
+            assert again.get_params() == model.get_params()
+
+
+def test_every_crowd_model_reports_its_annotators(table):
+    answers, features, test, gold = table
+    k, r = 3, 6
+    deep = CoNAL(recipe="benchmark", epochs=3, progress=False).fit(features, answers)
+    for model in [deep] + _fitted_estimators(table)[2:5]:
+        m = model.annotator_confusions_
+        assert m.shape == (r, k, k), type(model)
+        np.testing.assert_allclose(m.sum(axis=2), 1.0, atol=1e-5)
+        stats = model.worker_stats_
+        assert list(stats.index) == list(model.workers_)
+        assert (stats["labels"] > 0).all() and stats["reliability"].between(0, 1).all()
+        want = "mean-over-items" if isinstance(model, (AnnotMix, MaDL)) else "model"
+        assert model.annotator_basis_ == want, type(model)
+    # CoNAL's raw matrices and their row-softmax, computed by the core.
+    assert deep.common_confusion_.shape == (k, k) and deep.worker_confusions_.shape == (r, k, k)
+    np.testing.assert_allclose(deep.common_probabilities_.sum(axis=1), 1.0)
+    raw = deep.worker_confusions_.astype(np.float64)
+    soft = np.exp(raw - raw.max(axis=2, keepdims=True))
+    np.testing.assert_allclose(deep.worker_probabilities_, soft / soft.sum(axis=2, keepdims=True), rtol=1e-12)
+    assert deep.worker_stats_["omega_mean"].between(0, 1).all()
+    # A classifier on aggregated labels has no annotator model.
+    plain = _fitted_estimators(table)[-1]
+    assert not hasattr(plain, "annotator_confusions_")
+
+
+def test_a_one_class_crowd_is_refused_for_training_naming_the_class(table):
+    answers, features, test, gold = table
+    one = answers.assign(label="cat")
+    with pytest.raises(ValueError, match=r"at least 2 classes; the crowd gave only \[\"cat\"\]"):
+        CoNAL(recipe="paper", epochs=2, progress=False).fit(features, one)

@@ -4,12 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import require
+
 import conal.aggregation as ours_agg
 import conal.metrics as ours
 
-ck_metrics = pytest.importorskip("crowdkit.metrics.data")
-ck_workers = pytest.importorskip("crowdkit.metrics.workers")
-ck = pytest.importorskip("crowdkit.aggregation")
+ck_metrics = require("crowdkit.metrics.data")
+ck_workers = require("crowdkit.metrics.workers")
+ck = require("crowdkit.aggregation")
 
 SETS = ["generated", "music", "labelme"]
 

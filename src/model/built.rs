@@ -22,6 +22,9 @@ use crate::model::spec::{Method, ModelSpec};
 use crate::model::{AnnotMix, Conal, CrowdLayer, Madl, Plain};
 use crate::rng::{rng, stream};
 
+/// A K × K matrix as rows.
+pub type Matrix2 = Vec<Vec<f32>>;
+
 /// Every crowd model conal trains, with either classifier head: the one-hidden-layer MLP of
 /// the CoNAL authors ([`Mlp`]) or the Annot-Mix benchmark's deep head ([`DeepMlp`]).
 #[derive(Debug, Clone)]
@@ -218,7 +221,7 @@ impl AnyModel {
 
     /// CoNAL's raw matrices: the common W_g (K × K) and the individual W_r (R × K × K), as
     /// the model computes a worker's label logits `p W`.
-    pub fn conal_matrices(&self) -> Option<(Vec<Vec<f32>>, Vec<Vec<Vec<f32>>>)> {
+    pub fn conal_matrices(&self) -> Option<(Matrix2, Vec<Matrix2>)> {
         let (common, individual) = match self {
             AnyModel::Conal(m) => (m.common.val(), m.individual.val()),
             AnyModel::ConalDeep(m) => (m.common.val(), m.individual.val()),

@@ -1,0 +1,221 @@
+//! Aggregation and agreement metrics for Python: one entry point for every method of the
+//! registry ([`aggregate`]), and crowd-kit's metrics. Inputs are a frame's integer codes;
+//! the Python layer builds the DataFrames.
+
+use conal::aggregate::agreement::{self, By};
+use conal::aggregate::{Params, registry};
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{Codes, Names, posteriors_to_array, to_py, value_from_py, values_to_py};
+
+/// A frame's codes and the names behind them, as every function here takes them.
+#[allow(clippy::too_many_arguments)]
+fn codes<'py>(
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> Codes<'py> {
+    Codes {
+        tasks,
+        workers,
+        labels,
+        n_tasks,
+        n_workers,
+        n_classes,
+    }
+}
+
+/// Runs the aggregation method `method` (a registry name: `mv`, `ds`, …) with `params`
+/// (crowd-kit's names; ints, floats, strings or numpy arrays) on a frame's codes. Returns
+/// (labels: class code per task, posteriors: tasks × classes, learned: dict of what the
+/// method learned by crowd-kit's attribute name). `task_ids`/`worker_ids` (any sequence
+/// indexed by code) only name tasks and workers in errors.
+#[pyfunction]
+#[pyo3(signature = (method, tasks, workers, labels, n_tasks, n_workers, n_classes, params, task_ids=None, worker_ids=None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn aggregate<'py>(
+    py: Python<'py>,
+    method: &str,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    params: &Bound<'py, PyDict>,
+    task_ids: Option<Bound<'py, PyAny>>,
+    worker_ids: Option<Bound<'py, PyAny>>,
+) -> PyResult<(
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyDict>,
+)> {
+    let entry = registry::entry(method).map_err(to_py)?;
+    let mut p = Params::new();
+    for (k, v) in params.iter() {
+        let name: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
+        p.set(&name, value_from_py(&name, &v)?);
+    }
+    let aggregator = entry.build(&p).map_err(to_py)?;
+    let names = Names {
+        tasks: task_ids,
+        workers: worker_ids,
+    };
+    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&names)?;
+    let fitted = py.detach(|| aggregator.fit(&data)).map_err(to_py)?;
+    let learned = PyDict::new(py);
+    for (name, values) in fitted.learned() {
+        learned.set_item(name, values_to_py(py, &values)?)?;
+    }
+    let a = fitted.aggregation();
+    Ok((
+        PyArray1::from_slice(py, &a.labels),
+        posteriors_to_array(py, &a.posteriors)?.into_any(),
+        learned,
+    ))
+}
+
+/// Krippendorff's alpha (nominal distance) of the labels.
+#[pyfunction]
+pub fn krippendorff_alpha<'py>(
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> PyResult<f64> {
+    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    agreement::krippendorff_alpha(&data).map_err(to_py)
+}
+
+fn no_names() -> Names<'static> {
+    Names {
+        tasks: None,
+        workers: None,
+    }
+}
+
+/// Label uncertainty per task (or per worker with `by_worker`), skill-weighted when
+/// `skills` (one per worker) are given.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn uncertainty<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    skills: Option<PyReadonlyArray1<'py, f64>>,
+    by_worker: bool,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let skills = match &skills {
+        Some(s) => Some(s.as_slice()?),
+        None => None,
+    };
+    let by = if by_worker { By::Worker } else { By::Task };
+    let values = agreement::uncertainty(&data, skills, by).map_err(to_py)?;
+    Ok(PyArray1::from_vec(py, values))
+}
+
+/// Each worker's share of labels equal to its task's value in `truth` (a class code per
+/// task, −1 where unknown), among its labels of known tasks; NaN for a worker without one
+/// (crowd-kit's `get_accuracy`: Wawa's, gold majority vote's skills and
+/// `accuracy_on_aggregates`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn worker_accuracy<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    truth: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let truth = truth.as_slice()?;
+    // A code past the classes is a known value no label equals.
+    let known: Vec<Option<u32>> = truth.iter().map(|&y| u32::try_from(y).ok()).collect();
+    let values = agreement::known_accuracy(&data, &known).map_err(to_py)?;
+    Ok(PyArray1::from_vec(
+        py,
+        values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    ))
+}
+
+/// Consistency per task (NaN for a task without labels): the one-coin posterior of
+/// `aggregated` (class codes, one per task) under `skills` (one per worker).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn consistency<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+    skills: PyReadonlyArray1<'py, f64>,
+    aggregated: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let aggregated: Vec<u32> = aggregated
+        .as_slice()?
+        .iter()
+        .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
+        .collect();
+    let values = agreement::consistency(&data, skills.as_slice()?, &aggregated).map_err(to_py)?;
+    Ok(PyArray1::from_vec(
+        py,
+        values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    ))
+}
+
+/// Each worker's spammer score from its Dawid-Skene confusion matrix (default parameters).
+#[pyfunction]
+pub fn spammer_scores<'py>(
+    py: Python<'py>,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_classes: usize,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    use conal::aggregate::{Aggregator, DawidSkene};
+    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let fitted = py.detach(|| DawidSkene::new().fit(&data)).map_err(to_py)?;
+    Ok(PyArray1::from_vec(
+        py,
+        agreement::spammer_scores(&fitted.worker_confusions),
+    ))
+}
+
+/// A method of the registry: (name, summary, [(parameter, summary)]).
+type MethodInfo = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
+/// The registry's methods: (name, summary, [(parameter, summary)]).
+#[pyfunction]
+pub fn aggregation_methods() -> Vec<MethodInfo> {
+    registry::METHODS
+        .iter()
+        .map(|e| (e.name, e.about, e.params.to_vec()))
+        .collect()
+}
