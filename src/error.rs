@@ -3,6 +3,18 @@
 //! Every error that comes from user input names the file and, where there is one, the line
 //! (1-based, counting the header) and says what was expected, so that the message alone is
 //! enough to fix the input.
+//!
+//! ```
+//! use conal::config::RunParams;
+//! use conal::model::Method;
+//!
+//! // A setting out of range names the field, the value and what it must be; the command line
+//! // shows the field as its flag (`--epochs 0: …`), Python as its keyword.
+//! let params = RunParams { epochs: Some(0), ..RunParams::new(Method::Conal) };
+//! let e = params.check().unwrap_err();
+//! assert!(matches!(e, conal::Error::Param { .. }));
+//! assert_eq!(e.to_string(), "epochs = 0: must be at least 1");
+//! ```
 
 use std::path::{Path, PathBuf};
 

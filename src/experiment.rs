@@ -7,6 +7,27 @@
 //! - `test-peek`: the epoch with the best **test** accuracy, the authors' Music protocol; it
 //!   is optimistic and always labelled "test-peeked (paper protocol)";
 //! - `last`: the last epoch.
+//!
+//! ```
+//! use conal::config::{Recipe, RunParams};
+//! use conal::data::source::DataSpec;
+//! use conal::experiment::{ExperimentSpec, Protocol, run};
+//! use conal::model::Method;
+//!
+//! let source = DataSpec::synthetic(Default::default());
+//! let data = source.load()?;
+//! let spec = ExperimentSpec {
+//!     data: source,
+//!     methods: vec![Method::Mv],
+//!     seeds: vec![0, 1],
+//!     protocols: vec![Protocol::Honest],
+//!     params: RunParams { recipe: Some(Recipe::Paper), epochs: Some(3), ..RunParams::new(Method::Mv) },
+//! };
+//! let results = run(&spec, &data, &mut conal::progress::Silent)?;
+//! assert_eq!((results.runs.len(), results.summaries.len()), (2, 1));
+//! assert!(results.markdown().contains("MLP on majority-vote labels"));
+//! # Ok::<(), conal::Error>(())
+//! ```
 
 use std::time::Instant;
 

@@ -1,6 +1,14 @@
 //! Writing files safely: every file is written to a temporary name in the same folder, synced
 //! and renamed into place, so that a crash never leaves a half-written file under the real
 //! name.
+//!
+//! ```
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("labels.csv");
+//! conal::io::write_atomic(&path, b"task,label\nt1,cat\n")?;
+//! assert_eq!(std::fs::read_to_string(&path)?, "task,label\nt1,cat\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,17 @@
 //! What one training epoch measured: the record shared by the trainer (which produces it),
 //! the progress reporters (which show it) and the checkpoint's `metrics.jsonl` (which stores
 //! it).
+//!
+//! ```
+//! use conal::metrics::EpochMetrics;
+//!
+//! // metrics.jsonl holds one of these per line.
+//! let line = r#"{"epoch":1,"train_loss":1.5,"train_nll":1.4,"selection_metric":-1.2,
+//!   "selection_metric_name":"holdout_nll","lr":0.01,"best":true,"wall_ms":3.0}"#;
+//! let m: EpochMetrics = serde_json::from_str(line)?;
+//! assert_eq!((m.epoch, m.best), (1, true));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 

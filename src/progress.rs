@@ -1,5 +1,33 @@
 //! Progress reporting, behind a trait so that the library never prints: the binary shows bars
 //! for people or JSON lines for pipelines; tests stay silent.
+//!
+//! ```
+//! use conal::metrics::EpochMetrics;
+//! use conal::progress::Progress;
+//!
+//! /// Counts epochs and stops a run after the third.
+//! struct StopAfter3(usize);
+//!
+//! impl Progress for StopAfter3 {
+//!     fn epoch(&mut self, _: &EpochMetrics) {
+//!         self.0 += 1;
+//!     }
+//!     fn cancelled(&mut self) -> bool {
+//!         self.0 >= 3
+//!     }
+//! }
+//!
+//! let data = conal::data::synthetic::SyntheticConfig::default().generate()?.data;
+//! let params = conal::config::RunParams {
+//!     recipe: Some(conal::config::Recipe::Paper),
+//!     ..conal::config::RunParams::new(conal::model::Method::Mv)
+//! };
+//! let source = conal::data::source::DataSpec::memory();
+//! let e = conal::estimator::fit(&params, source, &data, Default::default(), &mut StopAfter3(0))
+//!     .unwrap_err();
+//! assert!(matches!(e, conal::Error::Interrupted { epoch: 3, .. }));
+//! # Ok::<(), conal::Error>(())
+//! ```
 
 use crate::metrics::EpochMetrics;
 

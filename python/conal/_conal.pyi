@@ -15,6 +15,7 @@ def aggregate(
     n_tasks: int, n_workers: int, n_classes: int,
     params: dict[str, Any],
     task_ids: Optional[Sequence[Any]] = None, worker_ids: Optional[Sequence[Any]] = None,
+    agreement: bool = False,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64], dict[str, Any]]:
     """Any method of the registry (``aggregation_methods()``) by name, with crowd-kit's
     parameter names: (label code per task, posteriors, what it learned by name)."""

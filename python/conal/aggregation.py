@@ -60,16 +60,18 @@ def _args(coded: Coded) -> tuple:
     )
 
 
-def _run(name: str, coded: Coded, **params: Any) -> tuple:
-    """The core's method ``name`` (a registry name) on the codes, with crowd-kit's parameter names:
-    (label code per task, posteriors tasks × classes, dict of what it learned)."""
-    return _conal.aggregate(name, *_args(coded), params, coded.task_ids, coded.worker_ids)
+def _run(name: str, coded: Coded, agreement: bool = False, **params: Any) -> tuple:
+    """The core's method ``name`` (a registry name) on the codes, with crowd-kit's parameter
+    names: (label code per task, posteriors tasks × classes, dict of what it learned; with
+    ``agreement``, each worker's agreement with the labels too)."""
+    return _conal.aggregate(name, *_args(coded), params, coded.task_ids, coded.worker_ids, agreement)
 
 
-def _agreement(coded: Coded, label_codes: np.ndarray) -> pd.Series:
+def _agreement(coded: Coded, learned: dict) -> pd.Series:
     """Each worker's share of labels equal to its task's aggregated label (crowd-kit's
     ``get_accuracy``, computed by the core), indexed by sorted worker, named ``skill``."""
-    return accuracy_by_worker(coded, np.asarray(label_codes, dtype=np.int64)).rename("skill")
+    shares = pd.Series(learned["agreement"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
+    return shares.dropna().sort_index()
 
 
 class _Base:
@@ -120,16 +122,16 @@ class MajorityVote(_Base):
         worker's votes by ``skills`` when given."""
         if skills is None:
             coded = encode(data)
-            labels, posteriors, _ = _run("mv", coded, ties="lowest")
+            labels, posteriors, learned = _run("mv", coded, agreement=True, ties="lowest")
             self.probas_ = _probas(coded, posteriors)
             self.labels_ = _labels(coded, labels)
-            self.skills_ = _agreement(coded, labels)
+            self.skills_ = _agreement(coded, learned)
             return self
         coded, weights = self._weights(data, skills)
-        labels, posteriors, _ = _run("mv", coded, ties="lowest", weights=weights)
+        labels, posteriors, learned = _run("mv", coded, agreement=True, ties="lowest", weights=weights)
         self.probas_ = _probas(coded, posteriors).sort_index(axis=0).sort_index(axis=1)
         self.labels_ = _labels(coded, labels).sort_index()
-        self.skills_ = _agreement(coded, labels)
+        self.skills_ = _agreement(coded, learned)
         return self
 
     def _weights(self, data: pd.DataFrame, skills: Any) -> tuple[Coded, np.ndarray]:

@@ -34,9 +34,11 @@ fn codes<'py>(
 /// (crowd-kit's names; ints, floats, strings or numpy arrays) on a frame's codes. Returns
 /// (labels: class code per task, posteriors: tasks × classes, learned: dict of what the
 /// method learned by crowd-kit's attribute name). `task_ids`/`worker_ids` (any sequence
-/// indexed by code) only name tasks and workers in errors.
+/// indexed by code) only name tasks and workers in errors. With `agreement`, `learned` also
+/// holds each worker's share of labels equal to its task's aggregated label (`agreement`,
+/// crowd-kit's `get_accuracy`), computed on the same crowd labels.
 #[pyfunction]
-#[pyo3(signature = (method, tasks, workers, labels, n_tasks, n_workers, n_classes, params, task_ids=None, worker_ids=None))]
+#[pyo3(signature = (method, tasks, workers, labels, n_tasks, n_workers, n_classes, params, task_ids=None, worker_ids=None, agreement=false))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn aggregate<'py>(
     py: Python<'py>,
@@ -50,6 +52,7 @@ pub fn aggregate<'py>(
     params: &Bound<'py, PyDict>,
     task_ids: Option<Bound<'py, PyAny>>,
     worker_ids: Option<Bound<'py, PyAny>>,
+    agreement: bool,
 ) -> PyResult<(
     Bound<'py, PyArray1<u32>>,
     Bound<'py, PyAny>,
@@ -76,6 +79,12 @@ pub fn aggregate<'py>(
         learned.set_item(name, values_to_py(py, &values)?)?;
     }
     let a = fitted.aggregation();
+    if agreement {
+        let shares =
+            agreement::accuracy_on_aggregates(data.n_workers(), &data.annotations, &a.labels);
+        let shares: Vec<f64> = shares.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        learned.set_item("agreement", PyArray1::from_vec(py, shares))?;
+    }
     Ok((
         PyArray1::from_slice(py, &a.labels),
         posteriors_to_array(py, &a.posteriors)?.into_any(),

@@ -618,8 +618,8 @@ fn one_coin_skills(
 /// worker answers right with one probability, its skill, and wrong uniformly otherwise.
 ///
 /// ```
-/// use conal::aggregate::OneCoinDawidSkene;
-/// use conal::data::Annotation;
+/// use conal::aggregate::{Aggregator, OneCoinDawidSkene};
+/// use conal::data::{Annotation, CrowdLabels};
 ///
 /// let a = |item, worker, label| Annotation { item, worker, label };
 /// let mut labels = Vec::new();

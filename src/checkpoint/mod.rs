@@ -6,16 +6,31 @@
 //! - `model.bpk`: the selected model's parameters (burnpack);
 //! - `metrics.jsonl`: one [`EpochMetrics`] line per epoch;
 //! - `workers.json`: per-worker statistics of a model with a noise model ([`WorkerStats`]);
-//!
-//! Nothing outside this module reads or writes these files: a run, a fitted model's `save`
-//! and `load`, and the annotator report all go through [`ModelFiles`], [`MetricsLog`],
-//! [`state`] and [`rundir`].
 //! - for an ensemble, `members/<j>/`: one such directory per member (the top level then holds
 //!   only `args.json`);
 //! - while training, the resumable state ([`state`]);
 //! - `.lock`: the write lock of the process writing it ([`rundir`]).
 //!
-//! Every file is written atomically ([`crate::io::write_atomic`]).
+//! Every file is written atomically ([`crate::io::write_atomic`]). Nothing outside this module
+//! reads or writes these files: a run, a fitted model's `save` and `load`, and the annotator
+//! report all go through [`ModelFiles`], [`MetricsLog`], [`state`], [`rundir`] and [`pack`].
+//!
+//! ```
+//! use conal::checkpoint::{ModelFiles, finished};
+//! use conal::config::{Recipe, RunParams};
+//! use conal::data::source::DataSpec;
+//! use conal::model::Method;
+//!
+//! let data = DataSpec::synthetic(Default::default()).load()?;
+//! let params = RunParams { recipe: Some(Recipe::Paper), epochs: Some(2), ..RunParams::new(Method::Mv) };
+//! let dir = tempfile::tempdir().unwrap();
+//! conal::estimator::fit(&params, DataSpec::memory(), &data, conal::run::Outputs::new(Some(dir.path()), None), &mut conal::progress::Silent)?;
+//! // A finished run: its configuration, model bytes and two epochs of metrics.
+//! assert!(finished(dir.path()).is_some());
+//! let files = ModelFiles::read(dir.path())?;
+//! assert_eq!((files.history.len(), files.config.train.epochs), (2, 2));
+//! # Ok::<(), conal::Error>(())
+//! ```
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
