@@ -151,6 +151,33 @@ impl Values {
     }
 }
 
+/// The [`FittedAggregator`] of a fitted type whose fields are its `aggregation` and one
+/// `skills` value per worker (Wawa, gold majority vote, zero-based skill).
+macro_rules! fitted_with_skills {
+    ($fitted:ty) => {
+        impl $crate::aggregate::contract::FittedAggregator for $fitted {
+            fn aggregation(&self) -> &$crate::aggregate::contract::Aggregation {
+                &self.aggregation
+            }
+
+            fn learned(&self) -> Vec<(&'static str, $crate::aggregate::contract::Values)> {
+                vec![(
+                    "skills",
+                    $crate::aggregate::contract::Values::Vector(self.skills.clone()),
+                )]
+            }
+
+            fn worker_params(&self) -> Vec<(&'static str, $crate::aggregate::contract::Values)> {
+                vec![(
+                    "skill",
+                    $crate::aggregate::contract::Values::Vector(self.skills.clone()),
+                )]
+            }
+        }
+    };
+}
+pub(crate) use fitted_with_skills;
+
 /// Checks that each named parameter is finite and non-negative.
 pub(crate) fn check_non_negative(params: &[(&'static str, f64)]) -> Result<()> {
     match params.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {

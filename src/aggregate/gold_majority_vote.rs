@@ -16,7 +16,7 @@
 //! ```
 
 use crate::aggregate::agreement::worker_accuracy;
-use crate::aggregate::contract::{Aggregation, Aggregator, Entry, FittedAggregator, Values};
+use crate::aggregate::contract::{Aggregation, Aggregator, Entry, fitted_with_skills};
 use crate::aggregate::majority_vote::{MajorityVote, Ties, ties_param};
 use crate::data::CrowdLabels;
 use crate::error::{Error, Result};
@@ -180,16 +180,4 @@ impl Aggregator for GoldMajorityVote {
     }
 }
 
-impl FittedAggregator for FittedGoldMajorityVote {
-    fn aggregation(&self) -> &Aggregation {
-        &self.aggregation
-    }
-
-    fn learned(&self) -> Vec<(&'static str, Values)> {
-        vec![("skills", Values::Vector(self.skills.clone()))]
-    }
-
-    fn worker_params(&self) -> Vec<(&'static str, Values)> {
-        vec![("skill", Values::Vector(self.skills.clone()))]
-    }
-}
+fitted_with_skills!(FittedGoldMajorityVote);

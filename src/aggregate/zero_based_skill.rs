@@ -24,7 +24,7 @@
 
 use crate::aggregate::agreement::accuracy_on_aggregates;
 use crate::aggregate::contract::{
-    Aggregation, Aggregator, Entry, FittedAggregator, Values, check_non_negative,
+    Aggregation, Aggregator, Entry, check_non_negative, fitted_with_skills,
 };
 use crate::aggregate::majority_vote::{MajorityVote, Ties, ties_param};
 use crate::data::CrowdLabels;
@@ -209,16 +209,4 @@ impl Aggregator for ZeroBasedSkill {
     }
 }
 
-impl FittedAggregator for FittedZeroBasedSkill {
-    fn aggregation(&self) -> &Aggregation {
-        &self.aggregation
-    }
-
-    fn learned(&self) -> Vec<(&'static str, Values)> {
-        vec![("skills", Values::Vector(self.skills.clone()))]
-    }
-
-    fn worker_params(&self) -> Vec<(&'static str, Values)> {
-        vec![("skill", Values::Vector(self.skills.clone()))]
-    }
-}
+fitted_with_skills!(FittedZeroBasedSkill);

@@ -1,7 +1,9 @@
 //! Crowd labels ([`CrowdLabels`]: the checked triples with their per-item index) and crowd
 //! data (the labels joined to item features), the labelled splits and a whole task's data.
 
-use crate::data::labels::{Annotation, Duplicates, Items, LabelRow, Place, build_labels};
+use crate::data::labels::{
+    Annotation, Duplicates, Items, LabelRow, Place, build_labels, group_by_item,
+};
 use crate::data::matrix::Matrix;
 use crate::error::DataError;
 
@@ -653,49 +655,17 @@ fn sort_by_item_worker(annotations: Vec<Annotation>, n_items: usize) -> Vec<Anno
         }
         return annotations;
     }
-    let mut start = vec![0usize; n_items + 1];
-    for a in &annotations {
-        start[a.item as usize + 1] += 1;
-    }
-    for i in 0..n_items {
-        start[i + 1] += start[i];
-    }
-    let mut next = start.clone();
-    let mut sorted = vec![
-        Annotation {
-            item: 0,
-            worker: 0,
-            label: 0
-        };
-        annotations.len()
-    ];
-    for a in annotations {
-        sorted[next[a.item as usize]] = a;
-        next[a.item as usize] += 1;
-    }
-    for i in 0..n_items {
-        sorted[start[i]..start[i + 1]].sort_unstable();
-    }
-    sorted
+    sorting_order(&annotations, n_items)
+        .into_iter()
+        .map(|j| annotations[j as usize])
+        .collect()
 }
 
 /// The positions of `annotations` in (item, worker, label) order: `annotations[order[s]]` is
 /// the s-th label sorted. A counting sort by item, then each item's few labels sorted, as
 /// [`sort_by_item_worker`].
 fn sorting_order(annotations: &[Annotation], n_items: usize) -> Vec<u32> {
-    let mut start = vec![0usize; n_items + 1];
-    for a in annotations {
-        start[a.item as usize + 1] += 1;
-    }
-    for i in 0..n_items {
-        start[i + 1] += start[i];
-    }
-    let mut next = start.clone();
-    let mut order = vec![0u32; annotations.len()];
-    for (j, a) in annotations.iter().enumerate() {
-        order[next[a.item as usize]] = j as u32;
-        next[a.item as usize] += 1;
-    }
+    let (start, mut order) = group_by_item(annotations, n_items);
     for i in 0..n_items {
         order[start[i]..start[i + 1]]
             .sort_unstable_by_key(|&j| order_key(&annotations[j as usize]));

@@ -245,8 +245,11 @@ pub(crate) fn first_repeat(annotations: &[Annotation], n_items: usize) -> Option
     first_repeat_grouping(annotations, n_items)
 }
 
-/// [`first_repeat`] for labels in any order: grouped by item first.
-fn first_repeat_grouping(annotations: &[Annotation], n_items: usize) -> Option<(usize, usize)> {
+/// A stable counting sort of `annotations` by item: where each item's labels start in the
+/// order (`n_items + 1` offsets), and the positions of the labels in item order (each item's
+/// in input order). The crate's one grouping of raw labels by item (checked crowd labels keep
+/// theirs, [`crate::data::CrowdLabels::item_labels`]).
+pub(crate) fn group_by_item(annotations: &[Annotation], n_items: usize) -> (Vec<usize>, Vec<u32>) {
     let mut start = vec![0usize; n_items + 1];
     for a in annotations {
         start[a.item as usize + 1] += 1;
@@ -255,11 +258,18 @@ fn first_repeat_grouping(annotations: &[Annotation], n_items: usize) -> Option<(
         start[i + 1] += start[i];
     }
     let mut next = start.clone();
-    let mut order = vec![0usize; annotations.len()];
+    let mut order = vec![0u32; annotations.len()];
     for (j, a) in annotations.iter().enumerate() {
-        order[next[a.item as usize]] = j;
+        order[next[a.item as usize]] = j as u32;
         next[a.item as usize] += 1;
     }
+    (start, order)
+}
+
+/// [`first_repeat`] for labels in any order: grouped by item first.
+fn first_repeat_grouping(annotations: &[Annotation], n_items: usize) -> Option<(usize, usize)> {
+    let (start, order) = group_by_item(annotations, n_items);
+    let order: Vec<usize> = order.into_iter().map(|j| j as usize).collect();
     let mut best: Option<(usize, usize)> = None;
     let mut keyed: Vec<(u32, usize)> = Vec::new();
     for i in 0..n_items {
