@@ -107,6 +107,11 @@ impl ModelFiles {
     }
 }
 
+/// The model file of the model folder `dir` (for naming it in errors).
+pub fn model_path(dir: &Path) -> PathBuf {
+    dir.join(files::MODEL)
+}
+
 /// The finished run in the model folder `dir`, if it has one (a model file and a result):
 /// how a resumed ensemble knows which members are done.
 pub fn finished(dir: &Path) -> Option<RunConfig> {

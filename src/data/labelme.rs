@@ -97,7 +97,7 @@ pub fn read_features(
                 return Err(DataError::file(
                     &path,
                     format!(
-                        "not found; --features vgg needs {} or {}",
+                        "not found; the VGG features need {} or {}",
                         pooled(dir, split).display(),
                         prepared(dir, split).display()
                     ),

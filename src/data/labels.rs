@@ -189,7 +189,7 @@ pub(crate) fn build_labels<'a>(
         let (first, hint) = match first {
             Some(Place::Line(_, line)) if line > 0 => (
                 format!(" on line {line}"),
-                "use --duplicates keep-last to keep the later label",
+                "or keep the later label: duplicates keep-last",
             ),
             Some(Place::Row(i)) => (
                 format!(" in row {i}"),
@@ -197,7 +197,7 @@ pub(crate) fn build_labels<'a>(
             ),
             _ => (
                 String::new(),
-                "use --duplicates keep-last to keep the later label",
+                "or keep the later label: duplicates keep-last",
             ),
         };
         return Err(DataError::Invalid(format!(

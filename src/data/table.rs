@@ -208,7 +208,7 @@ impl TableSpec {
             None => {
                 return Err(DataError::file(
                     &self.answers,
-                    "cannot tell the layout from the extension; give --answers-format long|matrix|peerannot",
+                    "cannot tell the layout from the extension; give the answers format: long, matrix or peerannot",
                 ));
             }
         };
@@ -415,7 +415,7 @@ impl TableSpec {
         let find = |name: &str| {
             headers.iter().position(|h| h == name).ok_or_else(|| {
                 let hint = if headers.len() == 1 {
-                    " — the header is a single field; is the delimiter right (--delimiter)?"
+                    " — the header is a single field; is the delimiter right?"
                 } else {
                     ""
                 };

@@ -29,7 +29,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{ModelFiles, WorkerStats, files, member_dir};
+use crate::checkpoint::{ModelFiles, WorkerStats, member_dir, model_path};
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::model::{AnyModel, device_from_name};
@@ -102,12 +102,7 @@ impl AnnotatorReport {
         };
         let files = ModelFiles::read(&dir)?;
         let device = device_from_name(&files.config.device)?;
-        let model = AnyModel::decode(
-            &files.config.model,
-            files.model,
-            &dir.join(files::MODEL),
-            &device,
-        )?;
+        let model = AnyModel::decode(&files.config.model, files.model, &model_path(&dir), &device)?;
         Self::of(&model, &files.config, files.worker_stats)
     }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::checkpoint::rundir::{Claim, RunDir};
-use crate::checkpoint::{ModelFiles, WorkerStats, files, member_dir};
+use crate::checkpoint::{ModelFiles, WorkerStats, member_dir, model_path};
 use crate::config::{RunConfig, RunResult};
 use crate::data::Matrix;
 use crate::error::{Error, Result};
@@ -33,7 +33,7 @@ pub struct Member {
 impl Member {
     /// Reads the member saved in the model folder `dir`, building its model once.
     pub fn load(dir: &Path) -> Result<Self> {
-        Self::from_files(ModelFiles::read(dir)?, &dir.join(files::MODEL))
+        Self::from_files(ModelFiles::read(dir)?, &model_path(dir))
     }
 
     /// The member a model folder's files describe (`path` names the model file in errors).
@@ -165,7 +165,7 @@ impl FittedModel {
         let (config, files) = crate::checkpoint::pack::unpack(bytes)?;
         let members = files
             .into_iter()
-            .map(|f| Member::from_files(f, std::path::Path::new(files::MODEL)))
+            .map(|f| Member::from_files(f, &model_path(Path::new(""))))
             .collect::<Result<Vec<_>>>()?;
         Self::new(config, members)
     }
