@@ -266,6 +266,72 @@ fn bad_input_fails_with_one_clear_line() {
     assert!(err.contains("args.json: not found"), "{err}");
 }
 
+/// A flag that does not apply is an error, not silently ignored: the table-only flags off
+/// `--task table` (every one of them: `--valid-tasks` once slipped through), and an
+/// aggregation parameter the method does not take.
+#[test]
+fn flags_that_do_not_apply_are_errors() {
+    for (flag, value) in [
+        ("--valid-tasks", "f.txt"),
+        ("--test-tasks", "f.txt"),
+        ("--task-column", "id"),
+        ("--duplicates", "keep-last"),
+        ("--answers", "a.csv"),
+    ] {
+        let (ok, _, err) = output(conal().args(["train", "--task", "music", flag, value]));
+        assert!(!ok, "{flag}");
+        assert!(
+            err.contains(&format!(
+                "{flag} is for your own data (--task table); --task music reads its own files"
+            )),
+            "{flag}: {err}"
+        );
+    }
+    let (ok, _, err) = output(conal().args([
+        "aggregate",
+        "--task",
+        "synthetic",
+        "--method",
+        "mv",
+        "--max-iter",
+        "5",
+    ]));
+    assert!(!ok);
+    assert!(
+        err.contains("--max-iter does not apply to --method mv (it takes seed, ties, weights)"),
+        "{err}"
+    );
+    let (ok, _, err) = output(conal().args([
+        "aggregate",
+        "--task",
+        "synthetic",
+        "--method",
+        "ds",
+        "--param",
+        "n_restart=3",
+    ]));
+    assert!(!ok);
+    assert!(
+        err.contains("ds takes no parameter \"n_restart\" (it takes n_iter, tol"),
+        "{err}"
+    );
+    // Every method's parameters by their crowd-kit names, through --param.
+    let (ok, stdout, err) = output(conal().args([
+        "aggregate",
+        "--task",
+        "synthetic",
+        "--method",
+        "mace",
+        "--param",
+        "n_restarts=2",
+        "--param",
+        "method=em",
+        "--json",
+    ]));
+    assert!(ok, "{err}");
+    assert!(json(&stdout)["accuracy"].as_f64().unwrap() > 0.5);
+}
+
 #[test]
 fn seed_spellings_are_accepted() {
     let (ok, out, err) = output(conal().args([

@@ -331,9 +331,10 @@ fn sigint_during_an_ensemble_saves_every_member_and_resume_finishes_the_same() {
     }
 }
 
-/// A second Ctrl-C exits at once with 130, and what the directory holds stays usable: no
-/// half-written file, and a resume (from the state the first signal asked for, if it was
-/// saved) finishes as an uninterrupted run.
+/// A second Ctrl-C exits at once with 130, and what the directory holds stays usable: no real
+/// file half-written (a temporary one may be left, under a temporary name, and the next writer
+/// removes it), and a resume (from the state the first signal asked for, if it was saved)
+/// finishes as an uninterrupted run.
 #[test]
 fn a_second_ctrl_c_exits_at_once_and_leaves_the_directory_usable() {
     let tmp = tempfile::tempdir().unwrap();

@@ -69,15 +69,14 @@ impl Entry {
     pub fn build(&self, params: &Params) -> Result<Box<dyn DynAggregator>> {
         if let Some(unknown) = params.names().find(|n| !self.takes(n)) {
             let names: Vec<&str> = self.params.iter().map(|(n, _)| *n).collect();
-            return Err(Error::param(
-                unknown.to_string(),
-                "given",
-                format!(
-                    "{} takes no such parameter (it takes {})",
+            return Err(Error::Invalid {
+                what: "parameters",
+                message: format!(
+                    "{} takes no parameter {unknown:?} (it takes {})",
                     self.name,
                     names.join(", ")
                 ),
-            ));
+            });
         }
         (self.build)(params)
     }

@@ -113,6 +113,7 @@ impl RunDir {
             state_counts,
         };
         guard.settle_stale_replacements()?;
+        remove_stale_temporaries(dir);
         if holds_run(dir) {
             match claim {
                 Claim::Resume => {}
@@ -228,6 +229,32 @@ impl Drop for RunDir {
                 self.dir.display(),
                 aside.display()
             );
+        }
+    }
+}
+
+/// Temporary files a writer that was stopped mid-write left (a second Ctrl-C exits at once,
+/// a kill): never under a real name, so harmless, and removed here by the next writer, which
+/// holds the lock. In the directory and its ensemble members' folders.
+fn remove_stale_temporaries(dir: &Path) {
+    let is_temporary = |name: &str| name.starts_with('.') && name.contains(".tmp-");
+    let mut dirs = vec![dir.to_path_buf()];
+    if let Ok(members) = std::fs::read_dir(dir.join("members")) {
+        dirs.extend(members.flatten().map(|e| e.path()));
+    }
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if is_temporary(&e.file_name().to_string_lossy()) {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
         }
     }
 }
@@ -404,5 +431,21 @@ mod tests {
             "saved"
         );
         assert!(!dir.join(files::MODEL).exists());
+    }
+
+    #[test]
+    fn the_next_writer_removes_temporaries_a_stopped_one_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        write(&dir, files::ARGS, "kept");
+        write(&dir, ".LATEST.tmp-999999", "state-000003");
+        write(&dir.join("members/0"), ".model.bpk.tmp-999999", "half");
+        write(&dir.join("members/0"), files::MODEL, "kept too");
+        drop(RunDir::claim(&dir, Claim::Resume).unwrap());
+        assert!(!dir.join(".LATEST.tmp-999999").exists());
+        assert!(!dir.join("members/0/.model.bpk.tmp-999999").exists());
+        assert!(
+            dir.join(files::ARGS).is_file() && dir.join("members/0").join(files::MODEL).is_file()
+        );
     }
 }
