@@ -656,6 +656,32 @@ impl TrainArgs {
     pub fn resolve(&self) -> anyhow::Result<(DataSpec, RunParams)> {
         let data = self.data.spec(self.seed, true)?;
         let task = self.data.task()?;
+        // Settings of one model family given to another: refused, not silently ignored.
+        let m = self.method;
+        for (flag, given, applies, to) in [
+            (
+                "--emb-dim",
+                self.hyper.emb_dim.is_some(),
+                m == Method::Conal,
+                "conal",
+            ),
+            (
+                "--scale",
+                self.hyper.scale.is_some(),
+                m == Method::Conal,
+                "conal",
+            ),
+            (
+                "--confusion stochastic",
+                self.hyper.confusion == Confusion::Stochastic,
+                matches!(m, Method::Conal | Method::CrowdlayerMw),
+                "conal and crowdlayer-mw",
+            ),
+        ] {
+            if given && !applies {
+                bail!("{flag} applies to {to} only, not to --method {}", m.name());
+            }
+        }
         let params = self
             .hyper
             .run_params(task, self.method, self.seed, self.select);
