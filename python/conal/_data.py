@@ -26,6 +26,17 @@ class Coded(NamedTuple):
     worker_ids: pd.Index
     classes: pd.Index
 
+    def args(self) -> tuple:
+        """The codes and sizes as the native module's functions take them."""
+        return (
+            self.tasks,
+            self.workers,
+            self.labels,
+            len(self.task_ids),
+            len(self.worker_ids),
+            len(self.classes),
+        )
+
 
 def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
     """The frame's task, worker and label columns; TypeError/ValueError otherwise."""
@@ -93,14 +104,6 @@ def accuracy_by_worker(coded: Coded, truth: np.ndarray) -> pd.Series:
     per task of ``coded.task_ids``; −1 where unknown) among its labels of known tasks
     (crowd-kit's ``get_accuracy(by="worker")``, computed by the core), indexed by sorted
     worker; a worker without a known task is left out."""
-    values = _conal.worker_accuracy(
-        coded.tasks,
-        coded.workers,
-        coded.labels,
-        len(coded.task_ids),
-        len(coded.worker_ids),
-        len(coded.classes),
-        np.ascontiguousarray(truth, dtype=np.int64),
-    )
+    values = _conal.worker_accuracy(*coded.args(), np.ascontiguousarray(truth, dtype=np.int64))
     skills = pd.Series(values, index=pd.Index(coded.worker_ids, name="worker"))
     return skills.dropna().sort_index()

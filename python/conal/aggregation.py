@@ -49,22 +49,11 @@ def _labels(coded: Coded, codes: np.ndarray) -> pd.Series:
     return pd.Series(values, index=pd.Index(coded.task_ids, name="task"), name="agg_label")
 
 
-def _args(coded: Coded) -> tuple:
-    return (
-        coded.tasks,
-        coded.workers,
-        coded.labels,
-        len(coded.task_ids),
-        len(coded.worker_ids),
-        len(coded.classes),
-    )
-
-
 def _run(name: str, coded: Coded, agreement: bool = False, **params: Any) -> tuple:
     """The core's method ``name`` (a registry name) on the codes, with crowd-kit's parameter
     names: (label code per task, posteriors tasks × classes, dict of what it learned; with
     ``agreement``, each worker's agreement with the labels too)."""
-    return _conal.aggregate(name, *_args(coded), params, coded.task_ids, coded.worker_ids, agreement)
+    return _conal.aggregate(name, *coded.args(), params, coded.task_ids, coded.worker_ids, agreement)
 
 
 def _agreement(coded: Coded, learned: dict) -> pd.Series:

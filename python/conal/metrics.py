@@ -21,14 +21,7 @@ __all__ = ["alpha_krippendorff", "uncertainty", "consistency", "accuracy_on_aggr
 
 def _codes(answers: pd.DataFrame) -> tuple:
     coded = encode(answers)
-    return coded, (
-        coded.tasks,
-        coded.workers,
-        coded.labels,
-        len(coded.task_ids),
-        len(coded.worker_ids),
-        len(coded.classes),
-    )
+    return coded, coded.args()
 
 
 def alpha_krippendorff(answers: pd.DataFrame) -> float:
