@@ -171,6 +171,39 @@ fn dawid_skene_initial_errors_enter_the_first_m_step() {
 }
 
 #[test]
+fn zero_iterations_give_the_initial_estimate() {
+    let a = |item, worker, label| Annotation {
+        item,
+        worker,
+        label,
+    };
+    // Item 0: both workers say 0; item 1: worker 0 says 1, worker 1 says 0.
+    let data = crowd(2, 2, &[a(0, 0, 0), a(0, 1, 0), a(1, 0, 1), a(1, 1, 0)]);
+    let ds = DawidSkene::new().max_iter(0).fit(&data).unwrap();
+    // The majority vote's shares, its class means, and one M-step from them: worker 0 gave
+    // 0 on item 0 (1 of true class 0) and 1 on item 1 (½ of each class).
+    assert_eq!(ds.aggregation.posteriors.as_flat(), &[1.0, 0.0, 0.5, 0.5]);
+    assert_eq!(ds.priors, vec![0.75, 0.25]);
+    assert!(ds.elbo_history.is_empty());
+    let w0 = &ds.worker_confusions[0];
+    assert!((w0[0][0] - 2.0 / 3.0).abs() < 1e-12 && (w0[0][1] - 1.0 / 3.0).abs() < 1e-12);
+    assert!(w0[1][0] < 1e-6 && (w0[1][1] - 1.0).abs() < 1e-6, "{w0:?}");
+    // First of the tied classes on item 1.
+    assert_eq!(ds.aggregation.labels, vec![0, 0]);
+
+    // GLAD: one E-step from ability 1 and easiness e^1, so each label is right with
+    // σ(e) (two classes: wrong ones share 1 − σ(e) among K − 1 = 1).
+    let glad = Glad::new().max_iter(0).fit(&data).unwrap();
+    let s = 1.0 / (1.0 + (-std::f64::consts::E).exp());
+    let p0 = s * s / (s * s + (1.0 - s) * (1.0 - s));
+    let post = glad.aggregation.posteriors.as_flat();
+    assert!((post[0] - p0).abs() < 1e-12, "{post:?} vs {p0}");
+    assert!((post[2] - 0.5).abs() < 1e-12, "{post:?}");
+    assert!(glad.loss_history.is_empty());
+    assert_eq!(glad.abilities, vec![1.0, 1.0]);
+}
+
+#[test]
 fn wawa_on_music_matches_crowd_kit() {
     let Some(dir) = common::shared_data("music_genre") else {
         return;

@@ -38,8 +38,19 @@ class Coded(NamedTuple):
         )
 
 
-def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
-    """The frame's task, worker and label columns; TypeError/ValueError otherwise."""
+class MissingColumnError(KeyError, ValueError):
+    """A frame lacks a column it needs. A KeyError, as pandas' and crowd-kit's column
+    look-ups raise (code written for crowd-kit catches that), and a ValueError, as conal
+    raises for every other bad input; printed as its message (a plain KeyError would print
+    it quoted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def check_frame(data: Any, name: str = "data", allow_empty: bool = False) -> pd.DataFrame:
+    """The frame's task, worker and label columns; TypeError, MissingColumnError or (0
+    rows, unless ``allow_empty``) ValueError otherwise."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(
             f"{name} must be a pandas DataFrame with columns task, worker, label; got "
@@ -47,13 +58,20 @@ def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
         )
     missing = [c for c in COLUMNS if c not in data.columns]
     if missing:
-        raise ValueError(
+        raise MissingColumnError(
             f"{name} has no column {missing[0]!r} (expected columns task, worker, label; "
             f"found {list(map(str, data.columns))})"
         )
-    if len(data) == 0:
+    if len(data) == 0 and not allow_empty:
         raise ValueError(f"{name} has 0 rows: no crowd labels to learn from")
     return data[list(COLUMNS)]
+
+
+def is_empty(data: Any) -> bool:
+    """Whether a crowd-label frame (checked as by ``check_frame``) has no rows: crowd-kit's
+    aggregators then return empty results instead of raising, and so do ours that it does
+    this for."""
+    return len(check_frame(data, allow_empty=True)) == 0
 
 
 def factorize(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
-from ._data import Coded, accuracy_by_worker, check_frame, encode
+from ._data import Coded, accuracy_by_worker, check_frame, encode, is_empty
 
 __all__ = [
     "MajorityVote",
@@ -61,6 +61,28 @@ def _agreement(coded: Coded, learned: dict) -> pd.Series:
     ``get_accuracy``, computed by the core), indexed by sorted worker, named ``skill``."""
     shares = pd.Series(learned["agreement"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
     return shares.dropna().sort_index()
+
+
+def _empty_skills() -> pd.Series:
+    return pd.Series([], index=pd.Index([], name="worker", dtype=np.float64), name="skill", dtype=np.float64)
+
+
+def _set_empty_votes(est: Any) -> None:
+    """crowd-kit's majority-vote results for a frame of 0 rows: empty ``labels_`` and
+    ``probas_`` (crowd-kit returns these instead of raising)."""
+    est.probas_ = pd.DataFrame(
+        index=pd.Index([], name="task", dtype=np.float64), columns=pd.Index([], name="label"), dtype=np.float64
+    )
+    est.labels_ = pd.Series([], dtype=object, name="agg_label")
+
+
+def _set_empty_em(est: Any) -> None:
+    """crowd-kit's Dawid-Skene results for a frame of 0 rows."""
+    est.probas_ = pd.DataFrame()
+    est.priors_ = pd.Series(dtype=np.float64, name="prior")
+    est.errors_ = pd.DataFrame()
+    est.labels_ = pd.Series(dtype=np.float64, name="agg_label")
+    est.loss_history_ = []
 
 
 class _Base:
@@ -108,7 +130,12 @@ class MajorityVote(_Base):
 
     def fit(self, data: pd.DataFrame, skills: Optional[pd.Series] = None) -> "MajorityVote":
         """Fits the model to ``data`` (columns task, worker, label), weighting each
-        worker's votes by ``skills`` when given."""
+        worker's votes by ``skills`` when given. A frame of 0 rows gives empty results, as
+        in crowd-kit."""
+        if is_empty(data):
+            _set_empty_votes(self)
+            self.skills_ = _empty_skills()
+            return self
         if skills is None:
             coded = encode(data)
             labels, posteriors, learned = _run("mv", coded, agreement=True, ties="lowest")
@@ -225,7 +252,11 @@ class Wawa(_SkillsFromCrowd):
 
 
     def fit(self, data: pd.DataFrame) -> "Wawa":
-        """Learns each worker's agreement with the majority vote of ``data``."""
+        """Learns each worker's agreement with the majority vote of ``data`` (none from a
+        frame of 0 rows)."""
+        if is_empty(data):
+            self.skills_ = _empty_skills()
+            return self
         coded = encode(data)
         _, _, learned = _run("wawa", coded, ties="lowest")
         skills = pd.Series(learned["skills"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
@@ -246,19 +277,37 @@ class GoldMajorityVote(_WeightedVote):
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> "GoldMajorityVote":  # type: ignore[override]
         """Learns each worker's accuracy on the tasks of ``true_labels`` (a Series indexed by
-        task)."""
+        task). A task may have several true labels (its index repeated): a label equal to
+        any of them is right, as in crowd-kit. A frame of 0 rows gives no skills."""
         if not isinstance(true_labels, pd.Series):
             raise TypeError(f"true_labels must be a pandas Series indexed by task, got {type(true_labels).__name__}")
+        if is_empty(data):
+            self.skills_ = _empty_skills()
+            return self
         coded = encode(data)
-        truth = true_labels.reindex(coded.task_ids)
-        known = truth.notna().to_numpy()
-        codes = coded.classes.get_indexer(truth.to_numpy()).astype(np.int64)
-        # A true label no worker gave is known and never matched (crowd-kit's comparison).
-        codes[known & (codes < 0)] = len(coded.classes)
-        codes[~known] = -1
-        if not known[coded.tasks].any():
+        frame = check_frame(data)
+        truth = true_labels.dropna()
+        known = frame["task"].isin(truth.index).to_numpy()
+        if not known.any():
             raise ValueError("true_labels names no task of data: no worker gets a skill")
-        self.skills_ = accuracy_by_worker(coded, codes).rename("skill")
+        right = pd.MultiIndex.from_frame(frame[["task", "label"]]).isin(
+            pd.MultiIndex.from_arrays([truth.index, truth.to_numpy()])
+        )
+        # Each label is its own task for the core, whose truth is the label itself where it
+        # is one of the task's true labels and a code no label has where it is none of them.
+        # A label repeated on one task by one worker counts once, as in crowd-kit.
+        keep = ~frame.duplicated().to_numpy()
+        codes = np.where(right, coded.labels, len(coded.classes)).astype(np.int64)
+        codes[~known] = -1
+        codes = codes[keep]
+        n = len(codes)
+        per_label = coded._replace(
+            tasks=np.arange(n, dtype=np.int64),
+            workers=coded.workers[keep],
+            labels=coded.labels[keep],
+            task_ids=pd.RangeIndex(n),
+        )
+        self.skills_ = accuracy_by_worker(per_label, codes).rename("skill")
         return self
 
     _fit_call = "fit(data, true_labels)"
@@ -309,7 +358,7 @@ class ZeroBasedSkill(_SkillsFromCrowd):
 
     def fit(self, data: pd.DataFrame) -> "ZeroBasedSkill":
         """Learns each worker's skill from ``data``."""
-        _check_count("n_iter", self.n_iter)
+        _check_count("n_iter", self.n_iter, minimum=0)
         _check_count("lr_steps_to_reduce", self.lr_steps_to_reduce)
         coded = encode(data, classes=_sorted_classes(data))
         _, _, learned = _run(
@@ -356,11 +405,16 @@ class DawidSkene(_Base):
         initial_error: Optional[pd.DataFrame] = None,
     ) -> "DawidSkene":
         """Fits the model to ``data``; ``true_labels`` (Series indexed by task) fix the
-        posteriors of the tasks they name, as crowd-kit does."""
-        _check_count("n_iter", self.n_iter)
+        posteriors of the tasks they name, as crowd-kit does. ``n_iter=0`` gives the initial
+        estimate (majority vote, and the errors of one M-step from it); a frame of 0 rows
+        gives empty results, as in crowd-kit."""
+        _check_count("n_iter", self.n_iter, minimum=0)
         strategy = self.initial_error_strategy
         if strategy not in (None, "assign", "addition"):
             raise ValueError(f"initial_error_strategy={strategy!r} is not 'assign', 'addition' or None")
+        if is_empty(data):
+            _set_empty_em(self)
+            return self
         coded = encode(data)
         # As crowd-kit: initial_error counts only with a strategy.
         initial = {}
@@ -431,8 +485,13 @@ class OneCoinDawidSkene(_Base):
 
 
     def fit(self, data: pd.DataFrame) -> "OneCoinDawidSkene":
-        """Fits the model to ``data`` (columns task, worker, label)."""
-        _check_count("n_iter", self.n_iter)
+        """Fits the model to ``data`` (columns task, worker, label); ``n_iter=0`` gives the
+        initial estimate, a frame of 0 rows empty results, as in crowd-kit."""
+        _check_count("n_iter", self.n_iter, minimum=0)
+        if is_empty(data):
+            _set_empty_em(self)
+            self.skills_ = _empty_skills()
+            return self
         coded = encode(data)
         labels, posteriors, learned = _run("one-coin-ds", coded, n_iter=int(self.n_iter), tol=float(self.tol))
         self.probas_ = _probas(coded, posteriors)
@@ -456,9 +515,8 @@ def _initial_rows(initial_error: Any, coded: Coded, strategy: str) -> tuple[np.n
     missing = [c for c in coded.classes if c not in initial_error.columns]
     if missing:
         raise ValueError(f"initial_error has no column for true label {missing[0]!r} (it needs one per label of data)")
-    extra = [c for c in initial_error.columns if c not in set(coded.classes)]
-    if extra:
-        raise ValueError(f"initial_error has a column {extra[0]!r} that is not a label of data")
+    # Columns that are not labels of data are ignored: crowd-kit carries them through its
+    # sums, where they change no label's probability.
     workers = coded.worker_ids.get_indexer(initial_error.index.get_level_values("worker"))
     given = initial_error.index.get_level_values("label")
     labels = coded.classes.get_indexer(given)
@@ -529,18 +587,26 @@ class GLAD(_Base):
 
     def fit(self, data: pd.DataFrame) -> "GLAD":
         """Fits the model to ``data`` (columns task, worker, label)."""
-        _check_count("n_iter", self.n_iter)
+        _check_count("n_iter", self.n_iter, minimum=0)
         _check_count("m_step_max_iter", self.m_step_max_iter)
         priors = self.labels_priors
+        # Classes in sorted order where they sort, so that a tie goes to the first label in
+        # sorted order, as crowd-kit's idxmax over its sorted columns (ties are common at
+        # n_iter=0).
         if priors is not None:
             priors = _series("labels_priors", priors, "label")
             # As crowd-kit: the priors' labels are the classes (a label no one gave still
             # gets a column of probas_).
-            coded = encode(data, classes=list(priors.index))
+            classes = pd.Index(priors.index)
+            try:
+                classes = classes.sort_values()
+            except TypeError:
+                pass
+            coded = encode(data, classes=list(classes))
         else:
-            coded = encode(data)
+            coded = encode(data, classes=_sorted_classes(data))
         k = len(coded.classes)
-        prior_values = None if priors is None else priors.to_numpy(dtype=np.float64)
+        prior_values = None if priors is None else priors.reindex(coded.classes).to_numpy(dtype=np.float64)
         alphas = _means("alphas_priors_mean", self.alphas_priors_mean, coded.worker_ids, "worker")
         betas = _means("betas_priors_mean", self.betas_priors_mean, coded.task_ids, "task")
         labels, posteriors, learned = _run(
@@ -590,11 +656,11 @@ def _means(name: str, value: Any, ids: pd.Index, what: str) -> Optional[np.ndarr
     return np.ascontiguousarray(means)
 
 
-def _check_count(name: str, value: Any) -> None:
+def _check_count(name: str, value: Any, minimum: int = 1) -> None:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
 
 
 class KOS(_Base):
@@ -614,8 +680,12 @@ class KOS(_Base):
 
 
     def fit(self, data: pd.DataFrame) -> "KOS":
-        """Fits the model to ``data`` (exactly two distinct labels)."""
-        _check_count("n_iter", self.n_iter)
+        """Fits the model to ``data`` (exactly two distinct labels; a frame of 0 rows gives
+        empty ``labels_``, as in crowd-kit)."""
+        _check_count("n_iter", self.n_iter, minimum=0)
+        if is_empty(data):
+            self.labels_ = pd.Series([], dtype=object, name="agg_label")
+            return self
         coded = encode(data)
         if len(coded.classes) != 2:
             raise ValueError(
@@ -675,7 +745,7 @@ class MACE(_Base):
     def fit(self, data: pd.DataFrame) -> "MACE":
         """Fits the model to ``data``."""
         _check_count("n_restarts", self.n_restarts)
-        _check_count("n_iter", self.n_iter)
+        _check_count("n_iter", self.n_iter, minimum=0)
         if self.method not in ("vb", "em"):
             raise ValueError(f"method={self.method!r} is not one of 'vb', 'em'")
         coded = encode(data)
@@ -724,7 +794,7 @@ class MMSR(_Base):
 
     def fit(self, data: pd.DataFrame) -> "MMSR":
         """Learns each worker's skill from ``data``."""
-        _check_count("n_iter", self.n_iter)
+        _check_count("n_iter", self.n_iter, minimum=0)
         if self.random_state is None:
             raise ValueError("random_state=None (a fresh seed) is not supported: give an int for reproducible runs")
         coded = encode(data)

@@ -15,6 +15,7 @@ def frame(**cols):
 
 
 def test_missing_column():
+    # A ValueError, and a KeyError as in crowd-kit (test_crowdkit_edges.py).
     with pytest.raises(ValueError, match="has no column 'worker'"):
         agg.DawidSkene().fit(frame().drop(columns="worker"))
 
@@ -35,8 +36,12 @@ def test_nan_task_names_column_and_row():
 
 
 def test_zero_rows():
+    # Majority vote returns empty results, as crowd-kit's does (test_crowdkit_edges.py);
+    # where crowd-kit fails (GLAD divides by zero) and in training, 0 rows are an error.
     with pytest.raises(ValueError, match="0 rows"):
-        agg.MajorityVote().fit(frame().iloc[:0])
+        agg.GLAD().fit(frame().iloc[:0])
+    with pytest.raises(ValueError, match="0 rows"):
+        CoNAL(progress=False).fit(np.zeros((0, 3), dtype=np.float32), frame().iloc[:0])
 
 
 def test_repeated_pair():
@@ -48,8 +53,10 @@ def test_repeated_pair():
 def test_bad_parameter_type_and_value():
     with pytest.raises(TypeError, match="n_iter must be an integer"):
         agg.DawidSkene(n_iter="many").fit(frame())
-    with pytest.raises(ValueError, match="n_iter must be at least 1"):
-        agg.DawidSkene(n_iter=0).fit(frame())
+    with pytest.raises(ValueError, match="n_iter must be at least 0"):
+        agg.DawidSkene(n_iter=-3).fit(frame())
+    with pytest.raises(ValueError, match="n_restarts must be at least 1"):
+        agg.MACE(n_restarts=0).fit(frame())
 
 
 def test_unknown_task_in_answers():

@@ -211,7 +211,9 @@ impl DawidSkene {
         }
     }
 
-    /// Maximum EM iterations. Defaults to 100.
+    /// Maximum EM iterations. Defaults to 100. 0 gives the initial estimate, as crowd-kit's
+    /// `n_iter=0`: the majority vote's posteriors (with the known labels applied) and the
+    /// errors of one M-step from them.
     pub fn max_iter(mut self, n: usize) -> Self {
         self.max_iter = n;
         self
@@ -322,9 +324,6 @@ impl DawidSkene {
     }
 
     fn check(&self) -> Result<()> {
-        if self.max_iter == 0 {
-            return Err(Error::param("max_iter", 0, "Dawid-Skene needs at least 1"));
-        }
         if self.tol.is_nan() || self.tol < 0.0 {
             return Err(Error::param("tol", self.tol, "must be non-negative"));
         }
@@ -668,7 +667,8 @@ impl OneCoinDawidSkene {
         }
     }
 
-    /// Maximum EM iterations. Defaults to 100.
+    /// Maximum EM iterations. Defaults to 100; 0 gives the initial estimate (as
+    /// [`DawidSkene::max_iter`]).
     pub fn max_iter(mut self, n: usize) -> Self {
         self.max_iter = n;
         self

@@ -278,7 +278,8 @@ impl Glad {
         Ok((log_prior, mean))
     }
 
-    /// Maximum EM iterations. Defaults to 100.
+    /// Maximum EM iterations. Defaults to 100. 0 gives the initial estimate, as crowd-kit's
+    /// `n_iter=0`: the posteriors of one E-step from α = β = 1.
     pub fn max_iter(mut self, n: usize) -> Self {
         self.max_iter = n;
         self
@@ -305,9 +306,6 @@ impl Glad {
     }
 
     fn check(&self) -> Result<()> {
-        if self.max_iter == 0 {
-            return Err(Error::param("max_iter", 0, "GLAD needs at least 1"));
-        }
         if self.m_step_max_iter == 0 {
             return Err(Error::param("m_step_max_iter", 0, "GLAD needs at least 1"));
         }
