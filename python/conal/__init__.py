@@ -6,12 +6,13 @@
   labels (``CoNAL``, ``CrowdLayer``, ``AnnotMix``, ``MaDL``, ``AggregatedClassifier``); every
   fitted one pickles, and the crowd models report each annotator's confusion.
 - :mod:`conal.metrics` — crowd-kit's agreement metrics and a spammer score.
+- :mod:`conal.postprocessing` — crowd-kit's ``entropy_threshold``.
 - :func:`load` — read a checkpoint directory written by ``conal train --save-dir`` or by an
   estimator's ``save``.
 """
 
-from . import aggregation, learning, metrics
+from . import aggregation, learning, metrics, postprocessing
 from ._conal import __version__
 from .learning import load
 
-__all__ = ["aggregation", "learning", "metrics", "load", "__version__"]
+__all__ = ["aggregation", "learning", "metrics", "postprocessing", "load", "__version__"]
