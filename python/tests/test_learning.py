@@ -192,8 +192,21 @@ def test_geocrowdnet_is_a_stochastic_crowdlayer_with_a_volume_term(table, tmp_pa
 
 # None: the members of the tuned ensemble train side by side on the global pool; 1: one
 # after another; 2: on a pool of the fit's own. Each way the stop must reach every thread.
+@pytest.fixture
+def sigint_raises():
+    """Python's own Ctrl-C handler for the test. A process a shell starts in the background
+    (`cmd &`, nohup) inherits SIGINT ignored, and Python then installs no handler, so
+    `_thread.interrupt_main` would do nothing and the fit would run on: the suite must not
+    depend on how it was started."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("n_jobs", [None, 1, 2])
-def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table, n_jobs):
+def test_ctrl_c_interrupts_a_fit_and_leaves_python_usable(table, n_jobs, sigint_raises):
     answers, features, test, gold = table
     import _thread
 
