@@ -1,7 +1,8 @@
 """conal: learning from crowds on a fast Rust core.
 
 - :mod:`conal.aggregation` — crowd-kit compatible label aggregation (``MajorityVote``,
-  ``DawidSkene``, ``GLAD`` and seven more): change only the import.
+  ``DawidSkene``, ``GLAD`` and eight more, ``BinaryRelevance`` for multi-label answers among
+  them): change only the import.
 - :mod:`conal.learning` — scikit-learn shaped estimators that train a classifier from crowd
   labels (``CoNAL``, ``CrowdLayer``, ``AnnotMix``, ``MaDL``, ``AggregatedClassifier``); every
   fitted one pickles, and the crowd models report each annotator's confusion.

@@ -32,6 +32,7 @@ __all__ = [
     "KOS",
     "MACE",
     "MMSR",
+    "BinaryRelevance",
 ]
 
 
@@ -846,3 +847,79 @@ def _seed32(seed: Any) -> int:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
         raise ValueError(f"random_state={seed!r}: expected an int between 0 and 2**32 - 1")
     return int(seed)
+
+
+class BinaryRelevance(_Base):
+    """Binary relevance for multi-label answers, as crowd-kit 1.4: each label is its own
+    yes/no question, aggregated by a copy of ``base_aggregator`` (default ``MajorityVote()``;
+    any conal or crowd-kit classification aggregator with ``fit_predict``); a task's labels
+    are those whose aggregate is yes.
+
+    ``data``: columns ``task``, ``worker``, ``label``, where each ``label`` is a list (or
+    tuple, set) of the labels the worker chose; an empty list chooses none.
+
+    Attributes (after ``fit``): ``labels_`` (Series indexed by task: the list of its labels,
+    in sorted label order; tasks in the order the first label's aggregator gives them, as
+    crowd-kit), ``aggregators_`` (dict: label → its fitted aggregator). Unlike crowd-kit,
+    whose ``aggregators_`` is one dict shared by every instance, each instance has its own.
+    """
+
+    def __init__(self, base_aggregator: Any = None):
+        self.base_aggregator = base_aggregator
+
+    def fit(self, data: pd.DataFrame) -> "BinaryRelevance":
+        """Fits one aggregator per label found in ``data``."""
+        base = MajorityVote() if self.base_aggregator is None else self.base_aggregator
+        if not callable(getattr(base, "fit_predict", None)):
+            raise TypeError(
+                f"base_aggregator must be a classification aggregator with fit_predict, got {type(base).__name__}"
+            )
+        frame = check_frame(data, allow_empty=True)
+        chosen = frame["label"].tolist()
+        for row, value in enumerate(chosen):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise ValueError(
+                    f"column 'label', row {row}: {value!r} is not a list of labels (BinaryRelevance "
+                    f"takes a list, tuple or set of labels per answer)"
+                )
+        sizes = np.fromiter((len(set(v)) for v in chosen), dtype=np.int64, count=len(chosen))
+        flat = [x for v in chosen for x in set(v)]
+        try:
+            classes = sorted(set(flat))
+        except TypeError:  # labels that do not sort: first appearance
+            classes = list(dict.fromkeys(flat))
+        member = np.zeros((len(chosen), len(classes)), dtype=np.int64)
+        if flat:
+            rows = np.repeat(np.arange(len(chosen)), sizes)
+            member[rows, pd.Index(classes).get_indexer(flat)] = 1
+        self.aggregators_: dict = {}
+        chosen_by_task: dict = {}
+        for c, label in enumerate(classes):
+            single = pd.DataFrame({"task": frame["task"].to_numpy(), "worker": frame["worker"].to_numpy(), "label": member[:, c]})
+            aggregator = _clone(base)
+            yes = aggregator.fit_predict(single)
+            self.aggregators_[label] = aggregator
+            for task, value in yes.items():
+                chosen_by_task.setdefault(task, [])
+                if value:
+                    chosen_by_task[task].append(label)
+        if chosen_by_task:
+            self.labels_ = pd.Series(chosen_by_task, name="agg_label")
+            self.labels_.index.name = "task"
+        else:
+            self.labels_ = pd.Series(chosen_by_task, dtype=np.float64, name="agg_label")
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+        """``fit(data)``, then ``labels_``."""
+        return self.fit(data).labels_
+
+
+def _clone(aggregator: Any) -> Any:
+    """A new, unfitted aggregator with the same parameters: conal's from its constructor's
+    parameters, another library's (crowd-kit's) from its public, non-fitted attributes, as
+    crowd-kit's ``clone_aggregator`` does."""
+    if isinstance(aggregator, _Base):
+        return type(aggregator)(**aggregator._params())
+    params = {k: v for k, v in vars(aggregator).items() if not (k.startswith("_") or k.endswith("_"))}
+    return type(aggregator)(**params)

@@ -186,3 +186,45 @@ def test_zero_rounds_of_kos_as_in_crowd_kit(generated):
         want = ck.KOS(n_iter=0, random_state=seed).fit_predict(df)
         got = ours.KOS(n_iter=0, random_state=seed).fit_predict(df)
         assert (got == want).all()
+
+
+def multi_label(n_tasks=600, seed=3):
+    """Each task holds 1–3 of six labels; five workers per task tick each true label with
+    their skill and each other label with 10 %."""
+    rng = np.random.default_rng(seed)
+    names = ["car", "cat", "dog", "house", "tree", "yak"]
+    rows = []
+    for t in range(n_tasks):
+        truth = set(rng.choice(6, rng.integers(1, 4), replace=False))
+        for w in rng.choice(40, 5, replace=False):
+            skill = 0.55 + 0.4 * (w % 10) / 10
+            ticked = [names[c] for c in range(6) if rng.random() < (skill if c in truth else 0.1)]
+            rows.append((f"t{t}", f"w{w}", ticked))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+@pytest.mark.parametrize("base", ["MajorityVote", "DawidSkene", "OneCoinDawidSkene", "Wawa"])
+def test_binary_relevance_as_crowd_kit(base):
+    df = multi_label()
+    theirs = ck.BinaryRelevance(getattr(ck, base)()).fit(df)
+    mine = ours.BinaryRelevance(getattr(ours, base)()).fit(df)
+    assert list(mine.labels_.index) == list(theirs.labels_.index)
+    assert mine.labels_.index.name == theirs.labels_.index.name and mine.labels_.name == theirs.labels_.name
+    assert list(mine.labels_) == list(theirs.labels_)
+    assert sorted(mine.aggregators_) == sorted(theirs.aggregators_)
+    assert type(mine.aggregators_["cat"]) is getattr(ours, base)
+
+
+def test_binary_relevance_takes_crowd_kits_aggregators_and_says_what_is_wrong():
+    df = multi_label(100)
+    want = ck.BinaryRelevance(ck.DawidSkene(n_iter=7)).fit_predict(df)
+    got = ours.BinaryRelevance(ck.DawidSkene(n_iter=7)).fit_predict(df)
+    assert list(got) == list(want)
+    # The default is majority vote; the copies keep the base's parameters.
+    assert isinstance(ours.BinaryRelevance().fit(df).aggregators_["cat"], ours.MajorityVote)
+    assert ours.BinaryRelevance(ours.DawidSkene(n_iter=3)).fit(df).aggregators_["yak"].n_iter == 3
+    with pytest.raises(ValueError, match=r"column 'label', row 1: 'cat' is not a list of labels"):
+        ours.BinaryRelevance().fit(pd.DataFrame({"task": ["a", "a"], "worker": ["x", "y"], "label": [["cat"], "cat"]}))
+    with pytest.raises(TypeError, match="base_aggregator must be a classification aggregator"):
+        ours.BinaryRelevance(42).fit(df)
+    assert ours.BinaryRelevance().fit_predict(df.iloc[:0]).empty
