@@ -228,3 +228,38 @@ def test_binary_relevance_takes_crowd_kits_aggregators_and_says_what_is_wrong():
     with pytest.raises(TypeError, match="base_aggregator must be a classification aggregator"):
         ours.BinaryRelevance(42).fit(df)
     assert ours.BinaryRelevance().fit_predict(df.iloc[:0]).empty
+
+
+def five_by_five():
+    """Five tasks, five workers, yes/no, one label missing (w3 on t1)."""
+    given = {
+        "t1": ["no", "yes", None, "yes", "no"],
+        "t2": ["yes", "yes", "yes", "no", "no"],
+        "t3": ["yes", "no", "no", "yes", "no"],
+        "t4": ["yes"] * 5,
+        "t5": ["yes", "no", "no", "no", "no"],
+    }
+    rows = [(t, f"w{w + 1}", l) for t, labels in given.items() for w, l in enumerate(labels) if l]
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+@pytest.mark.parametrize("n_iter", [0, 1, 2])
+def test_dawid_skene_step_by_step_as_crowd_kit(n_iter):
+    df = five_by_five()
+    theirs, mine = ck.DawidSkene(n_iter).fit(df), ours.DawidSkene(n_iter).fit(df)
+    pd.testing.assert_frame_equal(mine.probas_, theirs.probas_, check_like=True, atol=1e-9)
+    pd.testing.assert_frame_equal(mine.errors_, theirs.errors_, check_like=True, atol=1e-9)
+    pd.testing.assert_series_equal(mine.priors_, theirs.priors_, atol=1e-9)
+    pd.testing.assert_series_equal(mine.labels_, theirs.labels_)
+
+
+@pytest.mark.parametrize("n_iter", [0, 1, 2])
+def test_known_labels_fix_their_tasks_at_every_step(n_iter, generated):
+    df = first_labels(generated, 300)
+    gold = df.drop_duplicates("task").set_index("task")["label"].iloc[::7]
+    mine = ours.DawidSkene(n_iter).fit(df, gold)
+    theirs = ck.DawidSkene(n_iter).fit(df, gold)
+    for task, label in gold.items():
+        assert mine.probas_.loc[task, label] == 1.0
+    assert (mine.labels_[gold.index] == gold).all()
+    np.testing.assert_allclose(mine.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-6)
