@@ -60,7 +60,8 @@ def fit(
     recipe: Optional[str] = None, epochs: Optional[int] = None, batch_size: Optional[int] = None,
     lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None,
     holdout: Optional[float] = None, ensemble: Optional[int] = None, n_units: Optional[int] = None,
-    dropout: Optional[float] = None, device: Optional[str] = None, emb_dim: Optional[int] = None,
+    dropout: Optional[float] = None, head: Optional[str] = None, device: Optional[str] = None,
+    emb_dim: Optional[int] = None,
     scale: Optional[float] = None, confusion: Optional[str] = None,
     regularizer: Optional[str] = None, reg_lambda: Optional[float] = None,
 ) -> Fitted: ...

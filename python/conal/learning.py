@@ -131,6 +131,7 @@ class _Estimator:
             ensemble=num(self.ensemble, int),
             n_units=int(self.n_units),
             dropout=float(self.dropout),
+            head=self.head,
             device=self.device,
         )
 
@@ -262,7 +263,7 @@ def _uniform(values: list) -> bool:
 
 
 _COMMON = ("recipe", "epochs", "batch_size", "lr", "seed", "select", "holdout", "ensemble",
-           "n_units", "dropout", "device", "n_jobs", "progress")
+           "n_units", "dropout", "head", "device", "n_jobs", "progress")
 
 _COMMON_DOC = """
     Parameters (all keyword; ``None`` takes the command line's default):
@@ -277,6 +278,10 @@ _COMMON_DOC = """
         holdout: fraction of labelled tasks held out for selection (default 0.15).
         ensemble: members of the ensemble (default: the recipe's).
         n_units, dropout: the classifier's hidden units (128) and dropout (0.5).
+        head: the classifier, "music" (batch norm on input and hidden layer), "labelme"
+            (no batch norm), "deep" (the Annot-Mix benchmark's 256 → 128 MLP) or "linear"
+            (multinomial logistic regression on the standardised features: small or easy
+            crowds); default: the recipe's ("music", "deep" with the benchmark recipe).
         device: "cpu", or a GPU backend the build has.
         n_jobs: threads for tensor math (default: one per core).
         progress: show a progress line on stderr (default True).
@@ -304,11 +309,13 @@ class CoNAL(_CrowdModel):
 
     def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
                  lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
-                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, head: Optional[str] = None,
+                 device: str = "cpu",
                  n_jobs: Optional[int] = None, progress: bool = True, emb_dim: Optional[int] = None,
                  scale: Optional[float] = None):
         self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
         self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.head = head
         self.device, self.n_jobs, self.progress, self.emb_dim, self.scale = device, n_jobs, progress, emb_dim, scale
 
     def _settings(self) -> dict:
@@ -359,11 +366,13 @@ class CrowdLayer(_CrowdModel):
 
     def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
                  lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
-                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, head: Optional[str] = None,
+                 device: str = "cpu",
                  n_jobs: Optional[int] = None, progress: bool = True, kind: str = "mw", confusion: str = "free",
                  regularizer: Optional[str] = None, reg_lambda: Optional[float] = None):
         self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
         self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.head = head
         self.device, self.n_jobs, self.progress, self.kind = device, n_jobs, progress, kind
         self.confusion, self.regularizer, self.reg_lambda = confusion, regularizer, reg_lambda
 
@@ -391,10 +400,12 @@ class _BenchmarkEstimator(_CrowdModel):
 
     def __init__(self, *, recipe: str = "benchmark", epochs: Optional[int] = None, batch_size: Optional[int] = None,
                  lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
-                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, head: Optional[str] = None,
+                 device: str = "cpu",
                  n_jobs: Optional[int] = None, progress: bool = True):
         self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
         self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.head = head
         self.device, self.n_jobs, self.progress = device, n_jobs, progress
 
 
@@ -434,10 +445,12 @@ class AggregatedClassifier(_Estimator):
 
     def __init__(self, *, recipe: str = "tuned", epochs: Optional[int] = None, batch_size: Optional[int] = None,
                  lr: Optional[float] = None, seed: int = 0, select: Optional[str] = None, holdout: float = 0.15,
-                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, device: str = "cpu",
+                 ensemble: Optional[int] = None, n_units: int = 128, dropout: float = 0.5, head: Optional[str] = None,
+                 device: str = "cpu",
                  n_jobs: Optional[int] = None, progress: bool = True, labels: str = "mv"):
         self.recipe, self.epochs, self.batch_size, self.lr, self.seed = recipe, epochs, batch_size, lr, seed
         self.select, self.holdout, self.ensemble, self.n_units, self.dropout = select, holdout, ensemble, n_units, dropout
+        self.head = head
         self.device, self.n_jobs, self.progress, self.labels = device, n_jobs, progress, labels
 
     def _method_name(self) -> str:
@@ -471,6 +484,7 @@ def load(path: str) -> _Estimator:
     est.n_features_in_ = int(fitted.n_features)
     est.seed = int(settings["seed"])
     est.recipe = settings["recipe"]
+    est.head = settings["head"]
     if isinstance(est, CrowdLayer):
         est.confusion = settings.get("confusion", "free")
         if "regularizer" in settings:

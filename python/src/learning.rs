@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use conal::config::{Recipe, RunParams};
 use conal::data::{CrowdData, Matrix};
-use conal::model::{Confusion, Method};
+use conal::model::{Confusion, Head, Method};
 use conal::report::annotators::AnnotatorReport;
 use conal::run::{FittedModel, Outputs};
 use conal::train::{RegularizerKind, Selection};
@@ -81,6 +81,7 @@ impl PyFitted {
         let d = PyDict::new(py);
         d.set_item("seed", c.train.seed)?;
         d.set_item("recipe", c.recipe.name())?;
+        d.set_item("head", Head::of(c.model.classifier()).name())?;
         let confusion = match &c.model {
             conal::model::ModelSpec::CrowdLayer { crowd_layer, .. } => Some(crowd_layer.confusion),
             conal::model::ModelSpec::Conal { conal, .. } => Some(conal.confusion),
@@ -230,7 +231,7 @@ pub fn load(path: PathBuf) -> PyResult<PyFitted> {
 #[pyo3(signature = (
     method, x, tasks, workers, labels, task_ids, worker_ids, classes, *,
     n_jobs=None, progress=None, recipe=None, epochs=None, batch_size=None, lr=None, seed=0,
-    select=None, holdout=None, ensemble=None, n_units=None, dropout=None, device=None,
+    select=None, holdout=None, ensemble=None, n_units=None, dropout=None, head=None, device=None,
     emb_dim=None, scale=None, confusion=None, regularizer=None, reg_lambda=None,
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -256,6 +257,7 @@ pub fn fit<'py>(
     ensemble: Option<usize>,
     n_units: Option<usize>,
     dropout: Option<f64>,
+    head: Option<String>,
     device: Option<String>,
     emb_dim: Option<usize>,
     scale: Option<f64>,
@@ -290,6 +292,7 @@ pub fn fit<'py>(
     if let Some(p) = dropout {
         run.model.dropout = p;
     }
+    run.model.head = head.map(|h| parse::<Head>("head", &h)).transpose()?;
     if let Some(d) = device {
         run.device = d;
     }

@@ -306,3 +306,31 @@ def test_a_one_class_crowd_is_refused_for_training_naming_the_class(table):
     one = answers.assign(label="cat")
     with pytest.raises(ValueError, match=r"at least 2 classes; the crowd gave only \[\"cat\"\]"):
         CoNAL(recipe="paper", epochs=2, progress=False).fit(features, one)
+
+
+def test_the_linear_head_is_logistic_regression(table, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from conal.aggregation import MajorityVote
+
+    answers, features, test, gold = table
+    # All labelled tasks train (select="last"), as scikit-learn's fit uses them all; the
+    # table has 120 tasks, too few to hold 18 out and still compare.
+    model = AggregatedClassifier(recipe="paper", head="linear", select="last", progress=False).fit(features, answers)
+    assert model.get_params()["head"] == "linear"
+    mine = (model.predict(test) == gold.to_numpy()).mean()
+    # scikit-learn's logistic regression on the same majority-vote labels and scaling.
+    labels = MajorityVote().fit_predict(answers)
+    scaler = StandardScaler().fit(features.loc[labels.index])
+    reference = LogisticRegression(max_iter=5000).fit(scaler.transform(features.loc[labels.index]), labels)
+    theirs = (reference.predict(scaler.transform(test)) == gold.to_numpy()).mean()
+    assert mine >= theirs - 0.05, (mine, theirs)
+    model.save(tmp_path / "linear")
+    again = conal.load(tmp_path / "linear")
+    assert again.head == "linear"
+    np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
+    assert CoNAL(recipe="paper", epochs=2, progress=False).fit(features, answers).head is None
+    assert conal.load(tmp_path / "linear").get_params()["head"] == "linear"
+    with pytest.raises(ValueError, match='head="wide"'):
+        AggregatedClassifier(head="wide", progress=False).fit(features, answers)

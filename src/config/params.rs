@@ -272,12 +272,13 @@ impl RunParams {
             Head::Music => MlpConfig::music(n_features, n_class),
             Head::Labelme => MlpConfig::labelme(n_features, n_class),
             Head::Deep => MlpConfig::deep(n_features, n_class),
+            Head::Linear => MlpConfig::linear(n_features, n_class),
         };
         classifier.n_units = options.n_units;
         classifier.dropout = options.dropout;
         classifier.init = options.init;
-        // The deep head has no input batch norm: it standardises the features with the
-        // training items' statistics, as the Annot-Mix benchmark does.
+        // The deep and linear heads have no input batch norm: they standardise the features
+        // with the training items' statistics, as the Annot-Mix benchmark does.
         let standardize = classifier
             .is_deep()
             .then(|| Standardize::fit(data.features.as_slice(), data.features.cols()));

@@ -231,6 +231,11 @@ pub struct MlpConfig {
     /// The deep head's input standardisation (it has no input batch norm); `None`: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standardize: Option<Standardize>,
+    /// The linear head ([`MlpConfig::linear`]): no hidden layer at all, the standardised
+    /// features straight to the K logits. `n_units`, `dropout` and the batch norms are then
+    /// not used.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linear: bool,
 }
 
 /// Per-feature standardisation `(x − mean) / std`, as scikit-learn's `StandardScaler` fitted
@@ -301,6 +306,7 @@ impl MlpConfig {
             init: Init::Torch,
             layers: Vec::new(),
             standardize: None,
+            linear: false,
         }
     }
 
@@ -316,13 +322,27 @@ impl MlpConfig {
         }
     }
 
-    /// Whether this describes the deep head (built by [`MlpConfig::init_deep`]) rather than
-    /// the one-hidden-layer [`Mlp`].
-    pub fn is_deep(&self) -> bool {
-        !self.layers.is_empty()
+    /// The linear head: multinomial logistic regression on the standardised features,
+    /// Linear(D→K) (what small or easy crowds need: a thousand items cannot train a deep
+    /// network better than a linear one). Built by [`MlpConfig::init_deep`] as a
+    /// [`DeepMlp`] without hidden blocks.
+    pub fn linear(n_input: usize, n_class: usize) -> Self {
+        MlpConfig {
+            input_norm: false,
+            hidden_norm: false,
+            linear: true,
+            ..Self::music(n_input, n_class)
+        }
     }
 
-    /// Builds the deep head ([`MlpConfig::deep`]) with weights drawn from `rng`.
+    /// Whether this is built as a [`DeepMlp`] by [`MlpConfig::init_deep`] (the deep head,
+    /// or the linear one with no hidden block) rather than as the one-hidden-layer [`Mlp`].
+    pub fn is_deep(&self) -> bool {
+        !self.layers.is_empty() || self.linear
+    }
+
+    /// Builds the deep head ([`MlpConfig::deep`]), or the linear one ([`MlpConfig::linear`]:
+    /// no block), with weights drawn from `rng`.
     pub fn init_deep(&self, rng: &mut ChaCha8Rng, device: &Device) -> DeepMlp {
         let mut blocks = Vec::with_capacity(self.layers.len());
         let mut width = self.n_input;
@@ -428,7 +448,8 @@ pub struct DeepBlock {
     pub norm: AffineBatchNorm,
 }
 
-/// The deep head of the Annot-Mix benchmark ([`MlpConfig::deep`]).
+/// The deep head of the Annot-Mix benchmark ([`MlpConfig::deep`]); without blocks, the
+/// linear head ([`MlpConfig::linear`]), whose "hidden layer" is the standardised input.
 #[derive(Module, Debug)]
 pub struct DeepMlp {
     /// Hidden blocks, in order.
@@ -539,5 +560,69 @@ mod tests {
         let (h, logits) =
             head.hidden_and_logits(&Tensor::zeros([3, 124], &device), &mut Mode::eval());
         assert_eq!((h.dims(), logits.dims()), ([3, 128], [3, 10]));
+    }
+
+    /// The linear head is one Linear(D→K) on the standardised features: its logits are
+    /// exactly `((x − mean) / std) W + b`.
+    #[test]
+    fn linear_head_is_logistic_regression_on_standardised_features() {
+        use rand::SeedableRng;
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut config = MlpConfig::linear(3, 2);
+        config.standardize = Some(Standardize {
+            mean: vec![1.0, 0.0, -1.0],
+            std: vec![2.0, 1.0, 0.5],
+        });
+        assert!(config.is_deep());
+        let head = config.init_deep(&mut rng, &device);
+        assert!(head.blocks.is_empty());
+        assert_eq!(head.output.weight.dims(), [3, 2]);
+        assert_eq!(head.hidden_width(), 3);
+        let x = [3.0f32, 2.0, -2.0];
+        let logits: Vec<f32> = head
+            .logits(
+                &Tensor::from_data(TensorData::new(x.to_vec(), [1, 3]), &device),
+                &mut Mode::eval(),
+            )
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        let w: Vec<f32> = head
+            .output
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        let b: Vec<f32> = head
+            .output
+            .bias
+            .as_ref()
+            .expect("bias")
+            .val()
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        let z = [1.0f32, 2.0, -2.0]; // (3 − 1)/2, (2 − 0)/1, (−2 + 1)/0.5
+        for k in 0..2 {
+            let want = b[k] + (0..3).map(|d| z[d] * w[d * 2 + k]).sum::<f32>();
+            assert!((logits[k] - want).abs() < 1e-5, "{logits:?} vs {want}");
+        }
+        // Dropout is never applied: two training passes agree.
+        let mut r1 = ChaCha8Rng::seed_from_u64(1);
+        let mut r2 = ChaCha8Rng::seed_from_u64(2);
+        let xs = Tensor::<2>::ones([4, 3], &device);
+        let a: Vec<f32> = head
+            .logits(&xs, &mut Mode::train(&mut r1))
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        let c: Vec<f32> = head
+            .logits(&xs, &mut Mode::train(&mut r2))
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        assert_eq!(a, c);
     }
 }

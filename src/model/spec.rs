@@ -96,7 +96,8 @@ impl Method {
     }
 }
 
-/// The two classifier heads of the authors' code.
+/// The classifier heads: the two of the authors' code, the Annot-Mix benchmark's deep one, and
+/// a linear one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
@@ -108,6 +109,34 @@ pub enum Head {
     /// The Annot-Mix benchmark's: Linear(D→256) → BatchNorm → ReLU → Dropout → Linear(256→128)
     /// → BatchNorm → ReLU → Dropout → Linear(128→K) (batch norms with scale and shift).
     Deep,
+    /// Multinomial logistic regression: Linear(D→K) on the features standardised with the
+    /// training items' statistics (no hidden layer, no dropout).
+    Linear,
+}
+
+impl Head {
+    /// The head a classifier configuration describes.
+    pub fn of(classifier: &MlpConfig) -> Head {
+        if classifier.linear {
+            Head::Linear
+        } else if classifier.is_deep() {
+            Head::Deep
+        } else if classifier.input_norm {
+            Head::Music
+        } else {
+            Head::Labelme
+        }
+    }
+
+    /// Its name, as `--head` and Python's `head=` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Head::Music => "music",
+            Head::Labelme => "labelme",
+            Head::Deep => "deep",
+            Head::Linear => "linear",
+        }
+    }
 }
 
 /// The single label per item a plain classifier is trained on.
@@ -234,12 +263,19 @@ impl ModelSpec {
     pub fn n_params(&self) -> u128 {
         let c = self.classifier();
         let k = c.n_class as u128;
-        let mut params: u128 =
-            (c.n_input as u128 + 1) * c.n_units as u128 + (c.n_units as u128 + 1) * k;
+        let mut params: u128 = if c.linear {
+            (c.n_input as u128 + 1) * k
+        } else {
+            (c.n_input as u128 + 1) * c.n_units as u128 + (c.n_units as u128 + 1) * k
+        };
         for w in c.layers.windows(2) {
             params += (w[0] as u128 + 1) * w[1] as u128;
         }
-        let hidden = c.layers.last().copied().unwrap_or(c.n_units) as u128;
+        let hidden = if c.linear {
+            c.n_input
+        } else {
+            c.layers.last().copied().unwrap_or(c.n_units)
+        } as u128;
         params
             + match self {
                 ModelSpec::Conal { conal, .. } => {

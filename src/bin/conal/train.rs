@@ -409,9 +409,11 @@ pub struct HyperArgs {
     #[arg(long = "reg-lambda", requires = "regularizer")]
     pub reg_lambda: Option<f64>,
 
-    /// Classifier head: music (batch norm on input and hidden layer), labelme (none) or deep
-    /// (the Annot-Mix benchmark's 256 → 128 MLP with batch norm) [per task: music for music
-    /// and table, labelme for labelme and synthetic; deep with the benchmark recipe].
+    /// Classifier head: music (batch norm on input and hidden layer), labelme (none), deep
+    /// (the Annot-Mix benchmark's 256 → 128 MLP with batch norm) or linear (multinomial
+    /// logistic regression on the standardised features: small or easy crowds) [per task:
+    /// music for music and table, labelme for labelme and synthetic; deep with the benchmark
+    /// recipe].
     #[arg(long, value_enum)]
     pub head: Option<Head>,
 
