@@ -627,3 +627,31 @@ fn the_linear_head_trains_saves_and_inspects() {
     assert!(ok, "inspect failed: {err}");
     assert!(report.contains("\"common\""), "{report}");
 }
+
+/// `--max-iter 0` is crowd-kit's `n_iter=0`: Dawid-Skene's starting estimate, which is the
+/// majority vote's shares (ties to the first class) — the same file, byte for byte.
+#[test]
+fn zero_iterations_of_dawid_skene_write_the_majority_vote() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ds, mv) = (dir.path().join("ds.csv"), dir.path().join("mv.csv"));
+    let base = ["aggregate", "--task", "synthetic", "--method"];
+    let (ok, _, err) = output(
+        conal()
+            .args(base)
+            .args(["ds", "--max-iter", "0", "--out"])
+            .arg(&ds),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = output(
+        conal()
+            .args(base)
+            .args(["mv", "--param", "ties=lowest", "--out"])
+            .arg(&mv),
+    );
+    assert!(ok, "{err}");
+    let (a, b) = (std::fs::read(&ds).unwrap(), std::fs::read(&mv).unwrap());
+    assert!(
+        a.len() > 1000 && a == b,
+        "ds at 0 iterations differs from the majority vote"
+    );
+}

@@ -28,7 +28,8 @@ pub struct AggregateArgs {
     pub seed: u64,
 
     /// Maximum iterations (the method's n_iter: EM rounds of ds, one-coin-ds and glad,
-    /// rounds of zbs, kos and mace, iterations of mmsr) [default: the method's].
+    /// rounds of zbs, kos and mace, iterations of mmsr; 0: the starting estimate, as
+    /// crowd-kit's n_iter=0) [default: the method's].
     #[arg(long = "max-iter")]
     pub max_iter: Option<usize>,
 
