@@ -31,6 +31,12 @@ done
     | sed "s/^/{\"impl\":\"gemm\",\"row\":/; s/\$/}/" >> "$OUT/results.jsonl"
 "$CONAL" --progress none bench --shape million --epochs 2 --json \
     | sed "s/^/{\"impl\":\"million\",\"row\":/; s/\$/}/" >> "$OUT/results.jsonl"
+# The machine beside its figures: speed ratios differ by CPU vendor (issue 31: an Intel Xeon
+# gave 0.57 and 0.74 where an AMD EPYC gave 0.29-0.34).
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+isa="AVX2"; grep -qm1 avx512f /proc/cpuinfo 2>/dev/null && isa="AVX-512"
+echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores, $isa"
+echo
 "$PY" - "$OUT/results.jsonl" <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
