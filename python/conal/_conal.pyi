@@ -6,38 +6,27 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ._data import Coded
+
 __version__: str
 
 Codes = npt.NDArray[np.int64]
 
 def aggregate(
-    method: str, tasks: Codes, workers: Codes, labels: Codes,
-    n_tasks: int, n_workers: int, n_classes: int,
-    params: dict[str, Any],
-    task_ids: Optional[Sequence[Any]] = None, worker_ids: Optional[Sequence[Any]] = None,
-    agreement: bool = False,
+    method: str, coded: Coded, params: dict[str, Any], agreement: bool = False,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64], dict[str, Any]]:
     """Any method of the registry (``aggregation_methods()``) by name, with crowd-kit's
     parameter names: (label code per task, posteriors, what it learned by name)."""
 def aggregation_methods() -> list[tuple[str, str, list[tuple[str, str]]]]: ...
-def krippendorff_alpha(
-    tasks: Codes, workers: Codes, labels: Codes, n_tasks: int, n_workers: int, n_classes: int
-) -> float: ...
+def krippendorff_alpha(coded: Coded) -> float: ...
 def uncertainty(
-    tasks: Codes, workers: Codes, labels: Codes, n_tasks: int, n_workers: int, n_classes: int,
-    skills: Optional[npt.NDArray[np.float64]], by_worker: bool,
+    coded: Coded, skills: Optional[npt.NDArray[np.float64]], by_worker: bool,
 ) -> npt.NDArray[np.float64]: ...
 def consistency(
-    tasks: Codes, workers: Codes, labels: Codes, n_tasks: int, n_workers: int, n_classes: int,
-    skills: npt.NDArray[np.float64], aggregated: Codes,
+    coded: Coded, skills: npt.NDArray[np.float64], aggregated: Codes,
 ) -> npt.NDArray[np.float64]: ...
-def worker_accuracy(
-    tasks: Codes, workers: Codes, labels: Codes, n_tasks: int, n_workers: int, n_classes: int,
-    truth: Codes,
-) -> npt.NDArray[np.float64]: ...
-def spammer_scores(
-    tasks: Codes, workers: Codes, labels: Codes, n_tasks: int, n_workers: int, n_classes: int
-) -> npt.NDArray[np.float64]: ...
+def worker_accuracy(coded: Coded, truth: Codes) -> npt.NDArray[np.float64]: ...
+def spammer_scores(coded: Coded) -> npt.NDArray[np.float64]: ...
 
 class Fitted:
     classes: list[str]

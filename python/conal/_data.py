@@ -26,16 +26,18 @@ class Coded(NamedTuple):
     worker_ids: pd.Index
     classes: pd.Index
 
-    def args(self) -> tuple:
-        """The codes and sizes as the native module's functions take them."""
-        return (
-            self.tasks,
-            self.workers,
-            self.labels,
-            len(self.task_ids),
-            len(self.worker_ids),
-            len(self.classes),
-        )
+    # The sizes the native module reads beside the codes (it takes a Coded as it is).
+    @property
+    def n_tasks(self) -> int:
+        return len(self.task_ids)
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.worker_ids)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
 
 
 class MissingColumnError(KeyError, ValueError):
@@ -122,6 +124,6 @@ def accuracy_by_worker(coded: Coded, truth: np.ndarray) -> pd.Series:
     per task of ``coded.task_ids``; −1 where unknown) among its labels of known tasks
     (crowd-kit's ``get_accuracy(by="worker")``, computed by the core), indexed by sorted
     worker; a worker without a known task is left out."""
-    values = _conal.worker_accuracy(*coded.args(), np.ascontiguousarray(truth, dtype=np.int64))
+    values = _conal.worker_accuracy(coded, np.ascontiguousarray(truth, dtype=np.int64))
     skills = pd.Series(values, index=pd.Index(coded.worker_ids, name="worker"))
     return skills.dropna().sort_index()

@@ -54,7 +54,7 @@ def _run(name: str, coded: Coded, agreement: bool = False, **params: Any) -> tup
     """The core's method ``name`` (a registry name) on the codes, with crowd-kit's parameter
     names: (label code per task, posteriors tasks × classes, dict of what it learned; with
     ``agreement``, each worker's agreement with the labels too)."""
-    return _conal.aggregate(name, *coded.args(), params, coded.task_ids, coded.worker_ids, agreement)
+    return _conal.aggregate(name, coded, params, agreement)
 
 
 def _agreement(coded: Coded, learned: dict) -> pd.Series:

@@ -19,16 +19,10 @@ from ._data import accuracy_by_worker, encode
 __all__ = ["alpha_krippendorff", "uncertainty", "consistency", "accuracy_on_aggregates", "spammer_score"]
 
 
-def _codes(answers: pd.DataFrame) -> tuple:
-    coded = encode(answers)
-    return coded, coded.args()
-
-
 def alpha_krippendorff(answers: pd.DataFrame) -> float:
     """Krippendorff's alpha with the nominal distance (crowd-kit's default, through NLTK):
     1 − observed / expected disagreement over the tasks with two labels or more."""
-    _, args = _codes(answers)
-    return float(_conal.krippendorff_alpha(*args))
+    return float(_conal.krippendorff_alpha(encode(answers)))
 
 
 def uncertainty(
@@ -50,7 +44,7 @@ def uncertainty(
         if not hasattr(aggregator, "skills_"):
             raise ValueError(f"{type(aggregator).__name__} has no skills_: give workers_skills")
         workers_skills = aggregator.skills_
-    coded, args = _codes(answers)
+    coded = encode(answers)
     skills = None
     if workers_skills is not None:
         if not isinstance(workers_skills, pd.Series):
@@ -59,7 +53,7 @@ def uncertainty(
         missing = np.flatnonzero(np.isnan(skills))
         if len(missing):
             raise ValueError(f"workers_skills has no skill for worker {coded.worker_ids[missing[0]]!r}")
-    values = _conal.uncertainty(*args, skills, compute_by == "worker")
+    values = _conal.uncertainty(coded, skills, compute_by == "worker")
     ids = coded.task_ids if compute_by == "task" else coded.worker_ids
     result = pd.Series(values, index=pd.Index(ids, name=compute_by)).sort_index()
     if aggregate:
@@ -82,7 +76,7 @@ def accuracy_on_aggregates(
         aggregates = aggregator.fit_predict(answers)
     if by not in (None, "worker"):
         raise ValueError(f"by={by!r} is not None or 'worker'")
-    coded, _ = _codes(answers)
+    coded = encode(answers)
     chosen = pd.Series(aggregates).reindex(coded.task_ids)
     known = chosen.notna().to_numpy()
     truth = coded.classes.get_indexer(chosen.to_numpy()).astype(np.int64)
@@ -122,7 +116,7 @@ def consistency(
         workers_skills = aggregator.skills_
     if not isinstance(workers_skills, pd.Series):
         raise TypeError(f"workers_skills must be a pandas Series indexed by worker, got {type(workers_skills).__name__}")
-    coded, args = _codes(answers)
+    coded = encode(answers)
     skills = workers_skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64, copy=True)
     missing = np.flatnonzero(np.isnan(skills))
     if len(missing):
@@ -133,7 +127,7 @@ def consistency(
     if len(bad):
         task = coded.task_ids[bad[0]]
         raise ValueError(f"the aggregate of task {task!r} is {chosen.iloc[bad[0]]!r}, not one of the labels in answers")
-    values = _conal.consistency(*args, skills, codes)
+    values = _conal.consistency(coded, skills, codes)
     result = pd.Series(values, index=pd.Index(coded.task_ids, name="task")).sort_index()
     if by_task:
         return result
@@ -145,7 +139,7 @@ def spammer_score(answers: pd.DataFrame) -> pd.Series:
     matrix A (``DawidSkene()`` fitted on ``answers``): ``1/(K(K−1)) Σ_{c<c'} Σ_l (A[c][l] −
     A[c'][l])²``: 0 for a worker who answers alike whatever the true label, 1 for one who
     tells every label apart. A Series indexed by worker, named ``spammer_score``."""
-    coded, args = _codes(answers)
+    coded = encode(answers)
     return pd.Series(
-        _conal.spammer_scores(*args), index=pd.Index(coded.worker_ids, name="worker"), name="spammer_score"
+        _conal.spammer_scores(coded), index=pd.Index(coded.worker_ids, name="worker"), name="spammer_score"
     ).sort_index()

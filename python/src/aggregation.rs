@@ -10,48 +10,21 @@ use pyo3::types::PyDict;
 
 use crate::convert::{Codes, Names, posteriors_to_array, to_py, value_from_py, values_to_py};
 
-/// A frame's codes and the names behind them, as every function here takes them.
-#[allow(clippy::too_many_arguments)]
-fn codes<'py>(
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
-) -> Codes<'py> {
-    Codes {
-        tasks,
-        workers,
-        labels,
-        n_tasks,
-        n_workers,
-        n_classes,
-    }
-}
-
 /// Runs the aggregation method `method` (a registry name: `mv`, `ds`, …) with `params`
-/// (crowd-kit's names; ints, floats, strings or numpy arrays) on a frame's codes. Returns
-/// (labels: class code per task, posteriors: tasks × classes, learned: dict of what the
-/// method learned by crowd-kit's attribute name). `task_ids`/`worker_ids` (any sequence
-/// indexed by code) only name tasks and workers in errors. With `agreement`, `learned` also
+/// (crowd-kit's names; ints, floats, strings or numpy arrays) on a frame's codes (`coded`:
+/// the Python `Coded`, whose `task_ids`/`worker_ids` only name tasks and workers in errors).
+/// Returns (labels: class code per task, posteriors: tasks × classes, learned: dict of what
+/// the method learned by crowd-kit's attribute name). With `agreement`, `learned` also
 /// holds each worker's share of labels equal to its task's aggregated label (`agreement`,
 /// crowd-kit's `get_accuracy`), computed on the same crowd labels.
 #[pyfunction]
-#[pyo3(signature = (method, tasks, workers, labels, n_tasks, n_workers, n_classes, params, task_ids=None, worker_ids=None, agreement=false))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[pyo3(signature = (method, coded, params, agreement=false))]
+#[allow(clippy::type_complexity)]
 pub fn aggregate<'py>(
     py: Python<'py>,
     method: &str,
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
+    coded: &Bound<'py, PyAny>,
     params: &Bound<'py, PyDict>,
-    task_ids: Option<Bound<'py, PyAny>>,
-    worker_ids: Option<Bound<'py, PyAny>>,
     agreement: bool,
 ) -> PyResult<(
     Bound<'py, PyArray1<u32>>,
@@ -69,10 +42,10 @@ pub fn aggregate<'py>(
     }
     let aggregator = entry.build(&p).map_err(to_py)?;
     let names = Names {
-        tasks: task_ids,
-        workers: worker_ids,
+        tasks: Some(coded.getattr("task_ids")?),
+        workers: Some(coded.getattr("worker_ids")?),
     };
-    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&names)?;
+    let data = coded.extract::<Codes>()?.labels(&names)?;
     let fitted = py.detach(|| aggregator.fit(&data)).map_err(to_py)?;
     let learned = PyDict::new(py);
     for (name, values) in fitted.learned() {
@@ -82,8 +55,7 @@ pub fn aggregate<'py>(
     if agreement {
         let shares =
             agreement::accuracy_on_aggregates(data.n_workers(), &data.annotations, &a.labels);
-        let shares: Vec<f64> = shares.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-        learned.set_item("agreement", PyArray1::from_vec(py, shares))?;
+        learned.set_item("agreement", nan_where_none(py, shares))?;
     }
     Ok((
         PyArray1::from_slice(py, &a.labels),
@@ -94,16 +66,17 @@ pub fn aggregate<'py>(
 
 /// Krippendorff's alpha (nominal distance) of the labels.
 #[pyfunction]
-pub fn krippendorff_alpha<'py>(
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
-) -> PyResult<f64> {
-    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+pub fn krippendorff_alpha<'py>(codes: Codes<'py>) -> PyResult<f64> {
+    let data = codes.labels(&no_names())?;
     agreement::krippendorff_alpha(&data).map_err(to_py)
+}
+
+/// Per-item or per-worker values as a numpy array, NaN where there is none.
+fn nan_where_none(py: Python<'_>, values: Vec<Option<f64>>) -> Bound<'_, PyArray1<f64>> {
+    PyArray1::from_vec(
+        py,
+        values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+    )
 }
 
 fn no_names() -> Names<'static> {
@@ -116,19 +89,13 @@ fn no_names() -> Names<'static> {
 /// Label uncertainty per task (or per worker with `by_worker`), skill-weighted when
 /// `skills` (one per worker) are given.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 pub fn uncertainty<'py>(
     py: Python<'py>,
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
+    codes: Codes<'py>,
     skills: Option<PyReadonlyArray1<'py, f64>>,
     by_worker: bool,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let data = codes.labels(&no_names())?;
     let skills = match &skills {
         Some(s) => Some(s.as_slice()?),
         None => None,
@@ -143,69 +110,46 @@ pub fn uncertainty<'py>(
 /// (crowd-kit's `get_accuracy`: Wawa's, gold majority vote's skills and
 /// `accuracy_on_aggregates`).
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 pub fn worker_accuracy<'py>(
     py: Python<'py>,
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
+    codes: Codes<'py>,
     truth: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let data = codes.labels(&no_names())?;
     let truth = truth.as_slice()?;
     // A code past the classes is a known value no label equals.
     let known: Vec<Option<u32>> = truth.iter().map(|&y| u32::try_from(y).ok()).collect();
     let values = agreement::known_accuracy(&data, &known).map_err(to_py)?;
-    Ok(PyArray1::from_vec(
-        py,
-        values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-    ))
+    Ok(nan_where_none(py, values))
 }
 
 /// Consistency per task (NaN for a task without labels): the one-coin posterior of
 /// `aggregated` (class codes, one per task) under `skills` (one per worker).
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 pub fn consistency<'py>(
     py: Python<'py>,
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
+    codes: Codes<'py>,
     skills: PyReadonlyArray1<'py, f64>,
     aggregated: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let data = codes.labels(&no_names())?;
     let aggregated: Vec<u32> = aggregated
         .as_slice()?
         .iter()
         .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
         .collect();
     let values = agreement::consistency(&data, skills.as_slice()?, &aggregated).map_err(to_py)?;
-    Ok(PyArray1::from_vec(
-        py,
-        values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
-    ))
+    Ok(nan_where_none(py, values))
 }
 
 /// Each worker's spammer score from its Dawid-Skene confusion matrix (default parameters).
 #[pyfunction]
 pub fn spammer_scores<'py>(
     py: Python<'py>,
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_classes: usize,
+    codes: Codes<'py>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     use conal::aggregate::{Aggregator, DawidSkene};
-    let data = codes(tasks, workers, labels, n_tasks, n_workers, n_classes).labels(&no_names())?;
+    let data = codes.labels(&no_names())?;
     let fitted = py.detach(|| DawidSkene::new().fit(&data)).map_err(to_py)?;
     Ok(PyArray1::from_vec(
         py,

@@ -97,7 +97,9 @@ pub fn crowd_labels(
         .map_err(|e| data_err(&e, names))
 }
 
-/// A crowd-label frame as codes.
+/// A crowd-label frame as codes: read from the Python `Coded` object (`conal._data`) by
+/// attribute, or built by the caller.
+#[derive(FromPyObject)]
 pub struct Codes<'py> {
     /// Task code of each row.
     pub tasks: PyReadonlyArray1<'py, i64>,
