@@ -591,9 +591,10 @@ class GLAD(_Base):
         _check_count("n_iter", self.n_iter, minimum=0)
         _check_count("m_step_max_iter", self.m_step_max_iter)
         priors = self.labels_priors
-        # Classes in sorted order where they sort, so that a tie goes to the first label in
-        # sorted order, as crowd-kit's idxmax over its sorted columns (ties are common at
-        # n_iter=0).
+        # Classes in sorted order where they sort, so that an exact tie goes to the first
+        # label in sorted order, as crowd-kit's idxmax over its sorted columns (ties are
+        # common at n_iter=0; where crowd-kit's sums round a tie apart, its pick follows the
+        # rounding).
         if priors is not None:
             priors = _series("labels_priors", priors, "label")
             # As crowd-kit: the priors' labels are the classes (a label no one gave still
