@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ._data import Coded
+from ._data import Coded, CodedComparisons
 
 __version__: str
 
@@ -18,6 +18,14 @@ def aggregate(
     """Any method of the registry (``aggregation_methods()``) by name, with crowd-kit's
     parameter names: (label code per task, posteriors, what it learned by name)."""
 def aggregation_methods() -> list[tuple[str, str, list[tuple[str, str]]]]: ...
+def rank(
+    method: str, coded: CodedComparisons, params: dict[str, Any], confidence: Optional[float] = None,
+    resamples: int = 200, seed: int = 0,
+) -> tuple[
+    npt.NDArray[np.float64], dict[str, Any], Optional[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+]:
+    """A ranking method (``bt``, ``noisy-bt``) on coded comparisons: (score per item, what it
+    learned by name, and with ``confidence`` the bootstrap intervals' lower and upper bounds)."""
 def krippendorff_alpha(coded: Coded) -> float: ...
 def uncertainty(
     coded: Coded, skills: Optional[npt.NDArray[np.float64]], by_worker: bool,

@@ -127,3 +127,84 @@ def accuracy_by_worker(coded: Coded, truth: np.ndarray) -> pd.Series:
     values = _conal.worker_accuracy(coded, np.ascontiguousarray(truth, dtype=np.int64))
     skills = pd.Series(values, index=pd.Index(coded.worker_ids, name="worker"))
     return skills.dropna().sort_index()
+
+
+PAIR_COLUMNS = ("left", "right", "label")
+TIE_LABELS = ("tie", "equal")
+
+
+class CodedComparisons(NamedTuple):
+    """A comparison frame as codes: ``left[r]`` and ``right[r]`` index ``item_ids``,
+    ``worker[r]`` indexes ``worker_ids``; ``outcome[r]`` is 0 (the left item won), 1 (the
+    right one), 2 (a tie) or 3 (the label names neither: the core names the row)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    worker: np.ndarray
+    outcome: np.ndarray
+    item_ids: pd.Index
+    worker_ids: pd.Index
+
+    # The ids as text, which the core reads to name items and workers in its messages.
+    @property
+    def item_names(self) -> list[str]:
+        return [str(i) for i in self.item_ids]
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [str(w) for w in self.worker_ids]
+
+
+def check_comparisons(data: Any, worker: bool) -> pd.DataFrame:
+    """The frame's left, right and label columns (and worker, where ``worker``); TypeError
+    or MissingColumnError otherwise."""
+    columns = (("worker",) if worker else ()) + PAIR_COLUMNS
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(
+            f"data must be a pandas DataFrame with columns {', '.join(columns)}; got "
+            f"{type(data).__name__}"
+        )
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise MissingColumnError(
+            f"data has no column {missing[0]!r} (pairwise comparisons need columns "
+            f"{', '.join(columns)}; found {list(map(str, data.columns))})"
+        )
+    return data[list(columns)]
+
+
+def _sorted_unique(values: np.ndarray) -> pd.Index:
+    """The distinct values, sorted as crowd-kit's ``np.unique`` sorts them (in order of
+    first appearance where they do not compare, e.g. mixed types)."""
+    uniques = pd.unique(values)
+    try:
+        return pd.Index(np.sort(uniques))
+    except TypeError:
+        return pd.Index(uniques)
+
+
+def encode_comparisons(data: pd.DataFrame, worker: bool) -> CodedComparisons:
+    """Codes for a comparison frame: items sorted (crowd-kit's order), workers sorted; a
+    label equal to the left or right item is its win, one of ``TIE_LABELS`` naming neither
+    item a tie."""
+    frame = check_comparisons(data, worker)
+    left = frame["left"].to_numpy()
+    right = frame["right"].to_numpy()
+    label = frame["label"].to_numpy()
+    item_ids = _sorted_unique(np.concatenate([left, right]))
+    if worker:
+        worker_ids = _sorted_unique(frame["worker"].to_numpy())
+        worker_codes = worker_ids.get_indexer(frame["worker"]).astype(np.int64)
+    else:
+        worker_ids = pd.Index([None])
+        worker_codes = np.zeros(len(frame), dtype=np.int64)
+    tie = pd.Series(label).isin(TIE_LABELS).to_numpy()
+    outcome = np.select([label == left, label == right, tie], [0, 1, 2], 3).astype(np.int8)
+    return CodedComparisons(
+        item_ids.get_indexer(left).astype(np.int64),
+        item_ids.get_indexer(right).astype(np.int64),
+        worker_codes,
+        outcome,
+        item_ids,
+        worker_ids,
+    )

@@ -3,7 +3,9 @@
 //! the Python layer builds the DataFrames.
 
 use conal::aggregate::agreement::{self, By};
+use conal::aggregate::intervals::{Bootstrap, score_intervals};
 use conal::aggregate::{Params, registry};
+use conal::data::{Comparisons, Outcome};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -32,15 +34,7 @@ pub fn aggregate<'py>(
     Bound<'py, PyDict>,
 )> {
     let entry = registry::entry(method).map_err(to_py)?;
-    let mut p = Params::new();
-    for (k, v) in params.iter() {
-        let name: String = k.extract()?;
-        if v.is_none() {
-            continue;
-        }
-        p.set(&name, value_from_py(&name, &v)?);
-    }
-    let aggregator = entry.build(&p).map_err(to_py)?;
+    let aggregator = entry.build(&params_from_py(params)?).map_err(to_py)?;
     let names = Names {
         tasks: Some(coded.getattr("task_ids")?),
         workers: Some(coded.getattr("worker_ids")?),
@@ -61,6 +55,101 @@ pub fn aggregate<'py>(
         PyArray1::from_slice(py, &a.labels),
         posteriors_to_array(py, &a.posteriors)?.into_any(),
         learned,
+    ))
+}
+
+/// The parameters of a method from a dict of crowd-kit's names (`None`: the default).
+fn params_from_py(params: &Bound<'_, PyDict>) -> PyResult<Params> {
+    let mut p = Params::new();
+    for (k, v) in params.iter() {
+        let name: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
+        p.set(&name, value_from_py(&name, &v)?);
+    }
+    Ok(p)
+}
+
+/// Runs the ranking method `method` (`bt`, `noisy-bt`) with `params` on a comparison frame's
+/// codes (`coded`: the Python `CodedComparisons`: `left`, `right`, `worker` codes, `outcome`
+/// 0 left won / 1 right won / 2 tie / 3 neither, and the id names for errors). Returns
+/// (scores per item, learned: dict by crowd-kit's attribute name, and with `confidence` the
+/// bootstrap intervals' (lower, upper) arrays from `resamples` resamples drawn from `seed`).
+#[pyfunction]
+#[pyo3(signature = (method, coded, params, confidence=None, resamples=200, seed=0))]
+#[allow(clippy::type_complexity)]
+pub fn rank<'py>(
+    py: Python<'py>,
+    method: &str,
+    coded: &Bound<'py, PyAny>,
+    params: &Bound<'py, PyDict>,
+    confidence: Option<f64>,
+    resamples: usize,
+    seed: u64,
+) -> PyResult<(
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyDict>,
+    Option<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)>,
+)> {
+    let entry = registry::ranker(method).map_err(to_py)?;
+    let ranker = entry.build(&params_from_py(params)?).map_err(to_py)?;
+    let codes = |name: &str| -> PyResult<Vec<u32>> {
+        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
+        Ok(a.as_slice()?
+            .iter()
+            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
+            .collect())
+    };
+    let outcome: PyReadonlyArray1<'py, i8> = coded.getattr("outcome")?.extract()?;
+    let outcome = outcome
+        .as_slice()?
+        .iter()
+        .map(|o| match o {
+            0 => Some(Outcome::Left),
+            1 => Some(Outcome::Right),
+            2 => Some(Outcome::Tie),
+            _ => None,
+        })
+        .collect();
+    let data = Comparisons::new(
+        coded.getattr("item_names")?.extract()?,
+        coded.getattr("worker_names")?.extract()?,
+        codes("left")?,
+        codes("right")?,
+        codes("worker")?,
+        outcome,
+    )
+    .map_err(to_py)?;
+    let (fitted, intervals) = py
+        .detach(|| {
+            let fitted = ranker.fit(&data, None)?;
+            let intervals = confidence
+                .map(|level| {
+                    let how = Bootstrap {
+                        level,
+                        resamples,
+                        seed,
+                    };
+                    score_intervals(ranker.as_ref(), &data, &how)
+                })
+                .transpose()?;
+            Ok::<_, conal::Error>((fitted, intervals))
+        })
+        .map_err(to_py)?;
+    let learned = PyDict::new(py);
+    for (name, values) in fitted.learned() {
+        learned.set_item(name, values_to_py(py, &values)?)?;
+    }
+    Ok((
+        PyArray1::from_slice(py, fitted.scores()),
+        learned,
+        intervals.map(|ci| {
+            (
+                PyArray1::from_vec(py, ci.lower),
+                PyArray1::from_vec(py, ci.upper),
+            )
+        }),
     ))
 }
 

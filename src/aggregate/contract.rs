@@ -1,9 +1,14 @@
-//! What every aggregation method is and gives: the [`Aggregator`] trait (settings → `fit`
-//! over [`CrowdLabels`] → a fitted value), the [`FittedAggregator`] trait (labels, posteriors
-//! and what the method learned, by name), and the values they share.
+//! What every aggregation method is and gives. Two kinds of answers, one shape each:
+//! - crowd labels of classes: the [`Aggregator`] trait (settings → `fit` over
+//!   [`CrowdLabels`] → a fitted value), the [`FittedAggregator`] trait (labels, posteriors and
+//!   what the method learned, by name);
+//! - pairwise comparisons: the [`Ranker`] trait (settings → `fit` over [`Comparisons`],
+//!   optionally weighted → a [`FittedRanking`]: one score per item and what it learned).
+//!
+//! Both are listed in the registry as an [`Entry`] (name, summary, parameters, builder).
 
 use crate::aggregate::params::Params;
-use crate::data::{Annotation, CrowdLabels};
+use crate::data::{Annotation, Comparisons, CrowdLabels};
 use crate::error::{Error, Result};
 
 /// An aggregation method with its settings: infers one label per item from the crowd's
@@ -34,8 +39,42 @@ pub trait FittedAggregator: std::fmt::Debug + Send + Sync {
     }
 }
 
-/// An aggregation method in the registry.
-pub struct Entry {
+/// A ranking method with its settings: one score per item from pairwise comparisons.
+pub trait Ranker {
+    /// What it infers.
+    type Fitted: FittedRanking + 'static;
+
+    /// Ranks the items of `data`, each comparison weighing `weights[c]` (all 1 when `None`;
+    /// a bootstrap resample weighs each comparison by how often it was drawn).
+    fn fit_weighted(&self, data: &Comparisons, weights: Option<&[f64]>) -> Result<Self::Fitted>;
+
+    /// Ranks the items of `data`.
+    fn fit(&self, data: &Comparisons) -> Result<Self::Fitted> {
+        self.fit_weighted(data, None)
+    }
+}
+
+/// What a fitted ranking method gives, whatever the method.
+pub trait FittedRanking: std::fmt::Debug + Send + Sync {
+    /// One score per item (higher: preferred more often); NaN for an item without a
+    /// decisive comparison.
+    fn scores(&self) -> &[f64];
+
+    /// Everything else the method learned, by crowd-kit's attribute name (`skills`,
+    /// `biases`, `loss_history`).
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        Vec::new()
+    }
+
+    /// What it learned about each worker (`skill`, `bias`), indexed by worker.
+    fn worker_params(&self) -> Vec<(&'static str, Values)> {
+        Vec::new()
+    }
+}
+
+/// A method in the registry: an aggregation method of classes (`M` = [`DynAggregator`], the
+/// default) or a ranking method of comparisons (`M` = [`DynRanker`]).
+pub struct Entry<M: ?Sized + 'static = dyn DynAggregator> {
     /// Name as written on the command line and given to the bindings (`ds`, `glad`, …).
     pub name: &'static str,
     /// One line for `--help` and tables.
@@ -43,7 +82,7 @@ pub struct Entry {
     /// The parameters it takes (crowd-kit's names), with a line each.
     pub params: &'static [(&'static str, &'static str)],
     /// Builds the method from checked parameters.
-    pub(crate) build: fn(&Params) -> Result<Box<dyn DynAggregator>>,
+    pub(crate) build: fn(&Params) -> Result<Box<M>>,
 }
 
 /// An [`Aggregator`] behind a pointer, as the registry hands it out.
@@ -58,7 +97,19 @@ impl<A: Aggregator + Send + Sync> DynAggregator for A {
     }
 }
 
-impl Entry {
+/// A [`Ranker`] behind a pointer, as the registry hands it out.
+pub trait DynRanker: Send + Sync {
+    /// Ranks the items of `data`, comparisons weighted by `weights` where given.
+    fn fit(&self, data: &Comparisons, weights: Option<&[f64]>) -> Result<Box<dyn FittedRanking>>;
+}
+
+impl<R: Ranker + Send + Sync> DynRanker for R {
+    fn fit(&self, data: &Comparisons, weights: Option<&[f64]>) -> Result<Box<dyn FittedRanking>> {
+        Ok(Box::new(self.fit_weighted(data, weights)?))
+    }
+}
+
+impl<M: ?Sized> Entry<M> {
     /// Whether the method takes a parameter of this name.
     pub fn takes(&self, name: &str) -> bool {
         self.params.iter().any(|(n, _)| *n == name)
@@ -66,7 +117,7 @@ impl Entry {
 
     /// The method with `params` (unset ones at their defaults); a name it does not take is
     /// an error that lists those it does.
-    pub fn build(&self, params: &Params) -> Result<Box<dyn DynAggregator>> {
+    pub fn build(&self, params: &Params) -> Result<Box<M>> {
         if let Some(unknown) = params.names().find(|n| !self.takes(n)) {
             let names: Vec<&str> = self.params.iter().map(|(n, _)| *n).collect();
             return Err(Error::Invalid {
@@ -80,10 +131,19 @@ impl Entry {
         }
         (self.build)(params)
     }
+}
 
+impl Entry {
     /// Builds the method with `params` and aggregates `data`.
     pub fn fit(&self, params: &Params, data: &CrowdLabels) -> Result<Box<dyn FittedAggregator>> {
         self.build(params)?.fit(data)
+    }
+}
+
+impl Entry<dyn DynRanker> {
+    /// Builds the method with `params` and ranks the items of `data`.
+    pub fn fit(&self, params: &Params, data: &Comparisons) -> Result<Box<dyn FittedRanking>> {
+        self.build(params)?.fit(data, None)
     }
 }
 

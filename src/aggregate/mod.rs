@@ -1,7 +1,9 @@
 //! Label aggregation: inferring one label per item from the crowd's labels, without
 //! features. Every method implements one contract ([`Aggregator`] over
-//! [`CrowdLabels`](crate::data::CrowdLabels) → a [`FittedAggregator`]) and is listed once in
-//! the [`registry`], through which the command line and the Python bindings reach it.
+//! [`CrowdLabels`](crate::data::CrowdLabels) → a [`FittedAggregator`]; for pairwise
+//! comparisons, [`Ranker`] over [`Comparisons`](crate::data::Comparisons) → a
+//! [`FittedRanking`], with bootstrap [`intervals`]) and is listed once in the [`registry`],
+//! through which the command line and the Python bindings reach it.
 //!
 //! ```
 //! use conal::aggregate::{Aggregator, DawidSkene, FittedAggregator};
@@ -20,20 +22,26 @@
 //! ```
 
 pub mod agreement;
+pub mod bradley_terry;
 pub mod contract;
 pub mod dawid_skene;
 pub mod glad;
 pub mod gold_majority_vote;
+pub mod intervals;
 pub mod kos;
 pub mod m_msr;
 pub mod mace;
 pub mod majority_vote;
+pub mod noisy_bradley_terry;
 pub mod params;
 pub mod registry;
 pub mod wawa;
 pub mod zero_based_skill;
 
-pub use contract::{Aggregation, Aggregator, FittedAggregator, Posteriors, Values};
+pub use bradley_terry::{BradleyTerry, FittedBradleyTerry, TieRule};
+pub use contract::{
+    Aggregation, Aggregator, FittedAggregator, FittedRanking, Posteriors, Ranker, Values,
+};
 pub use dawid_skene::{
     DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
     OneCoinDawidSkene,
@@ -44,6 +52,7 @@ pub use kos::{FittedKos, Kos};
 pub use m_msr::{FittedMmsr, Mmsr};
 pub use mace::{FittedMace, Mace, MaceMethod};
 pub use majority_vote::{FittedMajorityVote, MajorityVote, Ties};
+pub use noisy_bradley_terry::{FittedNoisyBradleyTerry, NoisyBradleyTerry};
 pub use params::{Params, Value};
 pub use wawa::{FittedWawa, Wawa};
 pub use zero_based_skill::{FittedZeroBasedSkill, ZeroBasedSkill};

@@ -16,9 +16,10 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-pub use crate::aggregate::contract::{DynAggregator, Entry};
+pub use crate::aggregate::contract::{DynAggregator, DynRanker, Entry};
 use crate::aggregate::{
-    dawid_skene, glad, gold_majority_vote, kos, m_msr, mace, majority_vote, wawa, zero_based_skill,
+    bradley_terry, dawid_skene, glad, gold_majority_vote, kos, m_msr, mace, majority_vote,
+    noisy_bradley_terry, wawa, zero_based_skill,
 };
 use crate::error::{Error, Result};
 
@@ -36,22 +37,73 @@ pub static METHODS: [&Entry; 10] = [
     &m_msr::ENTRY,
 ];
 
-/// The method named `name`; an error lists the names.
-pub fn entry(name: &str) -> Result<&'static Entry> {
-    METHODS
-        .iter()
-        .copied()
-        .find(|e| e.name == name)
-        .ok_or_else(|| {
-            Error::param(
-                "method",
-                name,
-                format!("expected one of {}", names().collect::<Vec<_>>().join(", ")),
-            )
-        })
+/// Every ranking method (pairwise comparisons → one score per item).
+pub static RANKERS: [&Entry<dyn DynRanker>; 2] =
+    [&bradley_terry::ENTRY, &noisy_bradley_terry::ENTRY];
+
+/// A method of either kind.
+#[derive(Clone, Copy)]
+pub enum Method {
+    /// Crowd labels of classes → a label per item.
+    Classes(&'static Entry),
+    /// Pairwise comparisons → a score per item.
+    Comparisons(&'static Entry<dyn DynRanker>),
 }
 
-/// The methods' names.
+/// The method named `name`, of either kind; an error lists the names.
+pub fn method(name: &str) -> Result<Method> {
+    if let Some(e) = METHODS.iter().find(|e| e.name == name) {
+        return Ok(Method::Classes(e));
+    }
+    if let Some(e) = RANKERS.iter().find(|e| e.name == name) {
+        return Ok(Method::Comparisons(e));
+    }
+    Err(unknown(name))
+}
+
+fn unknown(name: &str) -> Error {
+    Error::param(
+        "method",
+        name,
+        format!("expected one of {}", names().collect::<Vec<_>>().join(", ")),
+    )
+}
+
+/// The aggregation method of classes named `name`; an error lists the names (a ranking
+/// method's name says it takes comparisons).
+pub fn entry(name: &str) -> Result<&'static Entry> {
+    match method(name)? {
+        Method::Classes(e) => Ok(e),
+        Method::Comparisons(e) => Err(Error::param(
+            "method",
+            name,
+            format!(
+                "{} ranks pairwise comparisons (columns worker, left, right, label), not class labels",
+                e.name
+            ),
+        )),
+    }
+}
+
+/// The ranking method named `name`; an error lists the names.
+pub fn ranker(name: &str) -> Result<&'static Entry<dyn DynRanker>> {
+    match method(name)? {
+        Method::Comparisons(e) => Ok(e),
+        Method::Classes(e) => Err(Error::param(
+            "method",
+            name,
+            format!(
+                "{} aggregates class labels (columns task, worker, label), not comparisons",
+                e.name
+            ),
+        )),
+    }
+}
+
+/// Every method's name, classes first.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    METHODS.iter().map(|e| e.name)
+    METHODS
+        .iter()
+        .map(|e| e.name)
+        .chain(RANKERS.iter().map(|e| e.name))
 }

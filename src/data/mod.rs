@@ -26,6 +26,7 @@
 //! assert_eq!((data.n_items(), data.n_workers(), data.n_classes()), (3, 2, 2));
 //! ```
 
+mod comparisons;
 mod crowd;
 pub mod labelme;
 mod labels;
@@ -38,6 +39,7 @@ pub mod synthetic;
 pub mod table;
 pub(crate) mod text;
 
+pub use comparisons::{ComparisonColumns, Comparisons, Outcome, TIE_LABELS};
 pub use crowd::{CrowdData, CrowdLabels, LabeledSet, TaskData};
 pub use labels::Annotation;
 pub use matrix::Matrix;

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use conal::aggregate::registry::{self, Entry};
+use conal::aggregate::intervals::{Bootstrap, score_intervals};
+use conal::aggregate::registry::{self, DynRanker, Entry, Method};
 use conal::aggregate::{Params, Value};
+use conal::data::{ComparisonColumns, Comparisons};
 use conal::io::{push_csv_field, push_fixed, write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
@@ -62,6 +64,40 @@ pub struct AggregateArgs {
     /// Print one JSON object on stdout (accuracy when the data has true labels).
     #[arg(long)]
     pub json: bool,
+
+    /// Comparisons (bt, noisy-bt): name of the left item's column of --answers.
+    #[arg(
+        long = "left-column",
+        default_value = "left",
+        help_heading = "Pairwise comparisons (--method bt, noisy-bt)"
+    )]
+    pub left_column: String,
+
+    /// Comparisons: name of the right item's column.
+    #[arg(
+        long = "right-column",
+        default_value = "right",
+        help_heading = "Pairwise comparisons (--method bt, noisy-bt)"
+    )]
+    pub right_column: String,
+
+    /// Comparisons: also write each item's confidence interval at this level (lower, upper
+    /// columns of --out), by the bootstrap over comparisons (see --resamples).
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        help_heading = "Pairwise comparisons (--method bt, noisy-bt)"
+    )]
+    pub confidence: Option<f64>,
+
+    /// Comparisons: bootstrap resamples for --confidence (each refits the method).
+    #[arg(
+        long,
+        default_value_t = 200,
+        requires = "confidence",
+        help_heading = "Pairwise comparisons (--method bt, noisy-bt)"
+    )]
+    pub resamples: usize,
 }
 
 /// `--method`'s values: the registry's names.
@@ -71,19 +107,31 @@ pub fn method_parser() -> clap::builder::PossibleValuesParser {
 
 /// The methods and their parameters, for `--help`.
 fn method_help() -> String {
-    let mut s = String::from("Methods:\n");
-    for e in registry::METHODS {
-        s.push_str(&format!("  {:<12} {}\n", e.name, e.about));
-        for (name, about) in e.params {
+    let mut s =
+        String::from("Methods (crowd labels: --answers with columns task, worker, label):\n");
+    let mut list = |name: &str, about: &str, params: &[(&str, &str)]| {
+        s.push_str(&format!("  {name:<12} {about}\n"));
+        for (name, about) in params {
             s.push_str(&format!("  {:<12}   {name}: {about}\n", ""));
         }
+    };
+    for e in registry::METHODS {
+        list(e.name, e.about, e.params);
     }
+    for e in registry::RANKERS {
+        list(e.name, e.about, e.params);
+    }
+    s.push_str(
+        "bt and noisy-bt read pairwise comparisons: --answers FILE.csv with columns worker, left, \
+         right, label (the chosen item, or tie/equal); --out gets item,score[,lower,upper] \
+         from the highest score down.\n",
+    );
     s
 }
 
 /// The seed as `method` takes it: `seed` (a 64-bit draw seed) and `random_state` (numpy's
 /// 32-bit seed), where it takes them.
-pub fn seed_params(method: &Entry, seed: u64) -> anyhow::Result<Params> {
+pub fn seed_params<M: ?Sized>(method: &Entry<M>, seed: u64) -> anyhow::Result<Params> {
     let mut p = Params::new();
     if method.takes("seed") {
         p.set("seed", Value::Int(seed as i64));
@@ -97,7 +145,7 @@ pub fn seed_params(method: &Entry, seed: u64) -> anyhow::Result<Params> {
 }
 
 /// The method's parameters from the flags; a flag the method does not take is an error.
-fn params(args: &AggregateArgs, method: &Entry) -> anyhow::Result<Params> {
+fn params<M: ?Sized>(args: &AggregateArgs, method: &Entry<M>) -> anyhow::Result<Params> {
     let mut p = seed_params(method, args.seed)?;
     for (flag, name, value) in [
         (
@@ -132,7 +180,16 @@ fn params(args: &AggregateArgs, method: &Entry) -> anyhow::Result<Params> {
 }
 
 pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
-    let method = registry::entry(&args.method)?;
+    let method = match registry::method(&args.method)? {
+        Method::Classes(e) => e,
+        Method::Comparisons(e) => return rank(args, e),
+    };
+    if args.confidence.is_some() {
+        anyhow::bail!(
+            "--confidence applies to the ranking methods (bt, noisy-bt), not --method {}",
+            args.method
+        );
+    }
     let params = params(args, method)?;
     // The parameters first: a typo costs no data loading.
     let aggregator = method.build(&params)?;
@@ -230,6 +287,113 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
                 args.method, n_labelled
             ),
         }
+        if let Some(p) = &args.out {
+            println!("written to {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// `conal aggregate --method bt|noisy-bt`: scores from pairwise comparisons.
+fn rank(args: &AggregateArgs, method: &Entry<dyn DynRanker>) -> anyhow::Result<()> {
+    let params = params(args, method)?;
+    let ranker = method.build(&params)?;
+    let path = args.data.answers.as_ref().with_context(|| {
+        format!(
+            "--method {} needs --answers FILE: a CSV of comparisons with columns worker, left, \
+             right, label",
+            method.name
+        )
+    })?;
+    // Bradley-Terry does not look at who compared: its file needs no worker column.
+    let columns = ComparisonColumns {
+        worker: (method.name != "bt").then(|| args.data.worker_column.clone()),
+        left: args.left_column.clone(),
+        right: args.right_column.clone(),
+        label: args.data.label_column.clone(),
+    };
+    let data = Comparisons::read_csv(path, &columns).context("loading the comparisons")?;
+    let fitted = ranker.fit(&data, None)?;
+    let scores = fitted.scores();
+    let intervals = match args.confidence {
+        Some(level) => Some(score_intervals(
+            ranker.as_ref(),
+            &data,
+            &Bootstrap {
+                level,
+                resamples: args.resamples,
+                seed: args.seed,
+            },
+        )?),
+        None => None,
+    };
+    // The highest score first; items without a score last.
+    let mut order: Vec<usize> = (0..data.n_items()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (scores[a], scores[b]);
+        y.is_nan().cmp(&x.is_nan()).reverse().then(y.total_cmp(&x))
+    });
+    if let Some(out) = &args.out {
+        write_atomic_with(out, |w| {
+            let mut buf = Vec::with_capacity(1 << 16);
+            buf.extend_from_slice(if intervals.is_some() {
+                b"item,score,lower,upper\n".as_slice()
+            } else {
+                b"item,score\n".as_slice()
+            });
+            for &i in &order {
+                push_csv_field(&mut buf, &data.items[i]);
+                let mut values = vec![scores[i]];
+                if let Some(ci) = &intervals {
+                    values.extend([ci.lower[i], ci.upper[i]]);
+                }
+                for v in values {
+                    buf.push(b',');
+                    // A score may be tiny (an item that rarely wins): every significant digit.
+                    buf.extend_from_slice(format!("{v:e}").as_bytes());
+                }
+                buf.push(b'\n');
+            }
+            w.write_all(&buf)
+        })?;
+    }
+    if let Some(out) = &args.workers_out {
+        let learned = fitted.worker_params();
+        let workers: Vec<serde_json::Value> = (0..data.n_workers())
+            .map(|r| {
+                let mut row = serde_json::json!({ "worker": data.workers[r] });
+                for (name, values) in &learned {
+                    row[*name] = values.entry_json(r);
+                }
+                row
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(
+            &serde_json::json!({ "method": method.name, "workers": workers }),
+        )?;
+        write_atomic(out, text.as_bytes())?;
+    }
+    let top = order.first().map(|&i| data.items[i].as_str());
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": method.name,
+                "items": data.n_items(),
+                "comparisons": data.len(),
+                "workers": data.n_workers(),
+                "top": top,
+                "out": args.out,
+            })
+        );
+    } else {
+        println!(
+            "{}: {} items ranked from {} comparisons; highest score: {}",
+            method.name,
+            data.n_items(),
+            data.len(),
+            top.unwrap_or("-")
+        );
         if let Some(p) = &args.out {
             println!("written to {}", p.display());
         }
