@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ._data import Coded, CodedComparisons
+from ._data import Coded, CodedComparisons, CodedMasks
 
 __version__: str
 
@@ -26,6 +26,11 @@ def rank(
 ]:
     """A ranking method (``bt``, ``noisy-bt``) on coded comparisons: (score per item, what it
     learned by name, and with ``confidence`` the bootstrap intervals' lower and upper bounds)."""
+def segment(
+    method: str, coded: CodedMasks, params: dict[str, Any],
+) -> tuple[list[npt.NDArray[np.bool_]], dict[str, Any]]:
+    """A segmentation method (``seg-mv``, ``seg-rasa``, ``seg-em``) on coded masks: (one
+    boolean mask per task, what it learned by name)."""
 def krippendorff_alpha(coded: Coded) -> float: ...
 def uncertainty(
     coded: Coded, skills: Optional[npt.NDArray[np.float64]], by_worker: bool,

@@ -156,8 +156,9 @@ class CodedComparisons(NamedTuple):
 
 
 def check_comparisons(data: Any, worker: bool) -> pd.DataFrame:
-    """The frame's left, right and label columns (and worker, where ``worker``); TypeError
-    or MissingColumnError otherwise."""
+    """The frame itself when it has the left, right and label columns (and worker, where
+    ``worker``); TypeError or MissingColumnError otherwise. Not a frame of those columns: on
+    ten million rows, selecting them copied every id (a second)."""
     columns = (("worker",) if worker else ()) + PAIR_COLUMNS
     if not isinstance(data, pd.DataFrame):
         raise TypeError(
@@ -170,7 +171,7 @@ def check_comparisons(data: Any, worker: bool) -> pd.DataFrame:
             f"data has no column {missing[0]!r} (pairwise comparisons need columns "
             f"{', '.join(columns)}; found {list(map(str, data.columns))})"
         )
-    return data[list(columns)]
+    return data
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, pd.Index]:
@@ -205,8 +206,82 @@ def encode_comparisons(data: pd.DataFrame, worker: bool) -> CodedComparisons:
         worker_codes = np.zeros(n, dtype=np.int64)
     left_won = label == left
     right_won = ~left_won & (label == right)
-    outcome = np.where(left_won, 0, np.where(right_won, 1, 3)).astype(np.int8)
+    outcome = np.full(n, 3, dtype=np.int8)
+    outcome[right_won] = 1
+    outcome[left_won] = 0
     neither = np.flatnonzero(outcome == 3)
     if len(neither):
         outcome[neither[pd.Series(label[neither]).isin(TIE_LABELS).to_numpy()]] = 2
     return CodedComparisons(item_codes[:n], item_codes[n:], worker_codes, outcome, item_ids, worker_ids)
+
+
+class CodedMasks(NamedTuple):
+    """A segmentation frame as codes: row ``r`` is worker ``worker[r]``'s mask of task
+    ``task[r]`` (tasks sorted, as crowd-kit's groupby sorts them), ``heights[r]`` ×
+    ``widths[r]`` pixels, row-major in ``pixels`` after the rows before it."""
+
+    task: np.ndarray
+    worker: np.ndarray
+    heights: np.ndarray
+    widths: np.ndarray
+    pixels: np.ndarray
+    task_ids: pd.Index
+    worker_ids: pd.Index
+
+    @property
+    def task_names(self) -> list[str]:
+        return [str(t) for t in self.task_ids]
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [str(w) for w in self.worker_ids]
+
+
+MASK_COLUMNS = ("task", "worker", "segmentation")
+
+
+def check_masks(data: Any) -> pd.DataFrame:
+    """The frame's task, worker and segmentation columns; TypeError or MissingColumnError
+    otherwise."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(
+            f"data must be a pandas DataFrame with columns task, worker, segmentation; got "
+            f"{type(data).__name__}"
+        )
+    missing = [c for c in MASK_COLUMNS if c not in data.columns]
+    if missing:
+        raise MissingColumnError(
+            f"data has no column {missing[0]!r} (segmentations need columns task, worker, "
+            f"segmentation; found {list(map(str, data.columns))})"
+        )
+    return data[list(MASK_COLUMNS)]
+
+
+def encode_masks(frame: pd.DataFrame) -> CodedMasks:
+    """Codes for a segmentation frame (checked by ``check_masks``): each mask a 2-D array of
+    booleans or 0/1 numbers; anything else is a ValueError naming the row (the core checks
+    that a task's masks share a shape)."""
+    task_codes, task_ids = _sorted_codes(frame["task"].to_numpy())
+    worker_codes, worker_ids = factorize(frame["worker"])
+    flat = []
+    shapes = np.zeros((len(frame), 2), dtype=np.int64)
+    for row, mask in enumerate(frame["segmentation"]):
+        a = np.asarray(mask)
+        if a.ndim != 2:
+            raise ValueError(
+                f"column 'segmentation', row {row}: a mask must be a 2-D array (height × width), "
+                f"got {a.ndim} dimensions"
+            )
+        if a.dtype != np.bool_:
+            if not (np.issubdtype(a.dtype, np.number) and np.isin(a, (0, 1)).all()):
+                raise ValueError(
+                    f"column 'segmentation', row {row}: a mask must hold booleans or 0/1, got "
+                    f"{a.dtype} values such as {a.ravel()[~np.isin(a.ravel(), (0, 1))][:1].tolist()}"
+                )
+            a = a.astype(bool)
+        shapes[row] = a.shape
+        flat.append(a.ravel())
+    pixels = np.concatenate(flat) if flat else np.zeros(0, dtype=bool)
+    return CodedMasks(
+        task_codes, worker_codes, shapes[:, 0].copy(), shapes[:, 1].copy(), pixels, task_ids, worker_ids
+    )

@@ -24,8 +24,10 @@ from ._data import (
     accuracy_by_worker,
     check_comparisons,
     check_frame,
+    check_masks,
     encode,
     encode_comparisons,
+    encode_masks,
     is_empty,
 )
 
@@ -43,6 +45,9 @@ __all__ = [
     "BinaryRelevance",
     "BradleyTerry",
     "NoisyBradleyTerry",
+    "SegmentationMajorityVote",
+    "SegmentationRASA",
+    "SegmentationEM",
 ]
 
 
@@ -1076,6 +1081,127 @@ class NoisyBradleyTerry(_Pairwise):
         workers = pd.Index(self._coded.worker_ids)
         self.skills_ = pd.Series(learned["skills"], index=workers, name="skill")
         self.biases_ = pd.Series(learned["biases"], index=workers, name="bias")
+
+
+class _Segmentation(_Base):
+    """What the segmentation aggregators share: ``fit`` → ``segmentations_`` (a Series
+    indexed by task, sorted, named ``agg_segmentation``, of 2-D boolean arrays)."""
+
+    _method = ""
+
+    def _segment(self, frame: pd.DataFrame, **params: Any) -> "_Segmentation":
+        if len(frame) == 0:
+            self.segmentations_ = pd.Series([], dtype=object, name="agg_segmentation")
+            self.loss_history_: List[float] = []
+            return self
+        coded = encode_masks(frame)
+        masks, learned = _conal.segment(self._method, coded, params)
+        self.segmentations_ = pd.Series(masks, index=pd.Index(coded.task_ids, name="task"), name="agg_segmentation", dtype=object)
+        if "loss_history" in learned:
+            self.loss_history_ = [float(v) for v in learned["loss_history"]]
+        return self
+
+    def fit_predict(self, data: pd.DataFrame, *args: Any, **kwargs: Any) -> pd.Series:  # type: ignore[override]
+        """``fit(data)``, then ``segmentations_``."""
+        return self.fit(data, *args, **kwargs).segmentations_
+
+
+class SegmentationMajorityVote(_Segmentation):
+    """Segmentation majority vote, as crowd-kit 1.4: a pixel is in a task's mask when the
+    workers who put it in weigh at least half of all (each worker weighs 1, or its skill
+    with ``fit(data, skills)``; ``on_missing_skill``/``default_skill`` as in
+    ``MajorityVote``).
+
+    ``data``: columns ``task``, ``worker``, ``segmentation`` (a 2-D boolean or 0/1 array;
+    every mask of a task has the same shape, else a ValueError naming the row). Attribute:
+    ``segmentations_`` (Series indexed by task of boolean arrays)."""
+
+    _method = "seg-mv"
+
+    def __init__(self, default_skill: Optional[float] = None, on_missing_skill: str = "error"):
+        self.default_skill = default_skill
+        self.on_missing_skill = on_missing_skill
+
+    def fit(self, data: pd.DataFrame, skills: Optional[pd.Series] = None) -> "SegmentationMajorityVote":
+        """Aggregates the masks of ``data``, weighting workers by ``skills`` when given."""
+        frame = check_masks(data)
+        if skills is None or len(frame) == 0:
+            return self._segment(frame)
+        if not isinstance(skills, pd.Series):
+            raise TypeError(f"skills must be a pandas Series indexed by worker, got {type(skills).__name__}")
+        mode = self.on_missing_skill
+        if mode not in ("error", "ignore", "value"):
+            raise ValueError(f"on_missing_skill={mode!r} is not one of 'error', 'ignore', 'value'")
+        if mode == "value" and self.default_skill is None:
+            raise ValueError('default_skill must be given with on_missing_skill="value"')
+        weights = skills.reindex(frame["worker"]).to_numpy(dtype=np.float64, copy=True)
+        missing = np.isnan(weights)
+        if missing.any():
+            rows = np.flatnonzero(missing)
+            if mode == "error":
+                row = int(rows[0])
+                raise ValueError(
+                    f"column 'worker', row {row}: worker {frame['worker'].iloc[row]!r} has no skill "
+                    f"({len(rows)} masks of workers without a skill; give every worker a skill, or "
+                    f"on_missing_skill='ignore' or 'value')"
+                )
+            if mode == "value":
+                weights[missing] = float(self.default_skill)
+            else:
+                kept = ~missing
+                lost = set(frame["task"]) - set(frame["task"][kept])
+                if lost:
+                    raise ValueError(
+                        f"{len(lost)} tasks have no mask from a worker with a skill; give those "
+                        f"workers a skill or use on_missing_skill='value'"
+                    )
+                frame, weights = frame[kept], weights[kept]
+        bad = np.flatnonzero(~np.isfinite(weights))
+        if len(bad):
+            raise ValueError(f"column 'worker', row {int(bad[0])}: skill {weights[bad[0]]} is not a finite number")
+        # One weight per row: each row is its own worker for the core's weighted vote.
+        rows = frame.assign(worker=np.arange(len(frame)))
+        return self._segment(rows, skills=weights)
+
+
+class SegmentationRASA(_Segmentation):
+    """Segmentation RASA, as crowd-kit 1.4: a vote weighted by each worker's closeness to it
+    (``log(1/(d + 1e-5) + 1)``, ``d`` the Jaccard distance of the worker's mask to the vote,
+    normalised), alternated from equal weights until the vote's relative squared change is
+    below ``tol`` or ``n_iter`` rounds; computed in numpy's summation order, so the masks
+    equal crowd-kit's. ``loss_history_`` is the last task's, as crowd-kit keeps it. With
+    ``n_iter=0`` each task's mask is the equal-weight vote (crowd-kit returns the weighted
+    sums themselves, not a mask)."""
+
+    _method = "seg-rasa"
+
+    def __init__(self, n_iter: int = 10, tol: float = 1e-5):
+        self.n_iter = n_iter
+        self.tol = tol
+
+    def fit(self, data: pd.DataFrame) -> "SegmentationRASA":
+        """Aggregates the masks of ``data`` (columns task, worker, segmentation)."""
+        return self._segment(check_masks(data), n_iter=self.n_iter, tol=self.tol)
+
+
+class SegmentationEM(_Segmentation):
+    """Segmentation EM, as crowd-kit 1.4 (Jung-Lin Lee et al. 2018): per-pixel posteriors of
+    being in the mask and each worker's chance of a correct mark, alternated over the pixels
+    any worker marked, until the evidence lower bound per pixel grows by less than ``tol`` or
+    ``n_iter`` rounds; a pixel is in when its posterior exceeds 0.5. Computed as crowd-kit
+    computes it (numpy's summation order, its NaN and infinity rules), so the masks equal
+    crowd-kit's. ``loss_history_`` is the last task's, as crowd-kit keeps it."""
+
+    _method = "seg-em"
+    eps = 1e-15
+
+    def __init__(self, n_iter: int = 10, tol: float = 1e-5):
+        self.n_iter = n_iter
+        self.tol = tol
+
+    def fit(self, data: pd.DataFrame) -> "SegmentationEM":
+        """Aggregates the masks of ``data`` (columns task, worker, segmentation)."""
+        return self._segment(check_masks(data), n_iter=self.n_iter, tol=self.tol)
 
 
 def _clone(aggregator: Any) -> Any:

@@ -5,8 +5,8 @@
 use conal::aggregate::agreement::{self, By};
 use conal::aggregate::intervals::{Bootstrap, score_intervals};
 use conal::aggregate::{Params, registry};
-use conal::data::{Comparisons, Outcome};
-use numpy::{PyArray1, PyReadonlyArray1};
+use conal::data::{Comparisons, Outcome, Segmentations};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -151,6 +151,59 @@ pub fn rank<'py>(
             )
         }),
     ))
+}
+
+/// Runs the segmentation method `method` (`seg-mv`, `seg-rasa`, `seg-em`) with `params` on
+/// a mask frame's codes (`coded`: the Python `CodedMasks`: `task`, `worker` codes per row,
+/// `heights`, `widths` per row, `pixels` the rows' masks flattened one after another, and the
+/// id names for errors). Returns (one boolean height × width array per task, learned: dict
+/// by crowd-kit's attribute name).
+#[pyfunction]
+pub fn segment<'py>(
+    py: Python<'py>,
+    method: &str,
+    coded: &Bound<'py, PyAny>,
+    params: &Bound<'py, PyDict>,
+) -> PyResult<(Vec<Bound<'py, PyAny>>, Bound<'py, PyDict>)> {
+    let entry = registry::segmenter(method).map_err(to_py)?;
+    let segmenter = entry.build(&params_from_py(params)?).map_err(to_py)?;
+    let ints = |name: &str| -> PyResult<Vec<i64>> {
+        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
+        Ok(a.as_slice()?.to_vec())
+    };
+    let code = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    let size = |v: i64| usize::try_from(v).unwrap_or(usize::MAX);
+    let pixels: PyReadonlyArray1<'py, bool> = coded.getattr("pixels")?.extract()?;
+    let (heights, widths) = (ints("heights")?, ints("widths")?);
+    let data = Segmentations::new(
+        coded.getattr("task_names")?.extract()?,
+        coded.getattr("worker_names")?.extract()?,
+        ints("task")?.into_iter().map(code).collect(),
+        ints("worker")?.into_iter().map(code).collect(),
+        heights
+            .iter()
+            .zip(&widths)
+            .map(|(&h, &w)| (size(h), size(w)))
+            .collect(),
+        pixels.as_slice()?.to_vec(),
+    )
+    .map_err(to_py)?;
+    let fitted = py.detach(|| segmenter.fit(&data)).map_err(to_py)?;
+    let learned = PyDict::new(py);
+    for (name, values) in fitted.learned() {
+        learned.set_item(name, values_to_py(py, &values)?)?;
+    }
+    let masks = fitted
+        .masks()
+        .iter()
+        .enumerate()
+        .map(|(t, m)| {
+            let (h, w) = data.shape(t);
+            let flat = PyArray1::from_slice(py, m);
+            Ok(flat.reshape([h, w])?.into_any())
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok((masks, learned))
 }
 
 /// Krippendorff's alpha (nominal distance) of the labels.

@@ -3,12 +3,14 @@
 //!   [`CrowdLabels`] → a fitted value), the [`FittedAggregator`] trait (labels, posteriors and
 //!   what the method learned, by name);
 //! - pairwise comparisons: the [`Ranker`] trait (settings → `fit` over [`Comparisons`],
-//!   optionally weighted → a [`FittedRanking`]: one score per item and what it learned).
+//!   optionally weighted → a [`FittedRanking`]: one score per item and what it learned);
+//! - image segmentations: the [`Segmenter`] trait (settings → `fit` over [`Segmentations`] →
+//!   a [`FittedSegmentation`]: one mask per task).
 //!
 //! Both are listed in the registry as an [`Entry`] (name, summary, parameters, builder).
 
 use crate::aggregate::params::Params;
-use crate::data::{Annotation, Comparisons, CrowdLabels};
+use crate::data::{Annotation, Comparisons, CrowdLabels, Segmentations};
 use crate::error::{Error, Result};
 
 /// An aggregation method with its settings: infers one label per item from the crowd's
@@ -72,8 +74,42 @@ pub trait FittedRanking: std::fmt::Debug + Send + Sync {
     }
 }
 
+/// A segmentation method with its settings: one binary mask per task from the workers'
+/// masks.
+pub trait Segmenter {
+    /// What it infers.
+    type Fitted: FittedSegmentation + 'static;
+
+    /// Aggregates the masks of `data`.
+    fn fit(&self, data: &Segmentations) -> Result<Self::Fitted>;
+}
+
+/// What a fitted segmentation method gives, whatever the method.
+pub trait FittedSegmentation: std::fmt::Debug + Send + Sync {
+    /// Each task's mask, row-major in the task's shape (empty for a task without a mask).
+    fn masks(&self) -> &[Vec<bool>];
+
+    /// Everything else the method learned, by name (`loss_history`: one vector per task).
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        Vec::new()
+    }
+}
+
+/// A [`Segmenter`] behind a pointer, as the registry hands it out.
+pub trait DynSegmenter: Send + Sync {
+    /// Aggregates the masks of `data`.
+    fn fit(&self, data: &Segmentations) -> Result<Box<dyn FittedSegmentation>>;
+}
+
+impl<S: Segmenter + Send + Sync> DynSegmenter for S {
+    fn fit(&self, data: &Segmentations) -> Result<Box<dyn FittedSegmentation>> {
+        Ok(Box::new(Segmenter::fit(self, data)?))
+    }
+}
+
 /// A method in the registry: an aggregation method of classes (`M` = [`DynAggregator`], the
-/// default) or a ranking method of comparisons (`M` = [`DynRanker`]).
+/// default), a ranking method of comparisons (`M` = [`DynRanker`]) or a segmentation method
+/// (`M` = [`DynSegmenter`]).
 pub struct Entry<M: ?Sized + 'static = dyn DynAggregator> {
     /// Name as written on the command line and given to the bindings (`ds`, `glad`, …).
     pub name: &'static str,
@@ -136,6 +172,17 @@ impl<M: ?Sized> Entry<M> {
 impl Entry {
     /// Builds the method with `params` and aggregates `data`.
     pub fn fit(&self, params: &Params, data: &CrowdLabels) -> Result<Box<dyn FittedAggregator>> {
+        self.build(params)?.fit(data)
+    }
+}
+
+impl Entry<dyn DynSegmenter> {
+    /// Builds the method with `params` and aggregates the masks of `data`.
+    pub fn fit(
+        &self,
+        params: &Params,
+        data: &Segmentations,
+    ) -> Result<Box<dyn FittedSegmentation>> {
         self.build(params)?.fit(data)
     }
 }

@@ -2,7 +2,8 @@
 //! features. Every method implements one contract ([`Aggregator`] over
 //! [`CrowdLabels`](crate::data::CrowdLabels) → a [`FittedAggregator`]; for pairwise
 //! comparisons, [`Ranker`] over [`Comparisons`](crate::data::Comparisons) → a
-//! [`FittedRanking`], with bootstrap [`intervals`]) and is listed once in the [`registry`],
+//! [`FittedRanking`], with bootstrap [`intervals`]; for image masks, [`Segmenter`] over
+//! [`Segmentations`](crate::data::Segmentations) → a [`FittedSegmentation`]) and is listed once in the [`registry`],
 //! through which the command line and the Python bindings reach it.
 //!
 //! ```
@@ -35,12 +36,16 @@ pub mod majority_vote;
 pub mod noisy_bradley_terry;
 pub mod params;
 pub mod registry;
+pub mod segmentation_em;
+pub mod segmentation_majority_vote;
+pub mod segmentation_rasa;
 pub mod wawa;
 pub mod zero_based_skill;
 
 pub use bradley_terry::{BradleyTerry, FittedBradleyTerry, TieRule};
 pub use contract::{
-    Aggregation, Aggregator, FittedAggregator, FittedRanking, Posteriors, Ranker, Values,
+    Aggregation, Aggregator, FittedAggregator, FittedRanking, FittedSegmentation, Posteriors,
+    Ranker, Segmenter, Values,
 };
 pub use dawid_skene::{
     DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
@@ -54,5 +59,8 @@ pub use mace::{FittedMace, Mace, MaceMethod};
 pub use majority_vote::{FittedMajorityVote, MajorityVote, Ties};
 pub use noisy_bradley_terry::{FittedNoisyBradleyTerry, NoisyBradleyTerry};
 pub use params::{Params, Value};
+pub use segmentation_em::{FittedSegmentationEm, SegmentationEm};
+pub use segmentation_majority_vote::{FittedSegmentationMajorityVote, SegmentationMajorityVote};
+pub use segmentation_rasa::{FittedSegmentationRasa, SegmentationRasa};
 pub use wawa::{FittedWawa, Wawa};
 pub use zero_based_skill::{FittedZeroBasedSkill, ZeroBasedSkill};

@@ -16,10 +16,11 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-pub use crate::aggregate::contract::{DynAggregator, DynRanker, Entry};
+pub use crate::aggregate::contract::{DynAggregator, DynRanker, DynSegmenter, Entry};
 use crate::aggregate::{
     bradley_terry, dawid_skene, glad, gold_majority_vote, kos, m_msr, mace, majority_vote,
-    noisy_bradley_terry, wawa, zero_based_skill,
+    noisy_bradley_terry, segmentation_em, segmentation_majority_vote, segmentation_rasa, wawa,
+    zero_based_skill,
 };
 use crate::error::{Error, Result};
 
@@ -41,9 +42,18 @@ pub static METHODS: [&Entry; 10] = [
 pub static RANKERS: [&Entry<dyn DynRanker>; 2] =
     [&bradley_terry::ENTRY, &noisy_bradley_terry::ENTRY];
 
-/// A method of either kind.
+/// Every segmentation method (workers' masks → one mask per task).
+pub static SEGMENTERS: [&Entry<dyn DynSegmenter>; 3] = [
+    &segmentation_majority_vote::ENTRY,
+    &segmentation_rasa::ENTRY,
+    &segmentation_em::ENTRY,
+];
+
+/// A method of any kind.
 #[derive(Clone, Copy)]
 pub enum Method {
+    /// Workers' masks → a mask per task.
+    Segmentations(&'static Entry<dyn DynSegmenter>),
     /// Crowd labels of classes → a label per item.
     Classes(&'static Entry),
     /// Pairwise comparisons → a score per item.
@@ -57,6 +67,9 @@ pub fn method(name: &str) -> Result<Method> {
     }
     if let Some(e) = RANKERS.iter().find(|e| e.name == name) {
         return Ok(Method::Comparisons(e));
+    }
+    if let Some(e) = SEGMENTERS.iter().find(|e| e.name == name) {
+        return Ok(Method::Segmentations(e));
     }
     Err(unknown(name))
 }
@@ -82,6 +95,27 @@ pub fn entry(name: &str) -> Result<&'static Entry> {
                 e.name
             ),
         )),
+        Method::Segmentations(e) => Err(not_masks(e.name, "class labels")),
+    }
+}
+
+fn not_masks(name: &str, what: &str) -> Error {
+    Error::param(
+        "method",
+        name,
+        format!("{name} aggregates image masks (columns task, worker, segmentation), not {what}"),
+    )
+}
+
+/// The segmentation method named `name`; an error lists the names.
+pub fn segmenter(name: &str) -> Result<&'static Entry<dyn DynSegmenter>> {
+    match method(name)? {
+        Method::Segmentations(e) => Ok(e),
+        _ => Err(Error::param(
+            "method",
+            name,
+            "not a segmentation method (seg-mv, seg-rasa, seg-em)",
+        )),
     }
 }
 
@@ -97,13 +131,15 @@ pub fn ranker(name: &str) -> Result<&'static Entry<dyn DynRanker>> {
                 e.name
             ),
         )),
+        Method::Segmentations(e) => Err(not_masks(e.name, "comparisons")),
     }
 }
 
-/// Every method's name, classes first.
+/// Every method's name: classes, then comparisons, then masks.
 pub fn names() -> impl Iterator<Item = &'static str> {
     METHODS
         .iter()
         .map(|e| e.name)
         .chain(RANKERS.iter().map(|e| e.name))
+        .chain(SEGMENTERS.iter().map(|e| e.name))
 }

@@ -34,6 +34,7 @@ mod long_csv;
 mod matrix;
 pub mod music;
 pub mod npy;
+mod segmentations;
 pub mod source;
 pub mod synthetic;
 pub mod table;
@@ -43,6 +44,8 @@ pub use comparisons::{ComparisonColumns, Comparisons, Outcome, TIE_LABELS};
 pub use crowd::{CrowdData, CrowdLabels, LabeledSet, TaskData};
 pub use labels::Annotation;
 pub use matrix::Matrix;
+pub use segmentations::Segmentations;
+pub(crate) use segmentations::{Patterns, numpy_sum, numpy_sum_by};
 
 /// The directory holding the shared real data sets: `$CONAL_DATA_DIR` when set, else
 /// `../shared/data` relative to the crate root (where CI and developers keep them).

@@ -183,6 +183,12 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
     let method = match registry::method(&args.method)? {
         Method::Classes(e) => e,
         Method::Comparisons(e) => return rank(args, e),
+        Method::Segmentations(e) => anyhow::bail!(
+            "--method {}: image masks are aggregated from Python (conal.aggregation's \
+             SegmentationMajorityVote, SegmentationRASA, SegmentationEM) or the Rust library; \
+             the command line reads no mask files yet",
+            e.name
+        ),
     };
     if args.confidence.is_some() {
         anyhow::bail!(
