@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ._data import Coded, CodedComparisons, CodedMasks
+from ._data import Coded, CodedComparisons, CodedEmbeddings, CodedMasks
 
 __version__: str
 
@@ -31,6 +31,12 @@ def segment(
 ) -> tuple[list[npt.NDArray[np.bool_]], dict[str, Any]]:
     """A segmentation method (``seg-mv``, ``seg-rasa``, ``seg-em``) on coded masks: (one
     boolean mask per task, what it learned by name)."""
+def embed(
+    method: str, coded: CodedEmbeddings, params: dict[str, Any],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], dict[str, Any]]:
+    """An embedding method (``closest-to-average``, ``rasa``) on coded embeddings:
+    (aggregates tasks × dim, each row's distance, each task's closest row or −1, what it
+    learned by name)."""
 def krippendorff_alpha(coded: Coded) -> float: ...
 def uncertainty(
     coded: Coded, skills: Optional[npt.NDArray[np.float64]], by_worker: bool,

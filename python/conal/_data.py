@@ -285,3 +285,70 @@ def encode_masks(frame: pd.DataFrame) -> CodedMasks:
     return CodedMasks(
         task_codes, worker_codes, shapes[:, 0].copy(), shapes[:, 1].copy(), pixels, task_ids, worker_ids
     )
+
+
+class CodedEmbeddings(NamedTuple):
+    """An embedding frame as codes: row ``r`` is worker ``worker[r]``'s answer to task
+    ``task[r]`` (tasks sorted, as crowd-kit's groupby sorts them), ``values[r]`` its
+    embedding."""
+
+    task: np.ndarray
+    worker: np.ndarray
+    values: np.ndarray
+    task_ids: pd.Index
+    worker_ids: pd.Index
+
+    @property
+    def task_names(self) -> list[str]:
+        return [str(t) for t in self.task_ids]
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [str(w) for w in self.worker_ids]
+
+
+def check_columns(data: Any, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """The frame itself when it has ``columns``; TypeError or MissingColumnError otherwise."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame with columns {', '.join(columns)}; got {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise MissingColumnError(
+            f"data has no column {missing[0]!r} ({what} need columns {', '.join(columns)}; found "
+            f"{list(map(str, data.columns))})"
+        )
+    return data
+
+
+def encode_embeddings(frame: pd.DataFrame) -> CodedEmbeddings:
+    """Codes for an embedding frame (columns task, worker, embedding): every embedding a 1-D
+    array of numbers of one length, else a ValueError naming the row."""
+    task_codes, task_ids = _sorted_codes(frame["task"].to_numpy())
+    worker_codes, worker_ids = factorize(frame["worker"])
+    rows = [np.asarray(e, dtype=np.float64) for e in frame["embedding"]]
+    dim = rows[0].shape if rows else (0,)
+    for row, e in enumerate(rows):
+        if e.ndim != 1 or e.shape != dim:
+            raise ValueError(
+                f"column 'embedding', row {row}: an embedding of shape {e.shape}, where row 0's is "
+                f"{dim} (every embedding must be a vector of the same length)"
+            )
+    values = np.stack(rows) if rows else np.zeros((0, 0))
+    return CodedEmbeddings(task_codes, worker_codes, values, task_ids, worker_ids)
+
+
+def task_table(series: Any, task_ids: pd.Index, dim: int, name: str) -> np.ndarray:
+    """A Series of embeddings by task as a tasks × dim table, NaN rows for tasks it lacks."""
+    if not isinstance(series, pd.Series):
+        raise TypeError(f"{name} must be a pandas Series of embeddings indexed by task, got {type(series).__name__}")
+    if not series.index.is_unique:
+        raise ValueError(f"Incorrect data in {name}: multiple true embeddings for a single task are not supported.")
+    table = np.full((len(task_ids), dim), np.nan)
+    at = task_ids.get_indexer(series.index)
+    for i, value in zip(at, series.to_numpy()):
+        if i >= 0:
+            v = np.asarray(value, dtype=np.float64)
+            if v.shape != (dim,):
+                raise ValueError(f"{name}: an embedding of shape {v.shape}, the answers' are ({dim},)")
+            table[i] = v
+    return table

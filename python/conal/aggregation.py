@@ -22,12 +22,15 @@ from . import _conal
 from ._data import (
     Coded,
     accuracy_by_worker,
+    check_columns,
     check_comparisons,
     check_frame,
     check_masks,
     encode,
     encode_comparisons,
+    encode_embeddings,
     encode_masks,
+    task_table,
     is_empty,
 )
 
@@ -48,6 +51,8 @@ __all__ = [
     "SegmentationMajorityVote",
     "SegmentationRASA",
     "SegmentationEM",
+    "ClosestToAverage",
+    "RASA",
 ]
 
 
@@ -1202,6 +1207,152 @@ class SegmentationEM(_Segmentation):
     def fit(self, data: pd.DataFrame) -> "SegmentationEM":
         """Aggregates the masks of ``data`` (columns task, worker, segmentation)."""
         return self._segment(check_masks(data), n_iter=self.n_iter, tol=self.tol)
+
+
+_EMBEDDING_COLUMNS = ("task", "worker", "output", "embedding")
+
+
+def _closest_frames(frame: pd.DataFrame, scores: np.ndarray, closest: np.ndarray, task_ids: pd.Index, task_codes: np.ndarray) -> tuple:
+    """crowd-kit's ``scores_`` (every answer: output, score, embedding, indexed by task) and
+    ``embeddings_and_outputs_`` (each task's closest answer, tasks sorted)."""
+    tasks = task_ids.take(task_codes)
+    scored = pd.DataFrame(
+        {"output": frame["output"].to_numpy(), "score": scores, "embedding": frame["embedding"].to_numpy()},
+        index=pd.Index(tasks, name="task"),
+    )
+    chosen = closest[closest >= 0]
+    best = pd.DataFrame(
+        {"output": frame["output"].to_numpy()[chosen], "embedding": frame["embedding"].to_numpy()[chosen]},
+        index=pd.Index(task_ids[closest >= 0], name="task"),
+    )
+    return scored, best
+
+
+def _embedding_series(table: np.ndarray, task_ids: pd.Index) -> pd.Series:
+    return pd.Series(list(table), index=pd.Index(task_ids, name="task"), dtype=object)
+
+
+class ClosestToAverage(_Base):
+    """Closest to average, as crowd-kit 1.4: each task's embedding is the mean of its
+    answers' embeddings (known ones from ``true_embeddings`` take their place; or give
+    ``aggregated_embeddings``), and the task's answer is the one at the smallest
+    ``distance(embedding, aggregate)``.
+
+    ``data``: columns ``task``, ``worker``, ``output`` (the answer) and ``embedding`` (a
+    vector of numbers, the same length for every row). ``distance`` is any callable of two
+    vectors, called once per answer as crowd-kit calls it (scipy's ``euclidean`` and
+    ``sqeuclidean`` are computed by conal's core instead). Attributes: ``scores_`` (every
+    answer's output, score and embedding, indexed by task) and ``embeddings_and_outputs_``
+    (each task's closest answer)."""
+
+    def __init__(self, distance: Any):
+        self.distance = distance
+
+    def fit(self, data: pd.DataFrame, aggregated_embeddings: Optional[pd.Series] = None, true_embeddings: Optional[pd.Series] = None) -> "ClosestToAverage":
+        """Finds each task's closest answer."""
+        frame = check_columns(data, _EMBEDDING_COLUMNS, "embedded answers")
+        if true_embeddings is not None and not true_embeddings.index.is_unique:
+            raise ValueError("Incorrect data in true_embeddings: multiple true embeddings for a single task are not supported.")
+        coded = encode_embeddings(frame)
+        dim = coded.values.shape[1]
+        params: dict = {}
+        if aggregated_embeddings is not None:
+            params["aggregated_embeddings"] = task_table(aggregated_embeddings, coded.task_ids, dim, "aggregated_embeddings")
+        elif true_embeddings is not None:
+            params["true_embeddings"] = task_table(true_embeddings, coded.task_ids, dim, "true_embeddings")
+        known = {_scipy_distance(name): name for name in ("euclidean", "sqeuclidean")}
+        native = known.get(self.distance)
+        if native is not None:
+            params["distance"] = native
+        averages, scores, closest, _ = _conal.embed("closest-to-average", coded, params)
+        if native is None:
+            scores = np.array(
+                [float(self.distance(e, averages[t])) for e, t in zip(coded.values, coded.task)], dtype=np.float64
+            )
+            closest = _first_minimum(scores, coded.task, len(coded.task_ids))
+        self.scores_, self.embeddings_and_outputs_ = _closest_frames(frame, scores, closest, coded.task_ids, coded.task)
+        return self
+
+    def fit_predict_scores(self, data: pd.DataFrame, aggregated_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:
+        """``fit``, then ``scores_``."""
+        return self.fit(data, aggregated_embeddings).scores_
+
+    def fit_predict(self, data: pd.DataFrame, aggregated_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
+        """``fit``, then ``embeddings_and_outputs_``."""
+        return self.fit(data, aggregated_embeddings).embeddings_and_outputs_
+
+
+def _scipy_distance(name: str) -> Any:
+    try:
+        from scipy.spatial import distance
+    except ImportError:  # scipy is optional: without it every distance is a Python callable
+        return None
+    return getattr(distance, name)
+
+
+def _first_minimum(scores: np.ndarray, tasks: np.ndarray, n_tasks: int) -> np.ndarray:
+    """Each task's first row with the smallest score (NaN skipped, as pandas' idxmin); −1
+    for a task with none."""
+    order = np.lexsort((np.arange(len(scores)), np.where(np.isnan(scores), np.inf, scores), tasks))
+    best = np.full(n_tasks, -1, dtype=np.int64)
+    valid = ~np.isnan(scores[order])
+    first = np.unique(tasks[order][valid], return_index=True)
+    best[first[0]] = order[valid][first[1]]
+    return best
+
+
+class RASA(_Base):
+    """RASA on embeddings (Li & Fukumoto 2019), as crowd-kit 1.4: each task's embedding is
+    the skill-weighted mean of its answers' embeddings; each worker's skill is the upper
+    ``alpha/2`` chi-squared quantile of its number of answers over its summed squared
+    distances to the aggregates (at least 1e-5); alternated from equal skills until the
+    aggregates' relative squared change is below ``tol`` or ``n_iter`` rounds. Each task's
+    answer is the one closest to its aggregate in cosine distance.
+
+    ``data``: columns ``task``, ``worker``, ``embedding`` (and ``output`` for ``fit_predict``
+    and ``fit_predict_scores``). Attributes: ``aggregated_embeddings_`` (by task),
+    ``skills_`` (by worker, sorted), ``prior_skills_`` (crowd-kit's order: most answers
+    first, named ``count``), ``loss_history_``; after ``fit_predict``, ``scores_`` and
+    ``embeddings_and_outputs_`` as ``ClosestToAverage`` gives them."""
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-9, alpha: float = 0.05):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.alpha = alpha
+
+    def fit(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> "RASA":
+        """Learns the skills and the aggregates."""
+        frame = check_columns(data, ("task", "worker", "embedding"), "embedded answers")
+        if true_embeddings is not None and not true_embeddings.index.is_unique:
+            raise ValueError("Incorrect data in true_embeddings: multiple true embeddings for a single task are not supported.")
+        coded = encode_embeddings(frame)
+        params: dict = {"n_iter": self.n_iter, "tol": self.tol, "alpha": self.alpha}
+        if true_embeddings is not None:
+            params["true_embeddings"] = task_table(true_embeddings, coded.task_ids, coded.values.shape[1], "true_embeddings")
+        aggregated, scores, closest, learned = _conal.embed("rasa", coded, params)
+        workers = pd.Index(coded.worker_ids, name="worker")
+        self.skills_ = pd.Series(learned["skills"], index=workers).sort_index()
+        counts = frame["worker"].value_counts()
+        self.prior_skills_ = pd.Series(learned["prior_skills"], index=workers, name="count").reindex(counts.index)
+        self.aggregated_embeddings_ = _embedding_series(aggregated, coded.task_ids)
+        self.loss_history_ = [float(v) for v in learned["loss_history"]]
+        self._coded, self._scores, self._closest = coded, scores, closest
+        return self
+
+    def _apply(self, data: pd.DataFrame) -> "RASA":
+        frame = check_columns(data, _EMBEDDING_COLUMNS, "embedded answers")
+        self.scores_, self.embeddings_and_outputs_ = _closest_frames(
+            frame, self._scores, self._closest, self._coded.task_ids, self._coded.task
+        )
+        return self
+
+    def fit_predict_scores(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:
+        """``fit``, then every answer's cosine distance to its task's aggregate."""
+        return self.fit(data, true_embeddings)._apply(data).scores_
+
+    def fit_predict(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
+        """``fit``, then each task's closest answer (``embeddings_and_outputs_``)."""
+        return self.fit(data, true_embeddings)._apply(data).embeddings_and_outputs_
 
 
 def _clone(aggregator: Any) -> Any:

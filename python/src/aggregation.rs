@@ -5,8 +5,10 @@
 use conal::aggregate::agreement::{self, By};
 use conal::aggregate::intervals::{Bootstrap, score_intervals};
 use conal::aggregate::{Params, registry};
-use conal::data::{Comparisons, Outcome, Segmentations};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use conal::data::{Comparisons, Embeddings, Outcome, Segmentations};
+use numpy::{
+    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -204,6 +206,73 @@ pub fn segment<'py>(
         })
         .collect::<PyResult<Vec<_>>>()?;
     Ok((masks, learned))
+}
+
+/// Runs the embedding method `method` (`closest-to-average`, `rasa`) with `params` on an
+/// embedding frame's codes (`coded`: the Python `CodedEmbeddings`: `task`, `worker` codes per
+/// row, `values` rows × dim, and the id names for errors). Returns (aggregated embedding per
+/// task: tasks × dim, each row's distance to its task's aggregate, each task's closest row
+/// (−1: none), learned: dict by crowd-kit's attribute name).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn embed<'py>(
+    py: Python<'py>,
+    method: &str,
+    coded: &Bound<'py, PyAny>,
+    params: &Bound<'py, PyDict>,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyDict>,
+)> {
+    let entry = registry::embedder(method).map_err(to_py)?;
+    let embedder = entry.build(&params_from_py(params)?).map_err(to_py)?;
+    let codes = |name: &str| -> PyResult<Vec<u32>> {
+        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
+        Ok(a.as_slice()?
+            .iter()
+            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
+            .collect())
+    };
+    let values: PyReadonlyArray2<'py, f64> = coded.getattr("values")?.extract()?;
+    let dim = values.shape()[1];
+    let data = Embeddings::new(
+        coded.getattr("task_names")?.extract()?,
+        coded.getattr("worker_names")?.extract()?,
+        codes("task")?,
+        codes("worker")?,
+        dim,
+        values.as_array().iter().copied().collect(),
+    )
+    .map_err(to_py)?;
+    let fitted = py.detach(|| embedder.fit(&data)).map_err(to_py)?;
+    let learned = PyDict::new(py);
+    for (name, v) in fitted.learned() {
+        learned.set_item(name, values_to_py(py, &v)?)?;
+    }
+    let aggregated: Vec<f64> = fitted
+        .aggregated()
+        .iter()
+        .flat_map(|row| {
+            if row.is_empty() {
+                vec![f64::NAN; dim]
+            } else {
+                row.clone()
+            }
+        })
+        .collect();
+    let closest: Vec<i64> = fitted
+        .closest()
+        .iter()
+        .map(|c| c.map_or(-1, |r| r as i64))
+        .collect();
+    Ok((
+        PyArray1::from_vec(py, aggregated).reshape([data.n_tasks(), dim])?,
+        PyArray1::from_slice(py, fitted.scores()),
+        PyArray1::from_vec(py, closest),
+        learned,
+    ))
 }
 
 /// Krippendorff's alpha (nominal distance) of the labels.

@@ -5,12 +5,14 @@
 //! - pairwise comparisons: the [`Ranker`] trait (settings → `fit` over [`Comparisons`],
 //!   optionally weighted → a [`FittedRanking`]: one score per item and what it learned);
 //! - image segmentations: the [`Segmenter`] trait (settings → `fit` over [`Segmentations`] →
-//!   a [`FittedSegmentation`]: one mask per task).
+//!   a [`FittedSegmentation`]: one mask per task);
+//! - embedded answers: the [`Embedder`] trait (settings → `fit` over [`Embeddings`] → a
+//!   [`FittedEmbeddings`]: one embedding per task and the answer closest to it).
 //!
 //! Both are listed in the registry as an [`Entry`] (name, summary, parameters, builder).
 
 use crate::aggregate::params::Params;
-use crate::data::{Annotation, Comparisons, CrowdLabels, Segmentations};
+use crate::data::{Annotation, Comparisons, CrowdLabels, Embeddings, Segmentations};
 use crate::error::{Error, Result};
 
 /// An aggregation method with its settings: infers one label per item from the crowd's
@@ -107,9 +109,50 @@ impl<S: Segmenter + Send + Sync> DynSegmenter for S {
     }
 }
 
+/// An embedding method with its settings: one embedding per task from the workers'
+/// embedded answers, and the answer closest to it.
+pub trait Embedder {
+    /// What it infers.
+    type Fitted: FittedEmbeddings + 'static;
+
+    /// Aggregates the embedded answers of `data`.
+    fn fit(&self, data: &Embeddings) -> Result<Self::Fitted>;
+}
+
+/// What a fitted embedding method gives, whatever the method.
+pub trait FittedEmbeddings: std::fmt::Debug + Send + Sync {
+    /// Each task's aggregated embedding (empty for a task without answers).
+    fn aggregated(&self) -> &[Vec<f64>];
+
+    /// Each row's distance to its task's aggregated embedding.
+    fn scores(&self) -> &[f64];
+
+    /// Each task's answer (row) closest to its aggregate: the first of the smallest
+    /// distances; `None` for a task without a row or whose distances are all NaN.
+    fn closest(&self) -> &[Option<usize>];
+
+    /// Everything else the method learned, by crowd-kit's attribute name (`skills`,
+    /// `prior_skills`, `loss_history`).
+    fn learned(&self) -> Vec<(&'static str, Values)> {
+        Vec::new()
+    }
+}
+
+/// An [`Embedder`] behind a pointer, as the registry hands it out.
+pub trait DynEmbedder: Send + Sync {
+    /// Aggregates the embedded answers of `data`.
+    fn fit(&self, data: &Embeddings) -> Result<Box<dyn FittedEmbeddings>>;
+}
+
+impl<E: Embedder + Send + Sync> DynEmbedder for E {
+    fn fit(&self, data: &Embeddings) -> Result<Box<dyn FittedEmbeddings>> {
+        Ok(Box::new(Embedder::fit(self, data)?))
+    }
+}
+
 /// A method in the registry: an aggregation method of classes (`M` = [`DynAggregator`], the
-/// default), a ranking method of comparisons (`M` = [`DynRanker`]) or a segmentation method
-/// (`M` = [`DynSegmenter`]).
+/// default), a ranking method of comparisons (`M` = [`DynRanker`]), a segmentation method
+/// (`M` = [`DynSegmenter`]) or an embedding method (`M` = [`DynEmbedder`]).
 pub struct Entry<M: ?Sized + 'static = dyn DynAggregator> {
     /// Name as written on the command line and given to the bindings (`ds`, `glad`, …).
     pub name: &'static str,
@@ -183,6 +226,13 @@ impl Entry<dyn DynSegmenter> {
         params: &Params,
         data: &Segmentations,
     ) -> Result<Box<dyn FittedSegmentation>> {
+        self.build(params)?.fit(data)
+    }
+}
+
+impl Entry<dyn DynEmbedder> {
+    /// Builds the method with `params` and aggregates the embedded answers of `data`.
+    pub fn fit(&self, params: &Params, data: &Embeddings) -> Result<Box<dyn FittedEmbeddings>> {
         self.build(params)?.fit(data)
     }
 }

@@ -24,6 +24,7 @@
 
 pub mod agreement;
 pub mod bradley_terry;
+pub mod closest_to_average;
 pub mod contract;
 pub mod dawid_skene;
 pub mod glad;
@@ -35,6 +36,7 @@ pub mod mace;
 pub mod majority_vote;
 pub mod noisy_bradley_terry;
 pub mod params;
+pub mod rasa;
 pub mod registry;
 pub mod segmentation_em;
 pub mod segmentation_majority_vote;
@@ -43,9 +45,10 @@ pub mod wawa;
 pub mod zero_based_skill;
 
 pub use bradley_terry::{BradleyTerry, FittedBradleyTerry, TieRule};
+pub use closest_to_average::{ClosestToAverage, Distance, FittedClosest};
 pub use contract::{
-    Aggregation, Aggregator, FittedAggregator, FittedRanking, FittedSegmentation, Posteriors,
-    Ranker, Segmenter, Values,
+    Aggregation, Aggregator, Embedder, FittedAggregator, FittedEmbeddings, FittedRanking,
+    FittedSegmentation, Posteriors, Ranker, Segmenter, Values,
 };
 pub use dawid_skene::{
     DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
@@ -59,6 +62,7 @@ pub use mace::{FittedMace, Mace, MaceMethod};
 pub use majority_vote::{FittedMajorityVote, MajorityVote, Ties};
 pub use noisy_bradley_terry::{FittedNoisyBradleyTerry, NoisyBradleyTerry};
 pub use params::{Params, Value};
+pub use rasa::{FittedRasa, Rasa};
 pub use segmentation_em::{FittedSegmentationEm, SegmentationEm};
 pub use segmentation_majority_vote::{FittedSegmentationMajorityVote, SegmentationMajorityVote};
 pub use segmentation_rasa::{FittedSegmentationRasa, SegmentationRasa};

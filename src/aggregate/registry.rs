@@ -16,11 +16,11 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-pub use crate::aggregate::contract::{DynAggregator, DynRanker, DynSegmenter, Entry};
+pub use crate::aggregate::contract::{DynAggregator, DynEmbedder, DynRanker, DynSegmenter, Entry};
 use crate::aggregate::{
-    bradley_terry, dawid_skene, glad, gold_majority_vote, kos, m_msr, mace, majority_vote,
-    noisy_bradley_terry, segmentation_em, segmentation_majority_vote, segmentation_rasa, wawa,
-    zero_based_skill,
+    bradley_terry, closest_to_average, dawid_skene, glad, gold_majority_vote, kos, m_msr, mace,
+    majority_vote, noisy_bradley_terry, rasa, segmentation_em, segmentation_majority_vote,
+    segmentation_rasa, wawa, zero_based_skill,
 };
 use crate::error::{Error, Result};
 
@@ -49,9 +49,14 @@ pub static SEGMENTERS: [&Entry<dyn DynSegmenter>; 3] = [
     &segmentation_em::ENTRY,
 ];
 
+/// Every embedding method (embedded answers → one embedding and answer per task).
+pub static EMBEDDERS: [&Entry<dyn DynEmbedder>; 2] = [&closest_to_average::ENTRY, &rasa::ENTRY];
+
 /// A method of any kind.
 #[derive(Clone, Copy)]
 pub enum Method {
+    /// Embedded answers → an embedding and an answer per task.
+    Embeddings(&'static Entry<dyn DynEmbedder>),
     /// Workers' masks → a mask per task.
     Segmentations(&'static Entry<dyn DynSegmenter>),
     /// Crowd labels of classes → a label per item.
@@ -70,6 +75,9 @@ pub fn method(name: &str) -> Result<Method> {
     }
     if let Some(e) = SEGMENTERS.iter().find(|e| e.name == name) {
         return Ok(Method::Segmentations(e));
+    }
+    if let Some(e) = EMBEDDERS.iter().find(|e| e.name == name) {
+        return Ok(Method::Embeddings(e));
     }
     Err(unknown(name))
 }
@@ -96,6 +104,7 @@ pub fn entry(name: &str) -> Result<&'static Entry> {
             ),
         )),
         Method::Segmentations(e) => Err(not_masks(e.name, "class labels")),
+        Method::Embeddings(e) => Err(not_embeddings(e.name, "class labels")),
     }
 }
 
@@ -105,6 +114,26 @@ fn not_masks(name: &str, what: &str) -> Error {
         name,
         format!("{name} aggregates image masks (columns task, worker, segmentation), not {what}"),
     )
+}
+
+fn not_embeddings(name: &str, what: &str) -> Error {
+    Error::param(
+        "method",
+        name,
+        format!("{name} aggregates embedded answers (columns task, worker, embedding), not {what}"),
+    )
+}
+
+/// The embedding method named `name`.
+pub fn embedder(name: &str) -> Result<&'static Entry<dyn DynEmbedder>> {
+    match method(name)? {
+        Method::Embeddings(e) => Ok(e),
+        _ => Err(Error::param(
+            "method",
+            name,
+            "not an embedding method (closest-to-average, rasa)",
+        )),
+    }
 }
 
 /// The segmentation method named `name`; an error lists the names.
@@ -132,14 +161,16 @@ pub fn ranker(name: &str) -> Result<&'static Entry<dyn DynRanker>> {
             ),
         )),
         Method::Segmentations(e) => Err(not_masks(e.name, "comparisons")),
+        Method::Embeddings(e) => Err(not_embeddings(e.name, "comparisons")),
     }
 }
 
-/// Every method's name: classes, then comparisons, then masks.
+/// Every method's name: classes, then comparisons, masks and embeddings.
 pub fn names() -> impl Iterator<Item = &'static str> {
     METHODS
         .iter()
         .map(|e| e.name)
         .chain(RANKERS.iter().map(|e| e.name))
         .chain(SEGMENTERS.iter().map(|e| e.name))
+        .chain(EMBEDDERS.iter().map(|e| e.name))
 }

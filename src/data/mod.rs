@@ -28,6 +28,7 @@
 
 mod comparisons;
 mod crowd;
+mod embeddings;
 pub mod labelme;
 mod labels;
 mod long_csv;
@@ -42,6 +43,7 @@ pub(crate) mod text;
 
 pub use comparisons::{ComparisonColumns, Comparisons, Outcome, TIE_LABELS};
 pub use crowd::{CrowdData, CrowdLabels, LabeledSet, TaskData};
+pub use embeddings::Embeddings;
 pub use labels::Annotation;
 pub use matrix::Matrix;
 pub use segmentations::Segmentations;

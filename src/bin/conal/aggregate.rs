@@ -189,6 +189,12 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
              the command line reads no mask files yet",
             e.name
         ),
+        Method::Embeddings(e) => anyhow::bail!(
+            "--method {}: embedded answers are aggregated from Python (conal.aggregation's \
+             ClosestToAverage, RASA) or the Rust library; the command line reads no \
+             embeddings yet",
+            e.name
+        ),
     };
     if args.confidence.is_some() {
         anyhow::bail!(
