@@ -53,6 +53,7 @@ __all__ = [
     "SegmentationEM",
     "ClosestToAverage",
     "RASA",
+    "TextRASA",
 ]
 
 
@@ -1353,6 +1354,68 @@ class RASA(_Base):
     def fit_predict(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
         """``fit``, then each task's closest answer (``embeddings_and_outputs_``)."""
         return self.fit(data, true_embeddings)._apply(data).embeddings_and_outputs_
+
+
+class TextRASA(_Base):
+    """RASA on texts, as crowd-kit 1.4's ``TextRASA``: each answer's text is embedded by
+    ``encoder`` (a callable text → vector, e.g. a sentence-embedding model), RASA weighs the
+    workers, and each task's text is the answer closest to its aggregate.
+
+    ``data``: columns ``task``, ``worker``, ``text``. ``encoder`` is called once per
+    distinct text (crowd-kit calls it once per row; the same results for a deterministic
+    encoder, and a fraction of the calls when answers repeat). ``true_objects``: known texts
+    by task (crowd-kit fails on a Series here; conal encodes it). Attributes: ``texts_`` (by
+    task, named ``agg_text``) after ``fit_predict``, and RASA's (``skills_``, ``loss_history_``,
+    …)."""
+
+    def __init__(self, encoder: Any, n_iter: int = 100, tol: float = 1e-5, alpha: float = 0.05):
+        self.encoder = encoder
+        self.n_iter = n_iter
+        self.tol = tol
+        self.alpha = alpha
+        self._rasa = RASA(n_iter, tol, alpha)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_rasa":
+            raise AttributeError(name)
+        return getattr(self._rasa, name)
+
+    def _encode(self, data: pd.DataFrame) -> pd.DataFrame:
+        frame = check_columns(data, ("task", "worker", "text"), "texts")
+        texts = frame["text"]
+        bad = np.flatnonzero(~texts.map(lambda t: isinstance(t, str) and t.strip() != "").to_numpy())
+        if len(bad):
+            raise ValueError(f"column 'text', row {int(bad[0])}: {texts.iloc[bad[0]]!r} is not a non-empty text")
+        codes, distinct = pd.factorize(texts)
+        vectors = [np.asarray(self.encoder(t), dtype=np.float64) for t in distinct]
+        return pd.DataFrame(
+            {
+                "task": frame["task"].to_numpy(),
+                "worker": frame["worker"].to_numpy(),
+                "output": texts.to_numpy(),
+                "embedding": [vectors[c] for c in codes],
+            }
+        )
+
+    def _true(self, true_objects: Optional[pd.Series]) -> Optional[pd.Series]:
+        if true_objects is None:
+            return None
+        return true_objects.map(lambda t: np.asarray(self.encoder(t), dtype=np.float64))
+
+    def fit(self, data: pd.DataFrame, true_objects: Optional[pd.Series] = None) -> "TextRASA":
+        """Learns the workers' skills and the aggregates from the encoded texts."""
+        self._rasa.fit(self._encode(data), self._true(true_objects))
+        return self
+
+    def fit_predict_scores(self, data: pd.DataFrame, true_objects: Optional[pd.Series] = None) -> pd.DataFrame:
+        """``fit``, then every answer's cosine distance to its task's aggregate."""
+        return self._rasa.fit_predict_scores(self._encode(data), self._true(true_objects))
+
+    def fit_predict(self, data: pd.DataFrame, true_objects: Optional[pd.Series] = None) -> pd.Series:  # type: ignore[override]
+        """``fit``, then each task's text (``texts_``)."""
+        chosen = self._rasa.fit_predict(self._encode(data), self._true(true_objects))
+        self.texts_ = chosen["output"].rename("agg_text")
+        return self.texts_
 
 
 def _clone(aggregator: Any) -> Any:

@@ -93,3 +93,31 @@ def test_bad_embeddings_are_named():
     twice = pd.Series([np.zeros(12)] * 2, index=["t0", "t0"])
     with pytest.raises(ValueError, match="multiple true embeddings"):
         ours.RASA().fit(df, true_embeddings=twice)
+
+
+def test_text_rasa_as_crowd_kit():
+    rng = np.random.default_rng(3)
+    words = ["red", "green", "blue", "cat", "dog", "sun", "moon", "tree"]
+    table = {w: rng.normal(size=6) for w in words}
+
+    def encoder(text):
+        return np.sum([table[w] for w in text.split()], axis=0)
+
+    rows = []
+    for t in range(60):
+        truth = " ".join(rng.choice(words, 3))
+        for w in range(4):
+            text = truth if rng.random() < 0.6 + 0.1 * w else " ".join(rng.choice(words, 3))
+            rows.append([f"t{t}", f"w{w}", text])
+    df = pd.DataFrame(rows, columns=["task", "worker", "text"])
+    calls = []
+    counted = lambda text: (calls.append(text), encoder(text))[1]
+    theirs = ck.TextRASA(encoder=encoder).fit_predict(df, None)
+    mine = ours.TextRASA(encoder=counted)
+    got = mine.fit_predict(df)
+    assert list(got.index) == list(theirs.index) and got.name == theirs.name == "agg_text"
+    assert (got.to_numpy() == theirs.to_numpy()).all()
+    assert len(calls) == df["text"].nunique() < len(df)
+    assert np.allclose(mine.skills_, ck.TextRASA(encoder=encoder).fit(df, None).skills_, rtol=1e-12)
+    with pytest.raises(ValueError, match="row 1: '' is not a non-empty text"):
+        ours.TextRASA(encoder=encoder).fit(df.assign(text=["red"] + [""] * (len(df) - 1)))
