@@ -37,6 +37,8 @@ def embed(
     """An embedding method (``closest-to-average``, ``rasa``) on coded embeddings:
     (aggregates tasks × dim, each row's distance, each task's closest row or −1, what it
     learned by name)."""
+def aggregate_texts(method: str, coded: Any, params: dict[str, Any]) -> list[npt.NDArray[np.uint32]]:
+    """A text method (``rover``) on tokenised texts: each task's word ids."""
 def krippendorff_alpha(coded: Coded) -> float: ...
 def uncertainty(
     coded: Coded, skills: Optional[npt.NDArray[np.float64]], by_worker: bool,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conal
+from ._data import _sorted_codes
 from ._data import (
     Coded,
     accuracy_by_worker,
@@ -54,6 +55,7 @@ __all__ = [
     "ClosestToAverage",
     "RASA",
     "TextRASA",
+    "ROVER",
 ]
 
 
@@ -1416,6 +1418,68 @@ class TextRASA(_Base):
         chosen = self._rasa.fit_predict(self._encode(data), self._true(true_objects))
         self.texts_ = chosen["output"].rename("agg_text")
         return self.texts_
+
+
+class _CodedTexts:
+    """Tokenised texts for the core: ``task`` code per row (tasks sorted), ``offsets`` into
+    ``tokens`` (word ids), ``words`` (the vocabulary, the empty word first)."""
+
+    def __init__(self, task: np.ndarray, offsets: np.ndarray, tokens: np.ndarray, words: list, task_ids: pd.Index):
+        self.task, self.offsets, self.tokens, self.words, self.task_ids = task, offsets, tokens, words, task_ids
+
+    @property
+    def task_names(self) -> list[str]:
+        return [str(t) for t in self.task_ids]
+
+
+class ROVER(_Base):
+    """ROVER (Fiscus 1997), as crowd-kit 1.4: each task's texts, split into words by
+    ``tokenizer``, are aligned one after another into a word transition network; the text
+    is each place's most frequent word (ties: the longer, then the greater word), joined by
+    ``detokenizer``. The alignment makes crowd-kit's choices, so the texts are crowd-kit's.
+
+    ``data``: columns ``task``, ``worker``, ``text`` (the answers in row order: the first
+    row of a task starts the network). ``tokenizer`` (text → list of words) is called once
+    per distinct text, ``detokenizer`` (list of words → text) once per task. ``silent`` is
+    accepted for crowd-kit's signature (there is no progress bar to show: tasks take
+    microseconds). Attribute: ``texts_`` (by task, sorted, named ``agg_text``)."""
+
+    def __init__(self, tokenizer: Any, detokenizer: Any, silent: bool = True):
+        self.tokenizer = tokenizer
+        self.detokenizer = detokenizer
+        self.silent = silent
+
+    def fit(self, data: pd.DataFrame) -> "ROVER":
+        """Aligns each task's texts."""
+        frame = check_columns(data, ("task", "text"), "texts")
+        if len(frame) == 0:
+            self.texts_ = pd.Series([], index=pd.Index([], name="task"), dtype=object, name="agg_text")
+            return self
+        task_codes, task_ids = _sorted_codes(frame["task"].to_numpy())
+        text_codes, distinct = pd.factorize(frame["text"])
+        if (text_codes < 0).any():
+            row = int(np.flatnonzero(text_codes < 0)[0])
+            raise ValueError(f"column 'text', row {row}: no text (a missing value)")
+        tokenized = [list(self.tokenizer(t)) for t in distinct]
+        for words in tokenized:
+            bad = [w for w in words if not isinstance(w, str)]
+            if bad:
+                raise TypeError(f"tokenizer must return a list of strings; got {type(bad[0]).__name__} {bad[0]!r}")
+        vocabulary: dict = {"": 0}
+        per_text = [np.array([vocabulary.setdefault(w, len(vocabulary)) for w in words], dtype=np.int64) for words in tokenized]
+        lengths = np.array([len(per_text[c]) for c in text_codes], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        tokens = np.concatenate([per_text[c] for c in text_codes]) if offsets[-1] else np.zeros(0, dtype=np.int64)
+        words = list(vocabulary)
+        coded = _CodedTexts(task_codes, offsets, tokens.astype(np.int64), [str(w) for w in words], task_ids)
+        chosen = _conal.aggregate_texts("rover", coded, {})
+        texts = [self.detokenizer([words[w] for w in ids]) for ids in chosen]
+        self.texts_ = pd.Series(texts, index=pd.Index(task_ids, name="task"), name="agg_text")
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+        """``fit``, then ``texts_``."""
+        return self.fit(data).texts_
 
 
 def _clone(aggregator: Any) -> Any:

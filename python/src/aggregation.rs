@@ -5,7 +5,7 @@
 use conal::aggregate::agreement::{self, By};
 use conal::aggregate::intervals::{Bootstrap, score_intervals};
 use conal::aggregate::{Params, registry};
-use conal::data::{Comparisons, Embeddings, Outcome, Segmentations};
+use conal::data::{Comparisons, Embeddings, Outcome, Segmentations, Texts};
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
@@ -273,6 +273,47 @@ pub fn embed<'py>(
         PyArray1::from_vec(py, closest),
         learned,
     ))
+}
+
+/// Runs the text method `method` (`rover`) on a text frame's codes (`coded`: the Python
+/// `CodedTexts`: `task` code per row, `offsets` (rows + 1) into `tokens`, the word ids, and
+/// `words`, the vocabulary with the empty word first). Returns each task's word ids.
+#[pyfunction]
+pub fn aggregate_texts<'py>(
+    py: Python<'py>,
+    method: &str,
+    coded: &Bound<'py, PyAny>,
+    params: &Bound<'py, PyDict>,
+) -> PyResult<Vec<Bound<'py, PyArray1<u32>>>> {
+    let entry = registry::text_aggregator(method).map_err(to_py)?;
+    let aggregator = entry.build(&params_from_py(params)?).map_err(to_py)?;
+    let ints = |name: &str| -> PyResult<Vec<i64>> {
+        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
+        Ok(a.as_slice()?.to_vec())
+    };
+    let data = Texts::new(
+        coded.getattr("task_names")?.extract()?,
+        coded.getattr("words")?.extract()?,
+        ints("task")?
+            .into_iter()
+            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
+            .collect(),
+        ints("offsets")?
+            .into_iter()
+            .map(|c| usize::try_from(c).unwrap_or(usize::MAX))
+            .collect(),
+        ints("tokens")?
+            .into_iter()
+            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
+            .collect(),
+    )
+    .map_err(to_py)?;
+    let fitted = py.detach(|| aggregator.fit(&data)).map_err(to_py)?;
+    Ok(fitted
+        .texts()
+        .iter()
+        .map(|t| PyArray1::from_slice(py, t))
+        .collect())
 }
 
 /// Krippendorff's alpha (nominal distance) of the labels.

@@ -24,6 +24,7 @@ fn _conal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(aggregation::rank, m)?)?;
     m.add_function(wrap_pyfunction!(aggregation::segment, m)?)?;
     m.add_function(wrap_pyfunction!(aggregation::embed, m)?)?;
+    m.add_function(wrap_pyfunction!(aggregation::aggregate_texts, m)?)?;
     m.add_function(wrap_pyfunction!(aggregation::krippendorff_alpha, m)?)?;
     m.add_function(wrap_pyfunction!(aggregation::uncertainty, m)?)?;
     m.add_function(wrap_pyfunction!(aggregation::consistency, m)?)?;

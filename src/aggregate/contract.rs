@@ -7,12 +7,14 @@
 //! - image segmentations: the [`Segmenter`] trait (settings → `fit` over [`Segmentations`] →
 //!   a [`FittedSegmentation`]: one mask per task);
 //! - embedded answers: the [`Embedder`] trait (settings → `fit` over [`Embeddings`] → a
-//!   [`FittedEmbeddings`]: one embedding per task and the answer closest to it).
+//!   [`FittedEmbeddings`]: one embedding per task and the answer closest to it);
+//! - tokenised texts: the [`TextAggregator`] trait (settings → `fit` over [`Texts`] → a
+//!   [`FittedTexts`]: one word sequence per task).
 //!
 //! Both are listed in the registry as an [`Entry`] (name, summary, parameters, builder).
 
 use crate::aggregate::params::Params;
-use crate::data::{Annotation, Comparisons, CrowdLabels, Embeddings, Segmentations};
+use crate::data::{Annotation, Comparisons, CrowdLabels, Embeddings, Segmentations, Texts};
 use crate::error::{Error, Result};
 
 /// An aggregation method with its settings: infers one label per item from the crowd's
@@ -150,9 +152,37 @@ impl<E: Embedder + Send + Sync> DynEmbedder for E {
     }
 }
 
+/// A text method with its settings: one word sequence per task from the workers' texts.
+pub trait TextAggregator {
+    /// What it infers.
+    type Fitted: FittedTexts + 'static;
+
+    /// Aggregates the texts of `data`.
+    fn fit(&self, data: &Texts) -> Result<Self::Fitted>;
+}
+
+/// What a fitted text method gives, whatever the method.
+pub trait FittedTexts: std::fmt::Debug + Send + Sync {
+    /// Each task's words (ids into the vocabulary).
+    fn texts(&self) -> &[Vec<u32>];
+}
+
+/// A [`TextAggregator`] behind a pointer, as the registry hands it out.
+pub trait DynTextAggregator: Send + Sync {
+    /// Aggregates the texts of `data`.
+    fn fit(&self, data: &Texts) -> Result<Box<dyn FittedTexts>>;
+}
+
+impl<T: TextAggregator + Send + Sync> DynTextAggregator for T {
+    fn fit(&self, data: &Texts) -> Result<Box<dyn FittedTexts>> {
+        Ok(Box::new(TextAggregator::fit(self, data)?))
+    }
+}
+
 /// A method in the registry: an aggregation method of classes (`M` = [`DynAggregator`], the
 /// default), a ranking method of comparisons (`M` = [`DynRanker`]), a segmentation method
-/// (`M` = [`DynSegmenter`]) or an embedding method (`M` = [`DynEmbedder`]).
+/// (`M` = [`DynSegmenter`]), an embedding method (`M` = [`DynEmbedder`]) or a text method
+/// (`M` = [`DynTextAggregator`]).
 pub struct Entry<M: ?Sized + 'static = dyn DynAggregator> {
     /// Name as written on the command line and given to the bindings (`ds`, `glad`, …).
     pub name: &'static str,

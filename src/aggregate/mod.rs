@@ -38,6 +38,7 @@ pub mod noisy_bradley_terry;
 pub mod params;
 pub mod rasa;
 pub mod registry;
+pub mod rover;
 pub mod segmentation_em;
 pub mod segmentation_majority_vote;
 pub mod segmentation_rasa;
@@ -48,7 +49,7 @@ pub use bradley_terry::{BradleyTerry, FittedBradleyTerry, TieRule};
 pub use closest_to_average::{ClosestToAverage, Distance, FittedClosest};
 pub use contract::{
     Aggregation, Aggregator, Embedder, FittedAggregator, FittedEmbeddings, FittedRanking,
-    FittedSegmentation, Posteriors, Ranker, Segmenter, Values,
+    FittedSegmentation, FittedTexts, Posteriors, Ranker, Segmenter, TextAggregator, Values,
 };
 pub use dawid_skene::{
     DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
@@ -63,6 +64,7 @@ pub use majority_vote::{FittedMajorityVote, MajorityVote, Ties};
 pub use noisy_bradley_terry::{FittedNoisyBradleyTerry, NoisyBradleyTerry};
 pub use params::{Params, Value};
 pub use rasa::{FittedRasa, Rasa};
+pub use rover::{FittedRover, Rover};
 pub use segmentation_em::{FittedSegmentationEm, SegmentationEm};
 pub use segmentation_majority_vote::{FittedSegmentationMajorityVote, SegmentationMajorityVote};
 pub use segmentation_rasa::{FittedSegmentationRasa, SegmentationRasa};

@@ -16,10 +16,12 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-pub use crate::aggregate::contract::{DynAggregator, DynEmbedder, DynRanker, DynSegmenter, Entry};
+pub use crate::aggregate::contract::{
+    DynAggregator, DynEmbedder, DynRanker, DynSegmenter, DynTextAggregator, Entry,
+};
 use crate::aggregate::{
     bradley_terry, closest_to_average, dawid_skene, glad, gold_majority_vote, kos, m_msr, mace,
-    majority_vote, noisy_bradley_terry, rasa, segmentation_em, segmentation_majority_vote,
+    majority_vote, noisy_bradley_terry, rasa, rover, segmentation_em, segmentation_majority_vote,
     segmentation_rasa, wawa, zero_based_skill,
 };
 use crate::error::{Error, Result};
@@ -52,9 +54,14 @@ pub static SEGMENTERS: [&Entry<dyn DynSegmenter>; 3] = [
 /// Every embedding method (embedded answers → one embedding and answer per task).
 pub static EMBEDDERS: [&Entry<dyn DynEmbedder>; 2] = [&closest_to_average::ENTRY, &rasa::ENTRY];
 
+/// Every text method (tokenised texts → one text per task).
+pub static TEXTS: [&Entry<dyn DynTextAggregator>; 1] = [&rover::ENTRY];
+
 /// A method of any kind.
 #[derive(Clone, Copy)]
 pub enum Method {
+    /// Tokenised texts → a text per task.
+    Texts(&'static Entry<dyn DynTextAggregator>),
     /// Embedded answers → an embedding and an answer per task.
     Embeddings(&'static Entry<dyn DynEmbedder>),
     /// Workers' masks → a mask per task.
@@ -78,6 +85,9 @@ pub fn method(name: &str) -> Result<Method> {
     }
     if let Some(e) = EMBEDDERS.iter().find(|e| e.name == name) {
         return Ok(Method::Embeddings(e));
+    }
+    if let Some(e) = TEXTS.iter().find(|e| e.name == name) {
+        return Ok(Method::Texts(e));
     }
     Err(unknown(name))
 }
@@ -105,6 +115,7 @@ pub fn entry(name: &str) -> Result<&'static Entry> {
         )),
         Method::Segmentations(e) => Err(not_masks(e.name, "class labels")),
         Method::Embeddings(e) => Err(not_embeddings(e.name, "class labels")),
+        Method::Texts(e) => Err(not_texts(e.name, "class labels")),
     }
 }
 
@@ -122,6 +133,22 @@ fn not_embeddings(name: &str, what: &str) -> Error {
         name,
         format!("{name} aggregates embedded answers (columns task, worker, embedding), not {what}"),
     )
+}
+
+fn not_texts(name: &str, what: &str) -> Error {
+    Error::param(
+        "method",
+        name,
+        format!("{name} aggregates texts (columns task, worker, text), not {what}"),
+    )
+}
+
+/// The text method named `name`.
+pub fn text_aggregator(name: &str) -> Result<&'static Entry<dyn DynTextAggregator>> {
+    match method(name)? {
+        Method::Texts(e) => Ok(e),
+        _ => Err(Error::param("method", name, "not a text method (rover)")),
+    }
 }
 
 /// The embedding method named `name`.
@@ -162,10 +189,11 @@ pub fn ranker(name: &str) -> Result<&'static Entry<dyn DynRanker>> {
         )),
         Method::Segmentations(e) => Err(not_masks(e.name, "comparisons")),
         Method::Embeddings(e) => Err(not_embeddings(e.name, "comparisons")),
+        Method::Texts(e) => Err(not_texts(e.name, "comparisons")),
     }
 }
 
-/// Every method's name: classes, then comparisons, masks and embeddings.
+/// Every method's name: classes, then comparisons, masks, embeddings and texts.
 pub fn names() -> impl Iterator<Item = &'static str> {
     METHODS
         .iter()
@@ -173,4 +201,5 @@ pub fn names() -> impl Iterator<Item = &'static str> {
         .chain(RANKERS.iter().map(|e| e.name))
         .chain(SEGMENTERS.iter().map(|e| e.name))
         .chain(EMBEDDERS.iter().map(|e| e.name))
+        .chain(TEXTS.iter().map(|e| e.name))
 }

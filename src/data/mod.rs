@@ -40,6 +40,7 @@ pub mod source;
 pub mod synthetic;
 pub mod table;
 pub(crate) mod text;
+mod texts;
 
 pub use comparisons::{ComparisonColumns, Comparisons, Outcome, TIE_LABELS};
 pub use crowd::{CrowdData, CrowdLabels, LabeledSet, TaskData};
@@ -48,6 +49,7 @@ pub use labels::Annotation;
 pub use matrix::Matrix;
 pub use segmentations::Segmentations;
 pub(crate) use segmentations::{Patterns, numpy_sum, numpy_sum_by};
+pub use texts::Texts;
 
 /// The directory holding the shared real data sets: `$CONAL_DATA_DIR` when set, else
 /// `../shared/data` relative to the crate root (where CI and developers keep them).

@@ -189,6 +189,11 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
              the command line reads no mask files yet",
             e.name
         ),
+        Method::Texts(e) => anyhow::bail!(
+            "--method {}: texts are aggregated from Python (conal.aggregation.ROVER, with your \
+             tokenizer) or the Rust library; the command line reads no texts yet",
+            e.name
+        ),
         Method::Embeddings(e) => anyhow::bail!(
             "--method {}: embedded answers are aggregated from Python (conal.aggregation's \
              ClosestToAverage, RASA) or the Rust library; the command line reads no \

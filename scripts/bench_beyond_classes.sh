@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The segmentation aggregators, conal.aggregation against crowd-kit 1.4.2 on the same
-# generated masks, side by side in one invocation
-# (benches/python/segmentation_speed.py prints the times, ratios and whether the masks agree).
+# The segmentation, text and embedding aggregators, conal.aggregation against crowd-kit 1.4.2
+# on the same generated data, side by side in one invocation
+# (benches/python/beyond_classes_speed.py prints the times, ratios and whether results agree).
 #
-#   scripts/bench_segmentation.sh [--tasks 2000] [--size 120x160] [--workers 5]
+#   scripts/bench_beyond_classes.sh [--tasks 2000] [--size 120x160] [--workers 5]
 #
 # Installs crowd-kit (with scikit-learn<1.6, which it needs) and conal's Python package
 # (release build) into a venv under the build directory.
@@ -18,4 +18,4 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check maturin
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
-"$venv/bin/python" benches/python/segmentation_speed.py "$@"
+"$venv/bin/python" benches/python/beyond_classes_speed.py "$@"
