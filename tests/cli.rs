@@ -747,3 +747,42 @@ fn aggregate_ranks_pairwise_comparisons() {
     );
     assert!(!ok && err.contains("drop or half"), "{err}");
 }
+
+/// `conal aggregate --method rover`: texts in (task, text), one text per task out, as
+/// crowd-kit's ROVER with a whitespace tokenizer gives it; a missing column is named.
+#[test]
+fn aggregate_aligns_texts_with_rover() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("texts.csv");
+    std::fs::write(
+        &answers,
+        "task,worker,text\nt,a,the cat sat\nt,b,a cat sat\nt,c,\"the  cat sad\"\nu,a,hello\nu,b,\"hello, world\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--method", "rover", "--answers"])
+            .arg(&answers)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "task,text\nt,the cat sat\nu,\"hello, world\"\n"
+    );
+    let (ok, _, err) = output(
+        conal()
+            .args([
+                "aggregate",
+                "--method",
+                "rover",
+                "--text-column",
+                "answer",
+                "--answers",
+            ])
+            .arg(&answers),
+    );
+    assert!(!ok && err.contains("no column \"answer\""), "{err}");
+}

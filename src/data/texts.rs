@@ -10,6 +10,8 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
+use std::path::Path;
+
 use rustc_hash::FxHashMap;
 
 use crate::error::{DataError, Error, Result};
@@ -117,6 +119,57 @@ impl Texts {
             offsets.push(tokens.len());
         }
         Texts::new(task_ids, words, task, offsets, tokens)
+    }
+
+    /// Texts from a CSV file with a header naming `task_column` and `text_column` (other
+    /// columns are ignored), split into words at whitespace; errors name the file and line.
+    pub fn read_csv(path: &Path, task_column: &str, text_column: &str) -> Result<Self> {
+        let fail = |e: csv::Error| {
+            let line = e.position().map_or(0, |p| p.line());
+            match e.into_kind() {
+                csv::ErrorKind::Io(cause) => Error::Data(DataError::io(path, cause)),
+                kind => Error::Data(DataError::parse(path, line, format!("{kind:?}"))),
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(fail)?;
+        let header = reader.headers().map_err(fail)?.clone();
+        let find = |name: &str| {
+            header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+                Error::Data(DataError::file(
+                    path,
+                    format!(
+                        "no column {name:?} in the header (found {}); texts need a task column and a text column",
+                        header.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            })
+        };
+        let (t, x) = (find(task_column)?, find(text_column)?);
+        let (mut tasks, mut texts) = (Vec::new(), Vec::new());
+        let mut record = csv::StringRecord::new();
+        let mut line = 1u64;
+        while reader.read_record(&mut record).map_err(fail)? {
+            line += 1;
+            let task = record.get(t).unwrap_or("").trim();
+            if task.is_empty() {
+                return Err(Error::Data(DataError::parse(
+                    path,
+                    line,
+                    format!("column {task_column:?} is empty"),
+                )));
+            }
+            tasks.push(task.to_string());
+            texts.push(record.get(x).unwrap_or("").to_string());
+        }
+        if tasks.is_empty() {
+            return Err(Error::Data(DataError::file(path, "no texts (0 rows)")));
+        }
+        let task_refs: Vec<&str> = tasks.iter().map(String::as_str).collect();
+        let words: Vec<Vec<&str>> = texts
+            .iter()
+            .map(|t| t.split_whitespace().collect())
+            .collect();
+        Texts::from_strings(&task_refs, &words)
     }
 
     /// The number of rows.

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conal::aggregate::intervals::{Bootstrap, score_intervals};
-use conal::aggregate::registry::{self, DynRanker, Entry, Method};
+use conal::aggregate::registry::{self, DynRanker, DynTextAggregator, Entry, Method};
 use conal::aggregate::{Params, Value};
-use conal::data::{ComparisonColumns, Comparisons};
+use conal::data::{ComparisonColumns, Comparisons, Texts};
 use conal::io::{push_csv_field, push_fixed, write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
@@ -90,6 +90,15 @@ pub struct AggregateArgs {
     )]
     pub confidence: Option<f64>,
 
+    /// Texts (rover): name of the text column of --answers (words are split at whitespace
+    /// and joined by single spaces).
+    #[arg(
+        long = "text-column",
+        default_value = "text",
+        help_heading = "Texts (--method rover)"
+    )]
+    pub text_column: String,
+
     /// Comparisons: bootstrap resamples for --confidence (each refits the method).
     #[arg(
         long,
@@ -124,7 +133,9 @@ fn method_help() -> String {
     s.push_str(
         "bt and noisy-bt read pairwise comparisons: --answers FILE.csv with columns worker, left, \
          right, label (the chosen item, or tie/equal); --out gets item,score[,lower,upper] \
-         from the highest score down.\n",
+         from the highest score down. rover reads texts: --answers FILE.csv with columns task \
+         and text; --out gets task,text. seg-mv, seg-rasa, seg-em, closest-to-average and \
+         rasa run from Python or the library.\n",
     );
     s
 }
@@ -189,11 +200,7 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
              the command line reads no mask files yet",
             e.name
         ),
-        Method::Texts(e) => anyhow::bail!(
-            "--method {}: texts are aggregated from Python (conal.aggregation.ROVER, with your \
-             tokenizer) or the Rust library; the command line reads no texts yet",
-            e.name
-        ),
+        Method::Texts(e) => return aggregate_texts(args, e),
         Method::Embeddings(e) => anyhow::bail!(
             "--method {}: embedded answers are aggregated from Python (conal.aggregation's \
              ClosestToAverage, RASA) or the Rust library; the command line reads no \
@@ -410,6 +417,66 @@ fn rank(args: &AggregateArgs, method: &Entry<dyn DynRanker>) -> anyhow::Result<(
             data.n_items(),
             data.len(),
             top.unwrap_or("-")
+        );
+        if let Some(p) = &args.out {
+            println!("written to {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// `conal aggregate --method rover`: one text per task from the workers' texts.
+fn aggregate_texts(
+    args: &AggregateArgs,
+    method: &Entry<dyn DynTextAggregator>,
+) -> anyhow::Result<()> {
+    let params = params(args, method)?;
+    let aggregator = method.build(&params)?;
+    let path = args.data.answers.as_ref().with_context(|| {
+        format!(
+            "--method {} needs --answers FILE: a CSV of texts with columns task and text",
+            method.name
+        )
+    })?;
+    let data = Texts::read_csv(path, &args.data.task_column, &args.text_column)
+        .context("loading the texts")?;
+    let fitted = aggregator.fit(&data)?;
+    let text = |t: usize| -> String {
+        fitted.texts()[t]
+            .iter()
+            .map(|&w| data.words[w as usize].as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if let Some(out) = &args.out {
+        write_atomic_with(out, |w| {
+            let mut buf = Vec::with_capacity(1 << 16);
+            buf.extend_from_slice(b"task,text\n");
+            for t in 0..data.n_tasks() {
+                push_csv_field(&mut buf, &data.tasks[t]);
+                buf.push(b',');
+                push_csv_field(&mut buf, &text(t));
+                buf.push(b'\n');
+            }
+            w.write_all(&buf)
+        })?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": method.name,
+                "tasks": data.n_tasks(),
+                "texts": data.len(),
+                "out": args.out,
+            })
+        );
+    } else {
+        println!(
+            "{}: {} tasks from {} texts",
+            method.name,
+            data.n_tasks(),
+            data.len()
         );
         if let Some(p) = &args.out {
             println!("written to {}", p.display());
