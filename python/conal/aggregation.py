@@ -56,6 +56,8 @@ __all__ = [
     "RASA",
     "TextRASA",
     "ROVER",
+    "HRRASA",
+    "TextHRRASA",
 ]
 
 
@@ -1418,6 +1420,170 @@ class TextRASA(_Base):
         chosen = self._rasa.fit_predict(self._encode(data), self._true(true_objects))
         self.texts_ = chosen["output"].rename("agg_text")
         return self.texts_
+
+
+def glue_similarity(hyp: str, ref: Any) -> float:
+    """crowd-kit's default output similarity for HRRASA: nltk's sentence GLEU of ``ref``
+    against ``hyp`` split into words, called as crowd-kit calls it (with the other answer's
+    text as the hypothesis, so its n-grams are of characters)."""
+    try:
+        import nltk.translate.gleu_score as gleu
+    except ImportError as e:  # nltk comes with crowd-kit, not with conal
+        raise ImportError(
+            "HRRASA's default output similarity is nltk's GLEU (pip install nltk), or pass "
+            "output_similarity=a function of two outputs"
+        ) from e
+    return float(gleu.sentence_gleu([hyp.split()], ref))
+
+
+class HRRASA(_Base):
+    """HRRASA (Li 2020), as crowd-kit 1.4: RASA whose weights are each worker's global skill
+    times a local skill per answer — its closeness to the task's other answers, ``lambda_emb``
+    × the mean of ``exp(−|e − e'|² / (|e|² |e'|²))`` plus ``lambda_out`` × the mean
+    ``output_similarity(output, other_output)`` (default crowd-kit's ``glue_similarity``) —
+    and each task's answer is the one closest to its aggregate in cosine distance. Tasks with
+    one answer take no part in the skills; their aggregate is that answer.
+
+    ``data``: columns ``task``, ``worker``, ``embedding``, ``output``. ``output_similarity`` is
+    called once per ordered pair of a task's answers by different workers, as crowd-kit calls
+    it; the rest runs in conal's core. (crowd-kit 1.4.2's own ``HRRASA`` fails with pandas
+    2 on vector embeddings: it casts a Series of arrays to float64.) Attributes as crowd-kit's: ``aggregated_embeddings_``,
+    ``skills_``, ``prior_skills_``, ``weights_`` (by task and worker; crowd-kit appends the
+    one-answer tasks' rows as columns), ``loss_history_``; with
+    ``calculate_ranks``, ``ranks_`` (task, output, rank = skill × exp(−d / (|e|² |a|²)) + local
+    skill: crowd-kit multiplies a Series by worker with one by row, which leaves its ranks NaN)."""
+
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-9,
+        lambda_emb: float = 0.5,
+        lambda_out: float = 0.5,
+        alpha: float = 0.05,
+        calculate_ranks: bool = False,
+        output_similarity: Any = glue_similarity,
+    ):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.lambda_emb = lambda_emb
+        self.lambda_out = lambda_out
+        self.alpha = alpha
+        self.calculate_ranks = calculate_ranks
+        self.output_similarity = output_similarity
+
+    def _output_means(self, frame: pd.DataFrame, coded: Any) -> np.ndarray:
+        """Each answer's mean output similarity to its task's other workers' answers."""
+        means = np.zeros(len(frame))
+        outputs = frame["output"].to_numpy()
+        workers = coded.worker
+        order = np.argsort(coded.task, kind="stable")
+        bounds = np.flatnonzero(np.diff(coded.task[order])) + 1
+        for rows in np.split(order, bounds):
+            if len(rows) < 2:
+                continue
+            for r in rows:
+                total = 0.0
+                for q in rows:
+                    if workers[q] != workers[r]:
+                        total += self.output_similarity(outputs[r], outputs[q])
+                means[r] = total / (len(rows) - 1)
+        return means
+
+    def fit(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> "HRRASA":
+        """Learns the skills and the aggregates."""
+        frame = check_columns(data, ("task", "worker", "embedding", "output"), "embedded answers")
+        if true_embeddings is not None and not true_embeddings.index.is_unique:
+            raise ValueError("Incorrect data in true_embeddings: multiple true embeddings for a single task are not supported.")
+        coded = encode_embeddings(frame)
+        params: dict = {
+            "n_iter": self.n_iter,
+            "tol": self.tol,
+            "lambda_emb": self.lambda_emb,
+            "lambda_out": self.lambda_out,
+            "alpha": self.alpha,
+        }
+        if self.lambda_out != 0:
+            params["output_similarity"] = self._output_means(frame, coded)
+        if true_embeddings is not None:
+            params["true_embeddings"] = task_table(true_embeddings, coded.task_ids, coded.values.shape[1], "true_embeddings")
+        aggregated, scores, closest, learned = _conal.embed("hrrasa", coded, params)
+        counts = np.bincount(coded.task, minlength=len(coded.task_ids))
+        multi = counts > 1
+        # crowd-kit's order: the tasks with several answers (sorted), then the others.
+        task_order = np.concatenate([np.flatnonzero(multi), np.flatnonzero(~multi)])
+        self.aggregated_embeddings_ = pd.Series(
+            list(aggregated[task_order]), index=pd.Index(coded.task_ids[task_order], name="task"), dtype=object
+        )
+        workers = pd.Index(coded.worker_ids, name="worker")
+        skills = pd.Series(learned["skills"], index=workers)
+        known = skills.notna()
+        self.skills_ = pd.concat([skills[known].sort_index(), skills[~known]])
+        kept_rows = multi[coded.task]
+        counts_by_worker = frame["worker"][kept_rows].value_counts()
+        prior = pd.Series(learned["prior_skills"], index=workers, name="count")
+        self.prior_skills_ = pd.concat([prior.reindex(counts_by_worker.index), prior[prior.isna()]])
+        if (~multi).any():
+            # crowd-kit appends the one-answer tasks' workers with pd.concat, which drops
+            # the names.
+            self.skills_.index.name = None
+            self.prior_skills_.index.name = None
+            self.prior_skills_.name = None
+        self.weights_ = pd.DataFrame(
+            {"weight": learned["weights"]},
+            index=pd.MultiIndex.from_arrays([frame["task"].to_numpy(), frame["worker"].to_numpy()], names=["task", "worker"]),
+        )
+        self.loss_history_ = [float(v) for v in learned["loss_history"]]
+        if self.calculate_ranks:
+            agg_rows = aggregated[coded.task]
+            distance_ = np.sum((coded.values - agg_rows) ** 2, axis=1)
+            distance_[distance_ == 0.0] = 1e-5
+            norms = np.sum(coded.values**2, axis=1) * np.sum(agg_rows**2, axis=1)
+            rank = learned["skills"][coded.worker] * np.exp(-distance_ / norms) + learned["local_skills"]
+            self.ranks_ = pd.DataFrame({"task": frame["task"].to_numpy(), "output": frame["output"].to_numpy(), "rank": rank})
+        self._coded, self._scores, self._closest = coded, scores, closest
+        return self
+
+    def _apply(self, data: pd.DataFrame) -> "HRRASA":
+        frame = check_columns(data, _EMBEDDING_COLUMNS, "embedded answers")
+        self.scores_, self.embeddings_and_outputs_ = _closest_frames(
+            frame, self._scores, self._closest, self._coded.task_ids, self._coded.task
+        )
+        return self
+
+    def fit_predict_scores(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:
+        """``fit``, then every answer's cosine distance to its task's aggregate."""
+        return self.fit(data, true_embeddings)._apply(data).scores_
+
+    def fit_predict(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
+        """``fit``, then each task's closest answer (``embeddings_and_outputs_``)."""
+        return self.fit(data, true_embeddings)._apply(data).embeddings_and_outputs_
+
+
+class TextHRRASA(TextRASA):
+    """HRRASA on texts, as crowd-kit 1.4's ``TextHRRASA``: texts embedded by ``encoder``
+    (once per distinct text), HRRASA with the texts as outputs, ``texts_`` each task's chosen
+    text (named ``agg_text``)."""
+
+    def __init__(
+        self,
+        encoder: Any,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        lambda_emb: float = 0.5,
+        lambda_out: float = 0.5,
+        alpha: float = 0.05,
+        calculate_ranks: bool = False,
+        output_similarity: Any = glue_similarity,
+    ):
+        self.encoder = encoder
+        self.n_iter = n_iter
+        self.tol = tol
+        self.lambda_emb = lambda_emb
+        self.lambda_out = lambda_out
+        self.alpha = alpha
+        self.calculate_ranks = calculate_ranks
+        self.output_similarity = output_similarity
+        self._rasa = HRRASA(n_iter, tol, lambda_emb, lambda_out, alpha, calculate_ranks, output_similarity)
 
 
 class _CodedTexts:

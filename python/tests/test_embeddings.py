@@ -121,3 +121,63 @@ def test_text_rasa_as_crowd_kit():
     assert np.allclose(mine.skills_, ck.TextRASA(encoder=encoder).fit(df, None).skills_, rtol=1e-12)
     with pytest.raises(ValueError, match="row 1: '' is not a non-empty text"):
         ours.TextRASA(encoder=encoder).fit(df.assign(text=["red"] + [""] * (len(df) - 1)))
+
+
+def _crowd_kit_hrrasa():
+    """crowd-kit's HRRASA module, made to run with pandas 2: its ``_aggregate_embeddings``
+    casts a Series of arrays to float64, which pandas 2 refuses; the module is given a pandas
+    whose ``Series`` drops that cast for object Series (nothing else of crowd-kit changes)."""
+    import types
+
+    import crowdkit.aggregation.embeddings.hrrasa as module
+
+    class PandasWithoutTheCast(types.ModuleType):
+        def __getattr__(self, name):
+            return getattr(pd, name)
+
+        @staticmethod
+        def Series(data=None, *args, dtype=None, **kwargs):
+            if isinstance(data, pd.Series) and data.dtype == object:
+                return pd.Series(data, *args, **kwargs)
+            return pd.Series(data, *args, dtype=dtype, **kwargs)
+
+    module.pd = PandasWithoutTheCast("pandas")
+    return module.HRRASA
+
+
+def test_hrrasa_as_crowd_kit():
+    reference = _crowd_kit_hrrasa()
+    df, noise = generated(n_tasks=60)
+    solo = pd.DataFrame([["solo", "w3", "only", np.ones(12)], ["solo2", "wX", "alone", np.full(12, 2.0)]], columns=df.columns)
+    df = pd.concat([df, solo], ignore_index=True)
+    theirs = reference().fit(df)
+    mine = ours.HRRASA().fit(df)
+    assert list(mine.skills_.index) == list(theirs.skills_.index)
+    assert np.allclose(mine.skills_, theirs.skills_, rtol=1e-12, equal_nan=True)
+    assert list(mine.prior_skills_.index) == list(theirs.prior_skills_.index)
+    assert np.allclose(mine.prior_skills_, theirs.prior_skills_, rtol=1e-12, equal_nan=True)
+    assert list(mine.aggregated_embeddings_.index) == list(theirs.aggregated_embeddings_.index)
+    for a, b in zip(mine.aggregated_embeddings_, theirs.aggregated_embeddings_):
+        assert np.allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert np.allclose(mine.loss_history_, theirs.loss_history_, rtol=1e-9)
+    assert_same_choice(ours.HRRASA().fit_predict(df), reference().fit_predict(df))
+    workers = pd.Series(noise, index=[f"w{k}" for k in range(20)])
+    assert mine.skills_.dropna().corr(1 / workers**2, method="spearman") > 0.8
+
+
+def test_text_hrrasa_as_crowd_kit():
+    _crowd_kit_hrrasa()
+    rng = np.random.default_rng(4)
+    words = ["red", "green", "blue", "cat", "dog", "sun"]
+    table = {w: rng.normal(size=5) for w in words}
+    encoder = lambda text: np.sum([table[w] for w in text.split()], axis=0)
+    rows = []
+    for t in range(25):
+        truth = " ".join(rng.choice(words, 3))
+        for w in range(3):
+            rows.append([f"t{t}", f"w{w}", truth if rng.random() < 0.7 else " ".join(rng.choice(words, 3))])
+    df = pd.DataFrame(rows, columns=["task", "worker", "text"])
+    want = ck.TextHRRASA(encoder=encoder).fit_predict(df, None)
+    got = ours.TextHRRASA(encoder=encoder).fit_predict(df)
+    assert list(got.index) == list(want.index) and got.name == want.name
+    assert (got.to_numpy() == want.to_numpy()).all()

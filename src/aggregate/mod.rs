@@ -29,6 +29,7 @@ pub mod contract;
 pub mod dawid_skene;
 pub mod glad;
 pub mod gold_majority_vote;
+pub mod hrrasa;
 pub mod intervals;
 pub mod kos;
 pub mod m_msr;
@@ -57,6 +58,7 @@ pub use dawid_skene::{
 };
 pub use glad::{FittedGlad, Glad};
 pub use gold_majority_vote::{FittedGoldMajorityVote, GoldMajorityVote};
+pub use hrrasa::{FittedHrrasa, Hrrasa};
 pub use kos::{FittedKos, Kos};
 pub use m_msr::{FittedMmsr, Mmsr};
 pub use mace::{FittedMace, Mace, MaceMethod};

@@ -20,9 +20,9 @@ pub use crate::aggregate::contract::{
     DynAggregator, DynEmbedder, DynRanker, DynSegmenter, DynTextAggregator, Entry,
 };
 use crate::aggregate::{
-    bradley_terry, closest_to_average, dawid_skene, glad, gold_majority_vote, kos, m_msr, mace,
-    majority_vote, noisy_bradley_terry, rasa, rover, segmentation_em, segmentation_majority_vote,
-    segmentation_rasa, wawa, zero_based_skill,
+    bradley_terry, closest_to_average, dawid_skene, glad, gold_majority_vote, hrrasa, kos, m_msr,
+    mace, majority_vote, noisy_bradley_terry, rasa, rover, segmentation_em,
+    segmentation_majority_vote, segmentation_rasa, wawa, zero_based_skill,
 };
 use crate::error::{Error, Result};
 
@@ -52,7 +52,8 @@ pub static SEGMENTERS: [&Entry<dyn DynSegmenter>; 3] = [
 ];
 
 /// Every embedding method (embedded answers → one embedding and answer per task).
-pub static EMBEDDERS: [&Entry<dyn DynEmbedder>; 2] = [&closest_to_average::ENTRY, &rasa::ENTRY];
+pub static EMBEDDERS: [&Entry<dyn DynEmbedder>; 3] =
+    [&closest_to_average::ENTRY, &rasa::ENTRY, &hrrasa::ENTRY];
 
 /// Every text method (tokenised texts → one text per task).
 pub static TEXTS: [&Entry<dyn DynTextAggregator>; 1] = [&rover::ENTRY];
@@ -158,7 +159,7 @@ pub fn embedder(name: &str) -> Result<&'static Entry<dyn DynEmbedder>> {
         _ => Err(Error::param(
             "method",
             name,
-            "not an embedding method (closest-to-average, rasa)",
+            "not an embedding method (closest-to-average, rasa, hrrasa)",
         )),
     }
 }
