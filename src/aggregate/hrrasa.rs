@@ -165,11 +165,8 @@ impl Hrrasa {
         let sq = |u: &[f64], v: &[f64]| numpy_sum_by(dim, |j| (u[j] - v[j]) * (u[j] - v[j]));
         let norm = |u: &[f64]| numpy_sum_by(dim, |j| u[j] * u[j]);
         let mut local = vec![f64::NAN; data.len()];
-        for t in 0..data.n_tasks() {
+        for (t, _) in kept.iter().enumerate().filter(|&(_, &k)| k) {
             let rows = data.rows_of(t);
-            if !kept[t] {
-                continue;
-            }
             let overlap = rows.len() as f64;
             for (k, &r) in rows.iter().enumerate() {
                 if let Some(&first) = rows[..k]
