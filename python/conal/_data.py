@@ -263,25 +263,24 @@ def encode_masks(frame: pd.DataFrame) -> CodedMasks:
     that a task's masks share a shape)."""
     task_codes, task_ids = _sorted_codes(frame["task"].to_numpy())
     worker_codes, worker_ids = factorize(frame["worker"])
-    flat = []
-    shapes = np.zeros((len(frame), 2), dtype=np.int64)
-    for row, mask in enumerate(frame["segmentation"]):
-        a = np.asarray(mask)
-        if a.ndim != 2:
-            raise ValueError(
-                f"column 'segmentation', row {row}: a mask must be a 2-D array (height × width), "
-                f"got {a.ndim} dimensions"
-            )
+    arrays = [np.asarray(m) for m in frame["segmentation"]]
+    dims = np.fromiter((a.ndim for a in arrays), dtype=np.int64, count=len(arrays))
+    if (dims != 2).any():
+        row = int(np.flatnonzero(dims != 2)[0])
+        raise ValueError(
+            f"column 'segmentation', row {row}: a mask must be a 2-D array (height × width), "
+            f"got {dims[row]} dimensions"
+        )
+    for row, a in enumerate(arrays):
         if a.dtype != np.bool_:
             if not (np.issubdtype(a.dtype, np.number) and np.isin(a, (0, 1)).all()):
                 raise ValueError(
                     f"column 'segmentation', row {row}: a mask must hold booleans or 0/1, got "
                     f"{a.dtype} values such as {a.ravel()[~np.isin(a.ravel(), (0, 1))][:1].tolist()}"
                 )
-            a = a.astype(bool)
-        shapes[row] = a.shape
-        flat.append(a.ravel())
-    pixels = np.concatenate(flat) if flat else np.zeros(0, dtype=bool)
+    shapes = np.array([a.shape for a in arrays], dtype=np.int64).reshape(-1, 2)
+    # One pass flattens and converts every mask (0/1 numbers to booleans).
+    pixels = np.concatenate(arrays, axis=None, dtype=bool, casting="unsafe") if arrays else np.zeros(0, dtype=bool)
     return CodedMasks(
         task_codes, worker_codes, shapes[:, 0].copy(), shapes[:, 1].copy(), pixels, task_ids, worker_ids
     )

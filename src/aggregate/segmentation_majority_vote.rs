@@ -80,19 +80,30 @@ impl Segmenter for SegmentationMajorityVote {
             .map(|t| {
                 let rows = data.rows_of(t);
                 let (h, w) = data.shape(t);
+                let Some(skills) = &self.skills else {
+                    // Unweighted: whole votes, counted (the same comparison, exactly).
+                    let mut votes = vec![0u32; h * w];
+                    for &r in rows {
+                        for (acc, &m) in votes.iter_mut().zip(data.mask(r)) {
+                            *acc += u32::from(m);
+                        }
+                    }
+                    let n = rows.len() as u32;
+                    return votes.iter().map(|&v| 2 * v >= n).collect();
+                };
                 let mut score = vec![0.0; h * w];
                 let mut total = 0.0;
                 for &r in rows {
-                    let skill = self
-                        .skills
-                        .as_ref()
-                        .map_or(1.0, |s| s[data.worker[r] as usize]);
+                    let skill = skills[data.worker[r] as usize];
                     total += skill;
                     for (acc, &m) in score.iter_mut().zip(data.mask(r)) {
                         *acc += if m { skill } else { 0.0 };
                     }
                 }
-                score.iter().map(|&s| 2.0 * s - total >= 0.0).collect()
+                score
+                    .iter()
+                    .map(|&s| 2.0 * s - total >= 0.0)
+                    .collect::<Vec<bool>>()
             })
             .collect();
         Ok(FittedSegmentationMajorityVote { masks })

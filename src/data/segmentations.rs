@@ -200,21 +200,34 @@ impl Patterns {
                 keys[p * words + word] |= u64::from(b) << bit;
             }
         }
-        let mut index: FxHashMap<&[u64], u32> = FxHashMap::default();
-        let mut marks = Vec::new();
-        let ids = keys
-            .chunks_exact(words)
-            .map(|key| {
-                *index.entry(key).or_insert_with(|| {
-                    marks.push(
-                        (0..masks.len())
-                            .map(|k| key[k / 64] >> (k % 64) & 1 == 1)
-                            .collect(),
-                    );
-                    (marks.len() - 1) as u32
+        let mut marks: Vec<Vec<bool>> = Vec::new();
+        let mut new_pattern = |key: &[u64]| {
+            marks.push(
+                (0..masks.len())
+                    .map(|k| key[k / 64] >> (k % 64) & 1 == 1)
+                    .collect(),
+            );
+            (marks.len() - 1) as u32
+        };
+        let ids = if masks.len() <= 16 {
+            // Few workers: a direct table of every possible pattern (a map lookup per pixel
+            // was most of the time).
+            let mut table = vec![u32::MAX; 1 << masks.len()];
+            keys.iter()
+                .map(|&key| {
+                    let slot = &mut table[key as usize];
+                    if *slot == u32::MAX {
+                        *slot = new_pattern(&[key]);
+                    }
+                    *slot
                 })
-            })
-            .collect();
+                .collect()
+        } else {
+            let mut index: FxHashMap<&[u64], u32> = FxHashMap::default();
+            keys.chunks_exact(words)
+                .map(|key| *index.entry(key).or_insert_with(|| new_pattern(key)))
+                .collect()
+        };
         Patterns { ids, marks }
     }
 }
