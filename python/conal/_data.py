@@ -160,18 +160,7 @@ def check_comparisons(data: Any, worker: bool) -> pd.DataFrame:
     ``worker``); TypeError or MissingColumnError otherwise. Not a frame of those columns: on
     ten million rows, selecting them copied every id (a second)."""
     columns = (("worker",) if worker else ()) + PAIR_COLUMNS
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(
-            f"data must be a pandas DataFrame with columns {', '.join(columns)}; got "
-            f"{type(data).__name__}"
-        )
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise MissingColumnError(
-            f"data has no column {missing[0]!r} (pairwise comparisons need columns "
-            f"{', '.join(columns)}; found {list(map(str, data.columns))})"
-        )
-    return data
+    return check_columns(data, columns, "pairwise comparisons")
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, pd.Index]:
@@ -241,20 +230,9 @@ MASK_COLUMNS = ("task", "worker", "segmentation")
 
 
 def check_masks(data: Any) -> pd.DataFrame:
-    """The frame's task, worker and segmentation columns; TypeError or MissingColumnError
-    otherwise."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(
-            f"data must be a pandas DataFrame with columns task, worker, segmentation; got "
-            f"{type(data).__name__}"
-        )
-    missing = [c for c in MASK_COLUMNS if c not in data.columns]
-    if missing:
-        raise MissingColumnError(
-            f"data has no column {missing[0]!r} (segmentations need columns task, worker, "
-            f"segmentation; found {list(map(str, data.columns))})"
-        )
-    return data[list(MASK_COLUMNS)]
+    """The frame itself when it has task, worker and segmentation columns; TypeError or
+    MissingColumnError otherwise."""
+    return check_columns(data, MASK_COLUMNS, "segmentations")
 
 
 def encode_masks(frame: pd.DataFrame) -> CodedMasks:

@@ -1306,7 +1306,27 @@ def _first_minimum(scores: np.ndarray, tasks: np.ndarray, n_tasks: int) -> np.nd
     return best
 
 
-class RASA(_Base):
+class _ClosestAnswer(_Base):
+    """What RASA and HRRASA share after ``fit``: each answer's cosine distance to its task's
+    aggregate (``scores_``) and each task's closest answer (``embeddings_and_outputs_``)."""
+
+    def _apply(self, data: pd.DataFrame) -> Any:
+        frame = check_columns(data, _EMBEDDING_COLUMNS, "embedded answers")
+        self.scores_, self.embeddings_and_outputs_ = _closest_frames(
+            frame, self._scores, self._closest, self._coded.task_ids, self._coded.task
+        )
+        return self
+
+    def fit_predict_scores(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:
+        """``fit``, then every answer's cosine distance to its task's aggregate."""
+        return self.fit(data, true_embeddings)._apply(data).scores_
+
+    def fit_predict(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
+        """``fit``, then each task's closest answer (``embeddings_and_outputs_``)."""
+        return self.fit(data, true_embeddings)._apply(data).embeddings_and_outputs_
+
+
+class RASA(_ClosestAnswer):
     """RASA on embeddings (Li & Fukumoto 2019), as crowd-kit 1.4: each task's embedding is
     the skill-weighted mean of its answers' embeddings; each worker's skill is the upper
     ``alpha/2`` chi-squared quantile of its number of answers over its summed squared
@@ -1344,20 +1364,6 @@ class RASA(_Base):
         self._coded, self._scores, self._closest = coded, scores, closest
         return self
 
-    def _apply(self, data: pd.DataFrame) -> "RASA":
-        frame = check_columns(data, _EMBEDDING_COLUMNS, "embedded answers")
-        self.scores_, self.embeddings_and_outputs_ = _closest_frames(
-            frame, self._scores, self._closest, self._coded.task_ids, self._coded.task
-        )
-        return self
-
-    def fit_predict_scores(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:
-        """``fit``, then every answer's cosine distance to its task's aggregate."""
-        return self.fit(data, true_embeddings)._apply(data).scores_
-
-    def fit_predict(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
-        """``fit``, then each task's closest answer (``embeddings_and_outputs_``)."""
-        return self.fit(data, true_embeddings)._apply(data).embeddings_and_outputs_
 
 
 class TextRASA(_Base):
@@ -1436,7 +1442,7 @@ def glue_similarity(hyp: str, ref: Any) -> float:
     return float(gleu.sentence_gleu([hyp.split()], ref))
 
 
-class HRRASA(_Base):
+class HRRASA(_ClosestAnswer):
     """HRRASA (Li 2020), as crowd-kit 1.4: RASA whose weights are each worker's global skill
     times a local skill per answer — its closeness to the task's other answers, ``lambda_emb``
     × the mean of ``exp(−|e − e'|² / (|e|² |e'|²))`` plus ``lambda_out`` × the mean
@@ -1543,20 +1549,6 @@ class HRRASA(_Base):
         self._coded, self._scores, self._closest = coded, scores, closest
         return self
 
-    def _apply(self, data: pd.DataFrame) -> "HRRASA":
-        frame = check_columns(data, _EMBEDDING_COLUMNS, "embedded answers")
-        self.scores_, self.embeddings_and_outputs_ = _closest_frames(
-            frame, self._scores, self._closest, self._coded.task_ids, self._coded.task
-        )
-        return self
-
-    def fit_predict_scores(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:
-        """``fit``, then every answer's cosine distance to its task's aggregate."""
-        return self.fit(data, true_embeddings)._apply(data).scores_
-
-    def fit_predict(self, data: pd.DataFrame, true_embeddings: Optional[pd.Series] = None) -> pd.DataFrame:  # type: ignore[override]
-        """``fit``, then each task's closest answer (``embeddings_and_outputs_``)."""
-        return self.fit(data, true_embeddings)._apply(data).embeddings_and_outputs_
 
 
 class TextHRRASA(TextRASA):

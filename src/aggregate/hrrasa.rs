@@ -27,13 +27,11 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-use crate::aggregate::closest_to_average::{Distance, FittedClosest, closest, table, with_known};
+use crate::aggregate::closest_to_average::{Distance, FittedClosest, closest, table};
 use crate::aggregate::contract::{Embedder, Entry, FittedEmbeddings, Values};
-use crate::aggregate::rasa::chi2_isf;
-use crate::data::{Embeddings, numpy_sum, numpy_sum_by};
+use crate::aggregate::rasa::Rounds;
+use crate::data::{Embeddings, numpy_sum_by};
 use crate::error::{Error, Result};
-
-const EPS: f64 = 1e-5;
 
 /// HRRASA in the registry.
 pub(crate) static ENTRY: Entry<dyn crate::aggregate::contract::DynEmbedder> = Entry {
@@ -199,118 +197,27 @@ impl Embedder for Hrrasa {
     type Fitted = FittedHrrasa;
 
     fn fit(&self, data: &Embeddings) -> Result<Self::Fitted> {
-        let (dim, m) = (data.dim, data.n_workers());
         // Tasks with one answer are set aside, as crowd-kit sets them.
         let kept: Vec<bool> = (0..data.n_tasks())
             .map(|t| data.rows_of(t).len() > 1)
             .collect();
         let local = self.local_skills(data, &kept)?;
-        let in_kept = |r: usize| kept[data.task[r] as usize];
-        let mut answers = vec![0usize; m];
-        let mut rows_of_worker = vec![Vec::new(); m];
-        for r in (0..data.len()).filter(|&r| in_kept(r)) {
-            answers[data.worker[r] as usize] += 1;
-            rows_of_worker[data.worker[r] as usize].push(r);
+        let rounds = Rounds {
+            kept,
+            local: local.clone(),
+            alpha: self.alpha,
+            n_iter: self.n_iter,
+            tol: self.tol,
+            true_embeddings: self.true_embeddings.as_ref(),
         }
-        let prior: Vec<f64> = answers
-            .iter()
-            .map(|&n| {
-                if n > 0 {
-                    chi2_isf(self.alpha / 2.0, n as f64)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        let mut skills = vec![1.0; m];
-        let weights_of = |skills: &[f64]| -> Vec<f64> {
-            (0..data.len())
-                .map(|r| {
-                    if in_kept(r) {
-                        skills[data.worker[r] as usize] * local[r]
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect()
-        };
-        let aggregate = |weights: &[f64]| -> Result<Vec<Vec<f64>>> {
-            let mut aggregated: Vec<Vec<f64>> = (0..data.n_tasks())
-                .map(|t| {
-                    let rows = data.rows_of(t);
-                    if !kept[t] {
-                        // One answer: the aggregate is that answer.
-                        return data.embedding(rows[0]).to_vec();
-                    }
-                    let mut sum = vec![0.0; dim];
-                    for &r in rows {
-                        sum.iter_mut()
-                            .zip(data.embedding(r))
-                            .for_each(|(a, x)| *a += weights[r] * x);
-                    }
-                    let total = numpy_sum_by(rows.len(), |i| weights[rows[i]]);
-                    sum.iter().map(|a| a / total).collect()
-                })
-                .collect();
-            with_known(&mut aggregated, self.true_embeddings.as_ref(), dim)?;
-            Ok(aggregated)
-        };
-        let mut weights = weights_of(&skills);
-        let mut aggregated = aggregate(&weights)?;
-        let mut last: Option<Vec<Vec<f64>>> = None;
-        let mut history = Vec::new();
-        let any_kept = kept.iter().any(|&k| k);
-        for _ in 0..if any_kept { self.n_iter } else { 0 } {
-            aggregated = aggregate(&weights)?;
-            let distances: Vec<f64> = (0..data.len())
-                .map(|r| {
-                    if !in_kept(r) {
-                        return f64::NAN;
-                    }
-                    let d = Distance::SqEuclidean
-                        .between(data.embedding(r), &aggregated[data.task[r] as usize]);
-                    d / local[r]
-                })
-                .collect();
-            for w in 0..m {
-                let rows = &rows_of_worker[w];
-                if !rows.is_empty() {
-                    let total = numpy_sum_by(rows.len(), |i| distances[rows[i]]).max(EPS);
-                    skills[w] = prior[w] / total;
-                }
-            }
-            weights = weights_of(&skills);
-            if let Some(prev) = &last {
-                let (mut delta, mut size) = (vec![0.0; dim], vec![0.0; dim]);
-                for (t, (a, b)) in aggregated.iter().zip(prev).enumerate() {
-                    if !kept[t] {
-                        continue;
-                    }
-                    for j in 0..dim {
-                        delta[j] += (a[j] - b[j]) * (a[j] - b[j]);
-                        size[j] += a[j] * a[j];
-                    }
-                }
-                let loss = numpy_sum(&delta) / numpy_sum(&size);
-                history.push(loss);
-                if loss < self.tol {
-                    break;
-                }
-            }
-            last = Some(aggregated.clone());
-        }
-        let skills = skills
-            .iter()
-            .zip(&answers)
-            .map(|(&s, &n)| if n > 0 { s } else { f64::NAN })
-            .collect();
+        .run(data)?;
         Ok(FittedHrrasa {
-            closest: closest(data, &aggregated, Distance::Cosine),
-            skills,
-            prior_skills: prior,
+            closest: closest(data, &rounds.aggregated, Distance::Cosine),
+            skills: rounds.skills,
+            prior_skills: rounds.prior,
             local_skills: local,
-            weights,
-            loss_history: history,
+            weights: rounds.weights,
+            loss_history: rounds.history,
         })
     }
 }

@@ -147,66 +147,135 @@ impl Embedder for Rasa {
     type Fitted = FittedRasa;
 
     fn fit(&self, data: &Embeddings) -> Result<Self::Fitted> {
-        let (dim, m) = (data.dim, data.n_workers());
-        let mut answers = vec![0usize; m];
-        for &w in &data.worker {
-            answers[w as usize] += 1;
+        let rounds = Rounds {
+            kept: vec![true; data.n_tasks()],
+            local: vec![1.0; data.len()],
+            alpha: self.alpha,
+            n_iter: self.n_iter,
+            tol: self.tol,
+            true_embeddings: self.true_embeddings.as_ref(),
         }
-        let prior: Vec<f64> = answers
-            .iter()
-            .map(|&n| {
-                if n > 0 {
-                    chi2_isf(self.alpha / 2.0, n as f64)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect();
-        let mut skills = vec![1.0; m];
-        let mut last: Option<Vec<Vec<f64>>> = None;
-        let mut aggregated = vec![vec![0.0; dim]; data.n_tasks()];
-        let mut history = Vec::new();
-        // Each worker's rows, for its summed distance in crowd-kit's order (row order).
+        .run(data)?;
+        Ok(FittedRasa {
+            closest: closest(data, &rounds.aggregated, Distance::Cosine),
+            skills: rounds.skills,
+            prior_skills: rounds.prior,
+            loss_history: rounds.history,
+        })
+    }
+}
+
+/// RASA's alternation, shared with HRRASA: aggregates as weighted means (a row weighs its
+/// worker's skill × its local skill), skills as prior over summed distances (a row's
+/// squared distance over its local skill), over the kept tasks; a task set aside keeps its
+/// one answer as aggregate. RASA keeps every task with local skills of 1 (which change no
+/// number: `x · 1` and `x / 1` are `x`).
+pub(crate) struct Rounds<'a> {
+    /// Whether each task takes part.
+    pub kept: Vec<bool>,
+    /// Each row's local skill.
+    pub local: Vec<f64>,
+    pub alpha: f64,
+    pub n_iter: usize,
+    pub tol: f64,
+    pub true_embeddings: Option<&'a Vec<Vec<f64>>>,
+}
+
+/// What the alternation ends with.
+pub(crate) struct RoundsOutcome {
+    pub aggregated: Vec<Vec<f64>>,
+    /// Skills (NaN for a worker without a kept answer) and priors.
+    pub skills: Vec<f64>,
+    pub prior: Vec<f64>,
+    /// Each row's final weight (NaN outside the kept tasks).
+    pub weights: Vec<f64>,
+    pub history: Vec<f64>,
+}
+
+impl Rounds<'_> {
+    pub(crate) fn run(&self, data: &Embeddings) -> Result<RoundsOutcome> {
+        let (dim, m) = (data.dim, data.n_workers());
+        let in_kept = |r: usize| self.kept[data.task[r] as usize];
+        // Each worker's kept rows, for its summed distance in crowd-kit's order (row order).
         let mut rows_of_worker = vec![Vec::new(); m];
-        for r in 0..data.len() {
+        for r in (0..data.len()).filter(|&r| in_kept(r)) {
             rows_of_worker[data.worker[r] as usize].push(r);
         }
-        for _ in 0..self.n_iter {
-            aggregated = (0..data.n_tasks())
+        let prior: Vec<f64> = rows_of_worker
+            .iter()
+            .map(|rows| match rows.len() {
+                0 => f64::NAN,
+                n => chi2_isf(self.alpha / 2.0, n as f64),
+            })
+            .collect();
+        let weights_of = |skills: &[f64]| -> Vec<f64> {
+            (0..data.len())
+                .map(|r| {
+                    if in_kept(r) {
+                        skills[data.worker[r] as usize] * self.local[r]
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect()
+        };
+        let aggregate = |weights: &[f64]| -> Result<Vec<Vec<f64>>> {
+            let mut aggregated: Vec<Vec<f64>> = (0..data.n_tasks())
                 .map(|t| {
                     let rows = data.rows_of(t);
+                    if !self.kept[t] {
+                        return data.embedding(rows[0]).to_vec();
+                    }
                     let mut sum = vec![0.0; dim];
                     for &r in rows {
-                        let s = skills[data.worker[r] as usize];
                         sum.iter_mut()
                             .zip(data.embedding(r))
-                            .for_each(|(a, x)| *a += s * x);
+                            .for_each(|(a, x)| *a += weights[r] * x);
                     }
-                    let weight =
-                        numpy_sum_by(rows.len(), |i| skills[data.worker[rows[i]] as usize]);
-                    sum.iter().map(|a| a / weight).collect()
+                    let total = numpy_sum_by(rows.len(), |i| weights[rows[i]]);
+                    sum.iter().map(|a| a / total).collect()
                 })
                 .collect();
-            with_known(&mut aggregated, self.true_embeddings.as_ref(), dim)?;
+            with_known(&mut aggregated, self.true_embeddings, dim)?;
+            Ok(aggregated)
+        };
+        let mut skills = vec![1.0; m];
+        let mut weights = weights_of(&skills);
+        let mut aggregated = aggregate(&weights)?;
+        let mut last: Option<Vec<Vec<f64>>> = None;
+        let mut history = Vec::new();
+        let rounds = if self.kept.iter().any(|&k| k) {
+            self.n_iter
+        } else {
+            0
+        };
+        for _ in 0..rounds {
+            aggregated = aggregate(&weights)?;
             let distances: Vec<f64> = (0..data.len())
                 .map(|r| {
-                    Distance::SqEuclidean
-                        .between(data.embedding(r), &aggregated[data.task[r] as usize])
+                    if !in_kept(r) {
+                        return f64::NAN;
+                    }
+                    let centre = &aggregated[data.task[r] as usize];
+                    Distance::SqEuclidean.between(data.embedding(r), centre) / self.local[r]
                 })
                 .collect();
-            for w in 0..m {
-                let rows = &rows_of_worker[w];
-                if rows.is_empty() {
-                    continue;
+            for (w, rows) in rows_of_worker.iter().enumerate() {
+                if !rows.is_empty() {
+                    let total = numpy_sum_by(rows.len(), |i| distances[rows[i]]).max(EPS);
+                    skills[w] = prior[w] / total;
                 }
-                let total = numpy_sum_by(rows.len(), |i| distances[rows[i]]).max(EPS);
-                skills[w] = prior[w] / total;
             }
+            weights = weights_of(&skills);
             if let Some(prev) = &last {
                 // Σ over tasks (one after another) of the squared change, then over dims.
-                let mut delta = vec![0.0; dim];
-                let mut size = vec![0.0; dim];
-                for (a, b) in aggregated.iter().zip(prev) {
+                let (mut delta, mut size) = (vec![0.0; dim], vec![0.0; dim]);
+                for (_, (a, b)) in aggregated
+                    .iter()
+                    .zip(prev)
+                    .enumerate()
+                    .filter(|&(t, _)| self.kept[t])
+                {
                     for j in 0..dim {
                         delta[j] += (a[j] - b[j]) * (a[j] - b[j]);
                         size[j] += a[j] * a[j];
@@ -222,14 +291,15 @@ impl Embedder for Rasa {
         }
         let skills = skills
             .iter()
-            .zip(&answers)
-            .map(|(&s, &n)| if n > 0 { s } else { f64::NAN })
+            .zip(&rows_of_worker)
+            .map(|(&s, rows)| if rows.is_empty() { f64::NAN } else { s })
             .collect();
-        Ok(FittedRasa {
-            closest: closest(data, &aggregated, Distance::Cosine),
+        Ok(RoundsOutcome {
+            aggregated,
             skills,
-            prior_skills: prior,
-            loss_history: history,
+            prior,
+            weights,
+            history,
         })
     }
 }

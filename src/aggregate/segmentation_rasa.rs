@@ -23,8 +23,6 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-use rayon::prelude::*;
-
 use crate::aggregate::contract::{Entry, FittedSegmentation, Segmenter, Values};
 use crate::data::{Patterns, Segmentations, numpy_sum, numpy_sum_by};
 use crate::error::{Error, Result};
@@ -157,21 +155,15 @@ impl Segmenter for SegmentationRasa {
     type Fitted = FittedSegmentationRasa;
 
     fn fit(&self, data: &Segmentations) -> Result<Self::Fitted> {
-        let per_task: Vec<_> = (0..data.n_tasks())
-            .into_par_iter()
-            .map(|t| {
-                let (h, w) = data.shape(t);
-                self.one(&data.masks_of(t), h * w)
-            })
-            .collect();
+        let per_task = data.map_tasks(|masks, pixels| self.one(masks, pixels));
         let mut fitted = FittedSegmentationRasa {
             masks: Vec::with_capacity(per_task.len()),
             weights: Vec::with_capacity(per_task.len()),
             loss_history: Vec::with_capacity(per_task.len()),
         };
-        for (m, w, l) in per_task {
+        for (m, x, l) in per_task {
             fitted.masks.push(m);
-            fitted.weights.push(w);
+            fitted.weights.push(x);
             fitted.loss_history.push(l);
         }
         Ok(fitted)

@@ -170,6 +170,19 @@ impl Segmentations {
         self.by_task[t].iter().map(|&r| self.mask(r)).collect()
     }
 
+    /// `f(masks, pixels)` for every task (its masks in input order, its pixel count), the
+    /// tasks in parallel, results in task order.
+    pub fn map_tasks<T: Send>(&self, f: impl Fn(&[&[bool]], usize) -> T + Sync) -> Vec<T> {
+        use rayon::prelude::*;
+        (0..self.n_tasks())
+            .into_par_iter()
+            .map(|t| {
+                let (h, w) = self.shape(t);
+                f(&self.masks_of(t), h * w)
+            })
+            .collect()
+    }
+
     /// Row `r`'s mask, row-major.
     pub fn mask(&self, r: usize) -> &[bool] {
         &self.pixels[self.offsets[r]..self.offsets[r + 1]]
