@@ -256,9 +256,13 @@ def encode_masks(frame: pd.DataFrame) -> CodedMasks:
                     f"column 'segmentation', row {row}: a mask must hold booleans or 0/1, got "
                     f"{a.dtype} values such as {a.ravel()[~np.isin(a.ravel(), (0, 1))][:1].tolist()}"
                 )
-    shapes = np.array([a.shape for a in arrays], dtype=np.int64).reshape(-1, 2)
-    # One pass flattens and converts every mask (0/1 numbers to booleans).
-    pixels = np.concatenate(arrays, axis=None, dtype=bool, casting="unsafe") if arrays else np.zeros(0, dtype=bool)
+            arrays[row] = a.astype(bool)
+    n = len(arrays)
+    shapes = np.empty((n, 2), dtype=np.int64)
+    shapes[:, 0] = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=n)
+    shapes[:, 1] = np.fromiter((a.shape[1] for a in arrays), dtype=np.int64, count=n)
+    # One pass flattens every mask (a plain copy: the masks are booleans by now).
+    pixels = np.concatenate(arrays, axis=None) if arrays else np.zeros(0, dtype=bool)
     return CodedMasks(
         task_codes, worker_codes, shapes[:, 0].copy(), shapes[:, 1].copy(), pixels, task_ids, worker_ids
     )
