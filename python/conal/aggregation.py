@@ -949,9 +949,6 @@ class _Pairwise(_Base):
     _needs_worker = False
     _index_name: Optional[str] = None
 
-    def _core_params(self) -> dict:
-        return {k: v for k, v in self._params().items()}
-
     def fit(self, data: pd.DataFrame) -> Any:
         """Fits the scores to the comparisons in ``data`` (columns ``left``, ``right``,
         ``label``, and ``worker`` where the method models workers; ``label`` is the chosen
@@ -963,7 +960,7 @@ class _Pairwise(_Base):
             self._set_empty()
             return self
         self._coded = encode_comparisons(frame, self._needs_worker)
-        scores, learned, _ = _conal.rank(self._method, self._coded, self._core_params())
+        scores, learned, _ = _conal.rank(self._method, self._coded, self._params())
         self._set(scores, learned)
         return self
 
@@ -995,7 +992,7 @@ class _Pairwise(_Base):
         if self._coded is None:
             return pd.DataFrame({"score": [], "lower": [], "upper": []}, index=self.scores_.index, dtype=np.float64)
         scores, _, bounds = _conal.rank(
-            self._method, self._coded, self._core_params(), level, int(n_resamples), int(random_state)
+            self._method, self._coded, self._params(), level, int(n_resamples), int(random_state)
         )
         lower, upper = bounds
         index = self.scores_.index

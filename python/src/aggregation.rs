@@ -4,7 +4,7 @@
 
 use conal::aggregate::agreement::{self, By};
 use conal::aggregate::intervals::{Bootstrap, score_intervals};
-use conal::aggregate::{Params, registry};
+use conal::aggregate::{Params, Values, registry};
 use conal::data::{Comparisons, Embeddings, Outcome, Segmentations, Texts};
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
@@ -43,10 +43,7 @@ pub fn aggregate<'py>(
     };
     let data = coded.extract::<Codes>()?.labels(&names)?;
     let fitted = py.detach(|| aggregator.fit(&data)).map_err(to_py)?;
-    let learned = PyDict::new(py);
-    for (name, values) in fitted.learned() {
-        learned.set_item(name, values_to_py(py, &values)?)?;
-    }
+    let learned = learned_to_py(py, fitted.learned())?;
     let a = fitted.aggregation();
     if agreement {
         let shares =
@@ -73,6 +70,33 @@ fn params_from_py(params: &Bound<'_, PyDict>) -> PyResult<Params> {
     Ok(p)
 }
 
+/// What a method learned, by name, as a dict of numpy values.
+fn learned_to_py<'py>(
+    py: Python<'py>,
+    learned: Vec<(&'static str, Values)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, values) in learned {
+        dict.set_item(name, values_to_py(py, &values)?)?;
+    }
+    Ok(dict)
+}
+
+/// The int64 array attribute `name` of a coded frame (codes, offsets, sizes) as indices; a
+/// negative value becomes `beyond` (the largest index), which the core's constructor then
+/// reports by row as out of range.
+fn indices<T: TryFrom<i64> + Copy>(
+    coded: &Bound<'_, PyAny>,
+    name: &str,
+    beyond: T,
+) -> PyResult<Vec<T>> {
+    let a: PyReadonlyArray1<'_, i64> = coded.getattr(name)?.extract()?;
+    Ok(a.as_slice()?
+        .iter()
+        .map(|&c| T::try_from(c).unwrap_or(beyond))
+        .collect())
+}
+
 /// Runs the ranking method `method` (`bt`, `noisy-bt`) with `params` on a comparison frame's
 /// codes (`coded`: the Python `CodedComparisons`: `left`, `right`, `worker` codes, `outcome`
 /// 0 left won / 1 right won / 2 tie / 3 neither, and the id names for errors). Returns
@@ -96,13 +120,7 @@ pub fn rank<'py>(
 )> {
     let entry = registry::ranker(method).map_err(to_py)?;
     let ranker = entry.build(&params_from_py(params)?).map_err(to_py)?;
-    let codes = |name: &str| -> PyResult<Vec<u32>> {
-        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
-        Ok(a.as_slice()?
-            .iter()
-            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect())
-    };
+    let codes = |name: &str| indices(coded, name, u32::MAX);
     let outcome: PyReadonlyArray1<'py, i8> = coded.getattr("outcome")?.extract()?;
     let outcome = outcome
         .as_slice()?
@@ -133,16 +151,13 @@ pub fn rank<'py>(
                         resamples,
                         seed,
                     };
-                    score_intervals(ranker.as_ref(), &data, &how)
+                    score_intervals(ranker.as_ref(), &data, fitted.scores(), &how)
                 })
                 .transpose()?;
             Ok::<_, conal::Error>((fitted, intervals))
         })
         .map_err(to_py)?;
-    let learned = PyDict::new(py);
-    for (name, values) in fitted.learned() {
-        learned.set_item(name, values_to_py(py, &values)?)?;
-    }
+    let learned = learned_to_py(py, fitted.learned())?;
     Ok((
         PyArray1::from_slice(py, fitted.scores()),
         learned,
@@ -169,32 +184,20 @@ pub fn segment<'py>(
 ) -> PyResult<(Vec<Bound<'py, PyAny>>, Bound<'py, PyDict>)> {
     let entry = registry::segmenter(method).map_err(to_py)?;
     let segmenter = entry.build(&params_from_py(params)?).map_err(to_py)?;
-    let ints = |name: &str| -> PyResult<Vec<i64>> {
-        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
-        Ok(a.as_slice()?.to_vec())
-    };
-    let code = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-    let size = |v: i64| usize::try_from(v).unwrap_or(usize::MAX);
     let pixels: PyReadonlyArray1<'py, bool> = coded.getattr("pixels")?.extract()?;
-    let (heights, widths) = (ints("heights")?, ints("widths")?);
+    let heights = indices(coded, "heights", usize::MAX)?;
+    let widths = indices(coded, "widths", usize::MAX)?;
     let data = Segmentations::new(
         coded.getattr("task_names")?.extract()?,
         coded.getattr("worker_names")?.extract()?,
-        ints("task")?.into_iter().map(code).collect(),
-        ints("worker")?.into_iter().map(code).collect(),
-        heights
-            .iter()
-            .zip(&widths)
-            .map(|(&h, &w)| (size(h), size(w)))
-            .collect(),
+        indices(coded, "task", u32::MAX)?,
+        indices(coded, "worker", u32::MAX)?,
+        heights.into_iter().zip(widths).collect(),
         pixels.as_slice()?.to_vec(),
     )
     .map_err(to_py)?;
     let fitted = py.detach(|| segmenter.fit(&data)).map_err(to_py)?;
-    let learned = PyDict::new(py);
-    for (name, values) in fitted.learned() {
-        learned.set_item(name, values_to_py(py, &values)?)?;
-    }
+    let learned = learned_to_py(py, fitted.learned())?;
     let masks = fitted
         .masks()
         .iter()
@@ -228,13 +231,7 @@ pub fn embed<'py>(
 )> {
     let entry = registry::embedder(method).map_err(to_py)?;
     let embedder = entry.build(&params_from_py(params)?).map_err(to_py)?;
-    let codes = |name: &str| -> PyResult<Vec<u32>> {
-        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
-        Ok(a.as_slice()?
-            .iter()
-            .map(|&c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect())
-    };
+    let codes = |name: &str| indices(coded, name, u32::MAX);
     let values: PyReadonlyArray2<'py, f64> = coded.getattr("values")?.extract()?;
     let dim = values.shape()[1];
     let data = Embeddings::new(
@@ -247,10 +244,7 @@ pub fn embed<'py>(
     )
     .map_err(to_py)?;
     let fitted = py.detach(|| embedder.fit(&data)).map_err(to_py)?;
-    let learned = PyDict::new(py);
-    for (name, v) in fitted.learned() {
-        learned.set_item(name, values_to_py(py, &v)?)?;
-    }
+    let learned = learned_to_py(py, fitted.learned())?;
     let aggregated: Vec<f64> = fitted
         .aggregated()
         .iter()
@@ -287,25 +281,12 @@ pub fn aggregate_texts<'py>(
 ) -> PyResult<Vec<Bound<'py, PyArray1<u32>>>> {
     let entry = registry::text_aggregator(method).map_err(to_py)?;
     let aggregator = entry.build(&params_from_py(params)?).map_err(to_py)?;
-    let ints = |name: &str| -> PyResult<Vec<i64>> {
-        let a: PyReadonlyArray1<'py, i64> = coded.getattr(name)?.extract()?;
-        Ok(a.as_slice()?.to_vec())
-    };
     let data = Texts::new(
         coded.getattr("task_names")?.extract()?,
         coded.getattr("words")?.extract()?,
-        ints("task")?
-            .into_iter()
-            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect(),
-        ints("offsets")?
-            .into_iter()
-            .map(|c| usize::try_from(c).unwrap_or(usize::MAX))
-            .collect(),
-        ints("tokens")?
-            .into_iter()
-            .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
-            .collect(),
+        indices(coded, "task", u32::MAX)?,
+        indices(coded, "offsets", usize::MAX)?,
+        indices(coded, "tokens", u32::MAX)?,
     )
     .map_err(to_py)?;
     let fitted = py.detach(|| aggregator.fit(&data)).map_err(to_py)?;

@@ -37,7 +37,7 @@
 
 use rayon::prelude::*;
 
-use crate::aggregate::contract::{Entry, FittedRanking, Ranker, Values};
+use crate::aggregate::contract::{Entry, FittedRanking, Ranker, Values, check_non_negative};
 use crate::aggregate::params::Params;
 use crate::data::{Comparisons, Outcome};
 use crate::error::{Error, Result};
@@ -148,9 +148,7 @@ impl BradleyTerry {
     /// Stop once the scores move by less than this in L1 norm (0: run every iteration).
     /// Defaults to 1e-5.
     pub fn tol(mut self, tol: f64) -> Result<Self> {
-        if !(tol.is_finite() && tol >= 0.0) {
-            return Err(Error::param("tol", tol, "finite and non-negative"));
-        }
+        check_non_negative(&[("tol", tol)])?;
         self.tol = tol;
         Ok(self)
     }

@@ -16,12 +16,14 @@
 //!
 //! ```
 //! use conal::aggregate::intervals::{Bootstrap, score_intervals};
-//! use conal::aggregate::BradleyTerry;
+//! use conal::aggregate::{BradleyTerry, Ranker};
 //! use conal::data::Comparisons;
 //!
 //! let labels: Vec<&str> = (0..40).map(|i| if i % 4 == 0 { "b" } else { "a" }).collect();
 //! let data = Comparisons::from_strings(&["w"; 40], &["a"; 40], &["b"; 40], &labels)?;
-//! let ci = score_intervals(&BradleyTerry::new(), &data, &Bootstrap::default())?;
+//! let bt = BradleyTerry::new();
+//! let fitted = bt.fit(&data)?;
+//! let ci = score_intervals(&bt, &data, &fitted.scores, &Bootstrap::default())?;
 //! assert!(ci.lower[0] < 0.75 && 0.75 < ci.upper[0]);
 //! # Ok::<(), conal::Error>(())
 //! ```
@@ -65,10 +67,11 @@ pub struct ScoreIntervals {
     pub upper: Vec<f64>,
 }
 
-/// The bootstrap intervals of `ranker`'s scores on `data`.
+/// The bootstrap intervals around `scores`, the scores `ranker` fitted on all of `data`.
 pub fn score_intervals<R: DynRanker + ?Sized>(
     ranker: &R,
     data: &Comparisons,
+    scores: &[f64],
     how: &Bootstrap,
 ) -> Result<ScoreIntervals> {
     if !(how.level > 0.0 && how.level < 1.0) {
@@ -89,7 +92,12 @@ pub fn score_intervals<R: DynRanker + ?Sized>(
                 .map(|f| f.scores().to_vec())
         })
         .collect::<Result<_>>()?;
-    let point = ranker.fit(data, None)?.scores().to_vec();
+    if scores.len() != data.n_items() {
+        return Err(Error::Invalid {
+            what: "scores",
+            message: format!("{} scores for {} items", scores.len(), data.n_items()),
+        });
+    }
     let n = data.n_items();
     let (lo_q, hi_q) = ((1.0 - how.level) / 2.0, (1.0 + how.level) / 2.0);
     // The standard normal quantile of (1 + level) / 2.
@@ -100,7 +108,7 @@ pub fn score_intervals<R: DynRanker + ?Sized>(
     for i in 0..n {
         column.clear();
         column.extend(draws.iter().map(|d| d[i]).filter(|v| !v.is_nan()));
-        let centre = point[i];
+        let centre = scores[i];
         if column.len() >= 2 && centre > 0.0 && column.iter().all(|&v| v > 0.0) {
             // Normal on the log scale, with the resamples' standard deviation.
             let logs = column.iter().map(|v| v.ln());
@@ -136,7 +144,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::BradleyTerry;
+    use crate::aggregate::{BradleyTerry, Ranker};
     use rand::RngExt;
 
     #[test]
@@ -179,7 +187,9 @@ mod tests {
                 seed: set,
                 ..Bootstrap::default()
             };
-            let ci = score_intervals(&BradleyTerry::new(), &data, &how).unwrap();
+            let bt = BradleyTerry::new();
+            let fitted = Ranker::fit(&bt, &data).unwrap();
+            let ci = score_intervals(&bt, &data, &fitted.scores, &how).unwrap();
             for (k, id) in data.items.iter().enumerate() {
                 let truth = strength[id.parse::<usize>().unwrap()].exp() / sum;
                 covered += usize::from(ci.lower[k] <= truth && truth <= ci.upper[k]);

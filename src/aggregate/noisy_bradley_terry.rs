@@ -52,9 +52,9 @@
 use rayon::prelude::*;
 
 use crate::aggregate::bradley_terry::{TieRule, check_weights, outcome_weights, tie_rule};
-use crate::aggregate::contract::{Entry, FittedRanking, Ranker, Values};
+use crate::aggregate::contract::{Entry, FittedRanking, Ranker, Values, check_non_negative};
 use crate::data::Comparisons;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rng::NumpyRandomState;
 
 /// Noisy Bradley-Terry in the registry.
@@ -153,22 +153,14 @@ impl NoisyBradleyTerry {
     /// Stop when the objective grows by less than this, relative to its size. Defaults to
     /// 1e-5.
     pub fn tol(mut self, tol: f64) -> Result<Self> {
-        if !(tol.is_finite() && tol >= 0.0) {
-            return Err(Error::param("tol", tol, "finite and non-negative"));
-        }
+        check_non_negative(&[("tol", tol)])?;
         self.tol = tol;
         Ok(self)
     }
 
     /// Pull of the strengths towards the anchor at 0. Defaults to 1e-5.
     pub fn regularization_ratio(mut self, r: f64) -> Result<Self> {
-        if !(r.is_finite() && r >= 0.0) {
-            return Err(Error::param(
-                "regularization_ratio",
-                r,
-                "finite and non-negative",
-            ));
-        }
+        check_non_negative(&[("regularization_ratio", r)])?;
         self.regularization_ratio = r;
         Ok(self)
     }

@@ -23,9 +23,11 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
-use crate::aggregate::contract::{Entry, FittedSegmentation, Segmenter, Values};
+use crate::aggregate::contract::{
+    Entry, FittedSegmentation, Segmenter, Values, check_non_negative,
+};
 use crate::data::{Patterns, Segmentations, numpy_sum, numpy_sum_by};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const EPS: f64 = 1e-5;
 
@@ -46,9 +48,7 @@ pub(crate) static ENTRY: Entry<dyn crate::aggregate::contract::DynSegmenter> = E
             m.n_iter = n;
         }
         if let Some(t) = p.f64("tol")? {
-            if !(t.is_finite() && t >= 0.0) {
-                return Err(Error::param("tol", t, "finite and non-negative"));
-            }
+            check_non_negative(&[("tol", t)])?;
             m.tol = t;
         }
         Ok(Box::new(m))

@@ -24,6 +24,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
+use crate::data::music::csv_error;
 use crate::error::{DataError, Error, Result};
 
 /// The labels that mean "neither item won" when they name neither compared item.
@@ -164,15 +165,6 @@ impl Comparisons {
         right: &[&str],
         labels: &[&str],
     ) -> Result<Self> {
-        let mut b = Builder::default();
-        for r in 0..left
-            .len()
-            .min(right.len())
-            .min(labels.len())
-            .min(workers.len())
-        {
-            b.push(workers[r], left[r], right[r], labels[r]);
-        }
         if [right.len(), labels.len(), workers.len()]
             .iter()
             .any(|&l| l != left.len())
@@ -188,6 +180,10 @@ impl Comparisons {
                 ),
             });
         }
+        let mut b = Builder::default();
+        for r in 0..left.len() {
+            b.push(workers[r], left[r], right[r], labels[r]);
+        }
         b.finish()
     }
 
@@ -198,8 +194,11 @@ impl Comparisons {
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_path(path)
-            .map_err(|e| csv_error(path, e))?;
-        let header = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+            .map_err(|e| Error::Data(csv_error(path, e)))?;
+        let header = reader
+            .headers()
+            .map_err(|e| Error::Data(csv_error(path, e)))?
+            .clone();
         let find = |name: &str| {
             header.iter().position(|h| h == name).ok_or_else(|| {
                 Error::Data(DataError::file(
@@ -225,7 +224,7 @@ impl Comparisons {
             match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {}
-                Err(e) => return Err(csv_error(path, e)),
+                Err(e) => return Err(Error::Data(csv_error(path, e))),
             }
             line += 1;
             let field = |i: usize, name: &str| match record.get(i) {
@@ -294,14 +293,6 @@ impl Comparisons {
             Outcome::Right => Some((c, self.right[c], self.left[c])),
             Outcome::Tie => None,
         })
-    }
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map_or(0, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(cause) => Error::Data(DataError::io(path, cause)),
-        kind => Error::Data(DataError::parse(path, line, format!("{kind:?}"))),
     }
 }
 

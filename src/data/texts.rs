@@ -14,6 +14,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
+use crate::data::music::csv_error;
 use crate::error::{DataError, Error, Result};
 
 /// Answers as word sequences, one row per (task, worker).
@@ -124,13 +125,7 @@ impl Texts {
     /// Texts from a CSV file with a header naming `task_column` and `text_column` (other
     /// columns are ignored), split into words at whitespace; errors name the file and line.
     pub fn read_csv(path: &Path, task_column: &str, text_column: &str) -> Result<Self> {
-        let fail = |e: csv::Error| {
-            let line = e.position().map_or(0, |p| p.line());
-            match e.into_kind() {
-                csv::ErrorKind::Io(cause) => Error::Data(DataError::io(path, cause)),
-                kind => Error::Data(DataError::parse(path, line, format!("{kind:?}"))),
-            }
-        };
+        let fail = |e: csv::Error| Error::Data(csv_error(path, e));
         let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(fail)?;
         let header = reader.headers().map_err(fail)?.clone();
         let find = |name: &str| {

@@ -343,6 +343,7 @@ fn rank(args: &AggregateArgs, method: &Entry<dyn DynRanker>) -> anyhow::Result<(
         Some(level) => Some(score_intervals(
             ranker.as_ref(),
             &data,
+            scores,
             &Bootstrap {
                 level,
                 resamples: args.resamples,
