@@ -786,3 +786,168 @@ fn aggregate_aligns_texts_with_rover() {
     );
     assert!(!ok && err.contains("no column \"answer\""), "{err}");
 }
+
+/// Masks from PNG and .npy files listed in a CSV: the vote written as one PNG per task that
+/// reads back as the hand-computed mask; a missing file and a mask of the wrong shape are
+/// errors naming the listing's line (path:line:).
+#[test]
+fn aggregate_votes_on_mask_files() {
+    use conal::data::{read_mask, write_mask_png};
+    let dir = tempfile::tempdir().unwrap();
+    let a = [true, true, false, true, true, false];
+    let c = [false, true, true, false, true, true];
+    write_mask_png(&dir.path().join("a.png"), (2, 3), &a).unwrap();
+    write_mask_png(&dir.path().join("c.png"), (2, 3), &c).unwrap();
+    // b's mask as numpy saves a uint8 array: the preamble, a padded header, the bytes.
+    let mut header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }".to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    npy.extend_from_slice(&[1, 1, 0, 1, 0, 0]);
+    std::fs::write(dir.path().join("b.npy"), npy).unwrap();
+    write_mask_png(&dir.path().join("u.png"), (1, 2), &[true, false]).unwrap();
+    let answers = dir.path().join("masks.csv");
+    std::fs::write(
+        &answers,
+        "task,worker,segmentation\nimg,a,a.png\nimg,b,b.npy\nimg,c,c.png\nu/1,a,u.png\n",
+    )
+    .unwrap();
+    let out = dir.path().join("agg.csv");
+    let (ok, stdout, err) = output(
+        conal()
+            .args(["aggregate", "--method", "seg-mv", "--answers"])
+            .arg(&answers)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(ok, "{err}");
+    assert!(stdout.contains("2 tasks from 4 masks"), "{stdout}");
+    let listing = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        listing,
+        "task,segmentation\nimg,agg-masks/000000-img.png\nu/1,agg-masks/000001-u_1.png\n"
+    );
+    // Two of three workers: the left pair and the middle column; the lone worker's mask.
+    let (h, w, img) = read_mask(&dir.path().join("agg-masks/000000-img.png")).unwrap();
+    assert_eq!(
+        (h, w, img),
+        (2, 3, vec![true, true, false, true, true, false])
+    );
+    let (_, _, u) = read_mask(&dir.path().join("agg-masks/000001-u_1.png")).unwrap();
+    assert_eq!(u, [true, false]);
+
+    std::fs::write(
+        &answers,
+        "task,worker,segmentation\nimg,a,a.png\nimg,b,missing.png\n",
+    )
+    .unwrap();
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--method", "seg-em", "--answers"])
+            .arg(&answers),
+    );
+    assert!(
+        !ok && err.contains("masks.csv:3:") && err.contains("missing.png"),
+        "{err}"
+    );
+    std::fs::write(
+        &answers,
+        "task,worker,segmentation\nimg,a,a.png\nimg,u,u.png\n",
+    )
+    .unwrap();
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--method", "seg-rasa", "--answers"])
+            .arg(&answers),
+    );
+    assert!(
+        !ok && err.contains("masks.csv:3:") && err.contains("1 × 2"),
+        "{err}"
+    );
+}
+
+/// Embeddings from one column of numbers or numbered columns: the mean and the closest
+/// answer by hand, RASA's worker skills written, bad rows named by line.
+#[test]
+fn aggregate_embeddings_from_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("emb.csv");
+    std::fs::write(
+        &answers,
+        "task,worker,output,embedding\n\
+         t,a,yes,\"[1, 0]\"\n\
+         t,b,yeah,\"[0.5, 0.5]\"\n\
+         t,c,no,\"[0, 1]\"\n\
+         u,a,hi,3 4\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--method", "closest-to-average", "--answers"])
+            .arg(&answers)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(ok, "{err}");
+    // Mean of t: (0.5, 0.5), which is b's answer.
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "task,worker,output,embedding\nt,b,yeah,\"[0.5, 0.5]\"\nu,a,hi,\"[3, 4]\"\n"
+    );
+    let wide = dir.path().join("wide.csv");
+    std::fs::write(
+        &wide,
+        "task,worker,e_0,e_1\nt,a,1,0\nt,b,0.8,0.2\nt,c,0,1\nu,a,3,4\n",
+    )
+    .unwrap();
+    let workers = dir.path().join("workers.json");
+    let (ok, _, err) = output(
+        conal()
+            .args([
+                "aggregate",
+                "--method",
+                "rasa",
+                "--embedding-column",
+                "e",
+                "--answers",
+            ])
+            .arg(&wide)
+            .arg("--out")
+            .arg(&out)
+            .arg("--workers-out")
+            .arg(&workers),
+    );
+    assert!(ok, "{err}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.starts_with("task,worker,e_0,e_1\nt,"), "{written}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&workers).unwrap()).unwrap();
+    assert_eq!(json["workers"].as_array().unwrap().len(), 3);
+    assert!(json["workers"][0]["skills"].as_f64().unwrap() > 0.0);
+
+    std::fs::write(&answers, "task,worker,embedding\nt,a,1 0\nt,b,1 0 2\n").unwrap();
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--method", "rasa", "--answers"])
+            .arg(&answers),
+    );
+    assert!(
+        !ok && err.contains("emb.csv:3:") && err.contains("3 numbers"),
+        "{err}"
+    );
+    std::fs::write(&answers, "task,worker,embedding\nt,a,1 x\n").unwrap();
+    let (ok, _, err) = output(
+        conal()
+            .args(["aggregate", "--method", "hrrasa", "--answers"])
+            .arg(&answers),
+    );
+    assert!(
+        !ok && err.contains("emb.csv:2:") && err.contains("\"x\""),
+        "{err}"
+    );
+}

@@ -206,16 +206,33 @@ def encode_comparisons(data: pd.DataFrame, worker: bool) -> CodedComparisons:
 
 class CodedMasks(NamedTuple):
     """A segmentation frame as codes: row ``r`` is worker ``worker[r]``'s mask of task
-    ``task[r]`` (tasks sorted, as crowd-kit's groupby sorts them), ``heights[r]`` ×
-    ``widths[r]`` pixels, row-major in ``pixels`` after the rows before it."""
+    ``task[r]`` (tasks sorted, as crowd-kit's groupby sorts them), ``masks[r]`` as the frame
+    holds it. The core reads a C-contiguous 2-D boolean array in place and asks
+    ``conform(r)`` for any other row's (checked, converted)."""
 
     task: np.ndarray
     worker: np.ndarray
-    heights: np.ndarray
-    widths: np.ndarray
-    pixels: np.ndarray
+    masks: np.ndarray
     task_ids: pd.Index
     worker_ids: pd.Index
+
+    def conform(self, row: int) -> np.ndarray:
+        """Row ``row``'s mask as a C-contiguous 2-D boolean array; a ValueError naming the
+        row when it is not a 2-D array of booleans or 0/1 numbers."""
+        a = np.asarray(self.masks[row])
+        if a.ndim != 2:
+            raise ValueError(
+                f"column 'segmentation', row {row}: a mask must be a 2-D array (height × width), "
+                f"got {a.ndim} dimensions"
+            )
+        if a.dtype != np.bool_:
+            if not (np.issubdtype(a.dtype, np.number) and np.isin(a, (0, 1)).all()):
+                raise ValueError(
+                    f"column 'segmentation', row {row}: a mask must hold booleans or 0/1, got "
+                    f"{a.dtype} values such as {a.ravel()[~np.isin(a.ravel(), (0, 1))][:1].tolist()}"
+                )
+            a = a.astype(bool)
+        return np.ascontiguousarray(a)
 
     @property
     def task_names(self) -> list[str]:
@@ -236,36 +253,12 @@ def check_masks(data: Any) -> pd.DataFrame:
 
 
 def encode_masks(frame: pd.DataFrame) -> CodedMasks:
-    """Codes for a segmentation frame (checked by ``check_masks``): each mask a 2-D array of
-    booleans or 0/1 numbers; anything else is a ValueError naming the row (the core checks
-    that a task's masks share a shape)."""
+    """Codes for a segmentation frame (checked by ``check_masks``); the masks stay as the frame
+    holds them (``CodedMasks.conform`` checks any that is not a 2-D boolean array; the core
+    checks that a task's masks share a shape)."""
     task_codes, task_ids = _sorted_codes(frame["task"].to_numpy())
     worker_codes, worker_ids = factorize(frame["worker"])
-    arrays = [np.asarray(m) for m in frame["segmentation"]]
-    dims = np.fromiter((a.ndim for a in arrays), dtype=np.int64, count=len(arrays))
-    if (dims != 2).any():
-        row = int(np.flatnonzero(dims != 2)[0])
-        raise ValueError(
-            f"column 'segmentation', row {row}: a mask must be a 2-D array (height × width), "
-            f"got {dims[row]} dimensions"
-        )
-    for row, a in enumerate(arrays):
-        if a.dtype != np.bool_:
-            if not (np.issubdtype(a.dtype, np.number) and np.isin(a, (0, 1)).all()):
-                raise ValueError(
-                    f"column 'segmentation', row {row}: a mask must hold booleans or 0/1, got "
-                    f"{a.dtype} values such as {a.ravel()[~np.isin(a.ravel(), (0, 1))][:1].tolist()}"
-                )
-            arrays[row] = a.astype(bool)
-    n = len(arrays)
-    shapes = np.empty((n, 2), dtype=np.int64)
-    shapes[:, 0] = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=n)
-    shapes[:, 1] = np.fromiter((a.shape[1] for a in arrays), dtype=np.int64, count=n)
-    # One pass flattens every mask (a plain copy: the masks are booleans by now).
-    pixels = np.concatenate(arrays, axis=None) if arrays else np.zeros(0, dtype=bool)
-    return CodedMasks(
-        task_codes, worker_codes, shapes[:, 0].copy(), shapes[:, 1].copy(), pixels, task_ids, worker_ids
-    )
+    return CodedMasks(task_codes, worker_codes, frame["segmentation"].to_numpy(), task_ids, worker_ids)
 
 
 class CodedEmbeddings(NamedTuple):

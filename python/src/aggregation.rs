@@ -172,8 +172,8 @@ pub fn rank<'py>(
 
 /// Runs the segmentation method `method` (`seg-mv`, `seg-rasa`, `seg-em`) with `params` on
 /// a mask frame's codes (`coded`: the Python `CodedMasks`: `task`, `worker` codes per row,
-/// `heights`, `widths` per row, `pixels` the rows' masks flattened one after another, and the
-/// id names for errors). Returns (one boolean height × width array per task, learned: dict
+/// `masks` the rows' masks as given, `conform(row)` the checked boolean array of a row that
+/// is not one already, and the id names for errors). Returns (one boolean height × width array per task, learned: dict
 /// by crowd-kit's attribute name).
 #[pyfunction]
 pub fn segment<'py>(
@@ -184,19 +184,39 @@ pub fn segment<'py>(
 ) -> PyResult<(Vec<Bound<'py, PyAny>>, Bound<'py, PyDict>)> {
     let entry = registry::segmenter(method).map_err(to_py)?;
     let segmenter = entry.build(&params_from_py(params)?).map_err(to_py)?;
-    let pixels: PyReadonlyArray1<'py, bool> = coded.getattr("pixels")?.extract()?;
-    let heights = indices(coded, "heights", usize::MAX)?;
-    let widths = indices(coded, "widths", usize::MAX)?;
-    let data = Segmentations::new(
+    // The masks are read where the DataFrame holds them: a C-contiguous 2-D boolean array is
+    // borrowed as it is; any other value goes through `coded.conform(row)`, which checks it
+    // (a ValueError naming the row) and returns such an array.
+    let conform = coded.getattr("conform")?;
+    let arrays = coded
+        .getattr("masks")?
+        .try_iter()?
+        .enumerate()
+        .map(|(r, item)| match item?.cast_into::<PyArray2<bool>>() {
+            Ok(a) if a.is_c_contiguous() => Ok(a),
+            _ => Ok(conform.call1((r,))?.cast_into::<PyArray2<bool>>()?),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    // SAFETY: the GIL is held from here to the end of the fit (no `detach`, no Python code
+    // runs), so nothing can write to the arrays while these slices live; the arrays are
+    // aligned bool arrays (checked by `as_slice`) kept alive by `arrays`.
+    let masks = arrays
+        .iter()
+        .map(|a| unsafe { a.as_slice() })
+        .collect::<Result<Vec<_>, _>>()?;
+    let data = Segmentations::from_masks(
         coded.getattr("task_names")?.extract()?,
         coded.getattr("worker_names")?.extract()?,
         indices(coded, "task", u32::MAX)?,
         indices(coded, "worker", u32::MAX)?,
-        heights.into_iter().zip(widths).collect(),
-        pixels.as_slice()?.to_vec(),
+        arrays
+            .iter()
+            .map(|a| (a.shape()[0], a.shape()[1]))
+            .collect(),
+        masks,
     )
     .map_err(to_py)?;
-    let fitted = py.detach(|| segmenter.fit(&data)).map_err(to_py)?;
+    let fitted = segmenter.fit(&data).map_err(to_py)?;
     let learned = learned_to_py(py, fitted.learned())?;
     let masks = fitted
         .masks()
@@ -204,8 +224,10 @@ pub fn segment<'py>(
         .enumerate()
         .map(|(t, m)| {
             let (h, w) = data.shape(t);
-            let flat = PyArray1::from_slice(py, m);
-            Ok(flat.reshape([h, w])?.into_any())
+            let mask = PyArray2::<bool>::zeros(py, [h, w], false);
+            // SAFETY: a new array that nothing else refers to yet.
+            unsafe { mask.as_slice_mut()? }.copy_from_slice(m);
+            Ok(mask.into_any())
         })
         .collect::<PyResult<Vec<_>>>()?;
     Ok((masks, learned))

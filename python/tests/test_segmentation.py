@@ -87,6 +87,30 @@ def test_a_hand_built_task():
     assert np.array_equal(ours.SegmentationEM().fit_predict(ints)["img"], a)
 
 
+def test_masks_in_any_layout_read_as_the_same_masks():
+    """The core reads C-contiguous boolean arrays in place and converts the rest: strided views,
+    Fortran order, nested lists, read-only arrays and one array shared by two rows give the
+    masks of plain copies."""
+    df = generated(n_tasks=30, seed=3)
+    want = ours.SegmentationEM().fit_predict(df)
+    big = [np.repeat(m, 2, axis=1) for m in df["segmentation"]]
+    frozen = [m.copy() for m in df["segmentation"]]
+    for m in frozen:
+        m.flags.writeable = False
+    layouts = {
+        "strided views": [b[:, ::2] for b in big],
+        "Fortran order": [np.asfortranarray(m) for m in df["segmentation"]],
+        "nested lists": [m.tolist() for m in df["segmentation"]],
+        "read-only": frozen,
+    }
+    for what, masks in layouts.items():
+        assert_same_masks(ours.SegmentationEM().fit_predict(df.assign(segmentation=masks)), want), what
+    # One array object in two rows of one task.
+    m = np.array([[1, 0], [0, 1]], dtype=bool)
+    shared = pd.DataFrame({"task": ["t"] * 3, "worker": ["a", "b", "c"], "segmentation": [m, m, ~m]})
+    assert np.array_equal(ours.SegmentationMajorityVote().fit_predict(shared)["t"], m)
+
+
 def test_bad_masks_are_named():
     m = np.zeros((2, 3), dtype=bool)
     df = pd.DataFrame({"task": ["t", "t", "u"], "worker": ["a", "b", "a"], "segmentation": [m, np.zeros((3, 2), bool), m]})

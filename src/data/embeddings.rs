@@ -18,7 +18,48 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+
+use crate::data::music::csv_error;
 use crate::error::{DataError, Error, Result};
+
+/// The columns of an embedding CSV ([`Embeddings::read_csv`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingColumns {
+    /// The task id.
+    pub task: String,
+    /// The worker id.
+    pub worker: String,
+    /// The embedding: one column of numbers, or numbered columns `<name>_0`, `<name>_1`, ….
+    pub embedding: String,
+    /// The answer itself (optional: read when the header has it).
+    pub output: String,
+}
+
+impl Default for EmbeddingColumns {
+    /// crowd-kit's names: task, worker, embedding, output.
+    fn default() -> Self {
+        EmbeddingColumns {
+            task: "task".into(),
+            worker: "worker".into(),
+            embedding: "embedding".into(),
+            output: "output".into(),
+        }
+    }
+}
+
+/// What [`Embeddings::read_csv`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingsCsv {
+    /// The embedded answers.
+    pub data: Embeddings,
+    /// Each row's answer, when the file has an output column.
+    pub outputs: Option<Vec<String>>,
+    /// Whether the embedding came as numbered columns (else as one column of numbers).
+    pub wide: bool,
+}
 
 /// Answers as vectors, one row per (task, worker).
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +136,120 @@ impl Embeddings {
             dim,
             values,
             by_task,
+        })
+    }
+
+    /// Embedded answers from a CSV file with a header naming `columns.task`,
+    /// `columns.worker` and the embedding, either one column `columns.embedding` holding the
+    /// numbers (separated by commas or spaces, brackets allowed: `[0.1, 0.2]`, `0.1 0.2`) or
+    /// numbered columns `<embedding>_0`, `<embedding>_1`, …; `columns.output` is read when
+    /// present. Tasks and workers are numbered in order of first appearance; errors name the
+    /// file and line.
+    pub fn read_csv(path: &Path, columns: &EmbeddingColumns) -> Result<EmbeddingsCsv> {
+        let fail = |e: csv::Error| Error::Data(csv_error(path, e));
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(fail)?;
+        let header = reader.headers().map_err(fail)?.clone();
+        let position = |name: &str| header.iter().position(|h| h == name);
+        let missing = |name: &str| {
+            Error::Data(DataError::file(
+                path,
+                format!(
+                    "no column {name:?} in the header (found {}); embeddings need columns for \
+                     the task, the worker and the embedding (one column of numbers, or \
+                     numbered columns {e}_0, {e}_1, …)",
+                    header.iter().collect::<Vec<_>>().join(", "),
+                    e = columns.embedding
+                ),
+            ))
+        };
+        let t = position(&columns.task).ok_or_else(|| missing(&columns.task))?;
+        let w = position(&columns.worker).ok_or_else(|| missing(&columns.worker))?;
+        let out = position(&columns.output);
+        let single = position(&columns.embedding);
+        let numbered: Vec<usize> = (0..)
+            .map_while(|j| position(&format!("{}_{j}", columns.embedding)))
+            .collect();
+        if single.is_none() && numbered.is_empty() {
+            return Err(missing(&columns.embedding));
+        }
+        let code = |ids: &mut Vec<String>, index: &mut FxHashMap<String, u32>, id: &str| {
+            let next = ids.len() as u32;
+            *index.entry(id.to_string()).or_insert_with(|| {
+                ids.push(id.to_string());
+                next
+            })
+        };
+        let (mut tasks, mut workers) = (Vec::new(), Vec::new());
+        let (mut task_index, mut worker_index) = (FxHashMap::default(), FxHashMap::default());
+        let (mut task, mut worker, mut values, mut outputs) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut dim = None;
+        let mut record = csv::StringRecord::new();
+        let mut line = 1u64;
+        while reader.read_record(&mut record).map_err(fail)? {
+            line += 1;
+            let parse = |m: String| Error::Data(DataError::parse(path, line, m));
+            let field = |i: usize, name: &str| match record.get(i) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => Err(parse(format!("column {name:?} is empty"))),
+            };
+            task.push(code(&mut tasks, &mut task_index, field(t, &columns.task)?));
+            worker.push(code(
+                &mut workers,
+                &mut worker_index,
+                field(w, &columns.worker)?,
+            ));
+            let number = |s: &str| match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(parse(format!(
+                    "{s:?} in the embedding is not a finite number (embeddings are numbers \
+                     separated by commas or spaces)"
+                ))),
+            };
+            let before = values.len();
+            match single {
+                Some(i) => {
+                    let text = record.get(i).unwrap_or("");
+                    let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
+                    for s in inner
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                    {
+                        values.push(number(s)?);
+                    }
+                }
+                None => {
+                    for &i in &numbered {
+                        values.push(number(record.get(i).unwrap_or(""))?);
+                    }
+                }
+            }
+            let n = values.len() - before;
+            match dim {
+                None if n == 0 => return Err(parse("the embedding is empty".into())),
+                None => dim = Some(n),
+                Some(d) if d != n => {
+                    return Err(parse(format!(
+                        "the embedding has {n} numbers, the first row's has {d} (every \
+                         embedding must have one length)"
+                    )));
+                }
+                Some(_) => {}
+            }
+            if let Some(i) = out {
+                outputs.push(record.get(i).unwrap_or("").to_string());
+            }
+        }
+        let Some(dim) = dim else {
+            return Err(Error::Data(DataError::file(path, "no answers (0 rows)")));
+        };
+        Ok(EmbeddingsCsv {
+            data: Embeddings::new(tasks, workers, task, worker, dim, values)?,
+            outputs: out.map(|_| outputs),
+            wide: single.is_none(),
         })
     }
 

@@ -44,10 +44,10 @@ mod texts;
 
 pub use comparisons::{ComparisonColumns, Comparisons, Outcome, TIE_LABELS};
 pub use crowd::{CrowdData, CrowdLabels, LabeledSet, TaskData};
-pub use embeddings::Embeddings;
+pub use embeddings::{EmbeddingColumns, Embeddings, EmbeddingsCsv};
 pub use labels::Annotation;
 pub use matrix::Matrix;
-pub use segmentations::Segmentations;
+pub use segmentations::{MaskColumns, Segmentations, mask_file_name, read_mask, write_mask_png};
 pub(crate) use segmentations::{Patterns, numpy_sum, numpy_sum_by};
 pub use texts::Texts;
 

@@ -24,11 +24,16 @@ pub enum Dtype {
     I32,
     /// `<i8`
     I64,
+    /// `|b1` (numpy's bool, one byte)
+    Bool,
+    /// `|u1`
+    U8,
 }
 
 impl Dtype {
     fn size(self) -> usize {
         match self {
+            Dtype::Bool | Dtype::U8 => 1,
             Dtype::F32 | Dtype::I32 => 4,
             Dtype::F64 | Dtype::I64 => 8,
         }
@@ -118,10 +123,12 @@ fn parse_header(text: &str) -> Result<Header, String> {
         "<f8" | "=f8" => Dtype::F64,
         "<i4" | "=i4" => Dtype::I32,
         "<i8" | "=i8" => Dtype::I64,
+        "|b1" => Dtype::Bool,
+        "|u1" => Dtype::U8,
         other => {
             return Err(format!(
                 "dtype {other:?} is not supported; save the array as little-endian float32 \
-                 (or float64/int32/int64)"
+                 (or float64/int32/int64, or bool/uint8 for a mask)"
             ));
         }
     };
@@ -221,7 +228,7 @@ pub fn read_f32_matrix(path: &Path) -> Result<Matrix, DataError> {
             }
             data
         }
-        Dtype::I32 | Dtype::I64 => {
+        Dtype::I32 | Dtype::I64 | Dtype::Bool | Dtype::U8 => {
             return Err(DataError::file(
                 path,
                 "expected float features (float32 or float64), found an integer array",
@@ -251,6 +258,7 @@ pub fn read_i64_matrix(path: &Path) -> Result<(usize, usize, Vec<i64>), DataErro
             .chunks_exact(4)
             .map(|b| i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64)
             .collect(),
+        Dtype::U8 | Dtype::Bool => bytes.iter().map(|&b| i64::from(b)).collect(),
         Dtype::F32 | Dtype::F64 => {
             return Err(DataError::file(
                 path,
@@ -259,6 +267,37 @@ pub fn read_i64_matrix(path: &Path) -> Result<(usize, usize, Vec<i64>), DataErro
         }
     };
     Ok((rows, cols, values))
+}
+
+/// Reads a 2-D mask (bool, uint8, int32 or int64 holding 0 and 1) as (height, width,
+/// pixels row-major).
+pub fn read_mask(path: &Path) -> Result<(usize, usize, Vec<bool>), DataError> {
+    let (mut file, _) = open(path)?;
+    let header = read_header(path, &mut file)?;
+    if header.shape.len() != 2 {
+        return Err(DataError::file(
+            path,
+            format!(
+                "a mask must be a 2-D array (height × width), this one has shape {:?}",
+                header.shape
+            ),
+        ));
+    }
+    if matches!(header.dtype, Dtype::F32 | Dtype::F64) {
+        return Err(DataError::file(
+            path,
+            "a mask must hold booleans or 0/1 integers, found floats",
+        ));
+    }
+    drop(file);
+    let (h, w, values) = read_i64_matrix(path)?;
+    if let Some(v) = values.iter().find(|&&v| v != 0 && v != 1) {
+        return Err(DataError::file(
+            path,
+            format!("a mask must hold booleans or 0/1, found the value {v}"),
+        ));
+    }
+    Ok((h, w, values.into_iter().map(|v| v == 1).collect()))
 }
 
 /// Writes a float32 `.npy` row by row (the header first, then rows as they come).

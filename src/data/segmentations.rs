@@ -1,8 +1,9 @@
 //! Image segmentations: each worker's binary mask of a task's image (every mask of one task
 //! has the image's shape). What the segmentation aggregators combine into one mask per task.
 //!
-//! [`Segmentations::new`] is the one place that checks them (codes in range, one shape per
-//! task, the pixels there are), naming the row.
+//! [`Segmentations::new`] (one flat buffer of pixels) and [`Segmentations::from_masks`] (one
+//! borrowed slice per mask, as a caller's arrays hold them: nothing copied) share the one check
+//! (codes in range, one shape per task, the pixels there are), naming the row.
 //!
 //! ```
 //! use conal::data::Segmentations;
@@ -22,13 +23,39 @@
 //! # Ok::<(), conal::Error>(())
 //! ```
 
+use std::path::{Path, PathBuf};
+
 use rustc_hash::FxHashMap;
 
+use crate::data::music::csv_error;
 use crate::error::{DataError, Error, Result};
 
-/// Binary masks per (task, worker).
+/// The columns of a mask listing ([`Segmentations::read_csv`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaskColumns {
+    /// The task (image) id.
+    pub task: String,
+    /// The worker id.
+    pub worker: String,
+    /// The mask file's path (relative to the listing's folder, or absolute).
+    pub segmentation: String,
+}
+
+impl Default for MaskColumns {
+    /// crowd-kit's names: task, worker, segmentation.
+    fn default() -> Self {
+        MaskColumns {
+            task: "task".into(),
+            worker: "worker".into(),
+            segmentation: "segmentation".into(),
+        }
+    }
+}
+
+/// Binary masks per (task, worker); `'a` is the lifetime of borrowed masks
+/// ([`Segmentations::from_masks`]), `'static` for owned ones.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Segmentations {
+pub struct Segmentations<'a> {
     /// Task ids, by index.
     pub tasks: Vec<String>,
     /// Worker ids, by index.
@@ -38,12 +65,24 @@ pub struct Segmentations {
     /// The worker of each row.
     pub worker: Vec<u32>,
     shapes: Vec<(usize, usize)>,
-    offsets: Vec<usize>,
-    pixels: Vec<bool>,
+    pixels: Pixels<'a>,
     by_task: Vec<Vec<usize>>,
 }
 
-impl Segmentations {
+/// Where the masks' pixels are.
+#[derive(Debug, Clone, PartialEq)]
+enum Pixels<'a> {
+    /// One buffer, row `r`'s mask at `offsets[r]..offsets[r + 1]`.
+    Flat {
+        pixels: Vec<bool>,
+        offsets: Vec<usize>,
+    },
+    /// One slice per row, borrowed from the caller (a DataFrame's arrays: reading them in
+    /// place spares copying every pixel into fresh memory, most of a majority vote's time).
+    Borrowed(Vec<&'a [bool]>),
+}
+
+impl Segmentations<'static> {
     /// Masks from codes: row `r` is worker `worker[r]`'s mask of task `task[r]`, of shape
     /// `shapes[r]` (height, width), its pixels row-major in `pixels` after those of the rows
     /// before it. A task whose masks differ in shape, or pixels that do not add up, are an
@@ -55,6 +94,253 @@ impl Segmentations {
         worker: Vec<u32>,
         shapes: Vec<(usize, usize)>,
         pixels: Vec<bool>,
+    ) -> Result<Self> {
+        let mut offsets = Vec::with_capacity(shapes.len() + 1);
+        let mut at = 0usize;
+        for &(h, w) in &shapes {
+            offsets.push(at);
+            at = at.saturating_add(h.saturating_mul(w));
+        }
+        offsets.push(at);
+        if at != pixels.len() {
+            return Err(Error::Invalid {
+                what: "segmentations",
+                message: format!(
+                    "the masks' shapes add up to {at} pixels, {} given",
+                    pixels.len()
+                ),
+            });
+        }
+        Segmentations::build(
+            tasks,
+            workers,
+            task,
+            worker,
+            shapes,
+            Pixels::Flat { pixels, offsets },
+        )
+    }
+}
+
+impl Segmentations<'static> {
+    /// Masks from a CSV listing with a header naming the `columns` (others are ignored): one
+    /// row per (task, worker), its mask in the file the `segmentation` column names (relative
+    /// to the listing's folder), a PNG (a pixel is in the mask when any colour channel is not
+    /// 0; alpha is ignored) or a 2-D `.npy` array of booleans or 0/1. Tasks and workers are
+    /// numbered in order of first appearance. Errors name the listing's line and the file.
+    pub fn read_csv(path: &Path, columns: &MaskColumns) -> Result<Self> {
+        let fail = |e: csv::Error| Error::Data(csv_error(path, e));
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(fail)?;
+        let header = reader.headers().map_err(fail)?.clone();
+        let find = |name: &str| {
+            header.iter().position(|h| h == name).ok_or_else(|| {
+                Error::Data(DataError::file(
+                    path,
+                    format!(
+                        "no column {name:?} in the header (found {}); a mask listing needs \
+                         columns for the task, the worker and the mask file",
+                        header.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            })
+        };
+        let (t, w, m) = (
+            find(&columns.task)?,
+            find(&columns.worker)?,
+            find(&columns.segmentation)?,
+        );
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let (mut tasks, mut workers) = (Vec::new(), Vec::new());
+        let (mut task_index, mut worker_index) = (
+            FxHashMap::<String, u32>::default(),
+            FxHashMap::<String, u32>::default(),
+        );
+        let (mut task, mut worker, mut shapes, mut pixels) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut task_shape: Vec<(usize, usize)> = Vec::new();
+        let code = |ids: &mut Vec<String>, index: &mut FxHashMap<String, u32>, id: &str| {
+            let next = ids.len() as u32;
+            *index.entry(id.to_string()).or_insert_with(|| {
+                ids.push(id.to_string());
+                next
+            })
+        };
+        let mut record = csv::StringRecord::new();
+        let mut line = 1u64;
+        while reader.read_record(&mut record).map_err(fail)? {
+            line += 1;
+            let field = |i: usize, name: &str| match record.get(i) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => Err(Error::Data(DataError::parse(
+                    path,
+                    line,
+                    format!("column {name:?} is empty"),
+                ))),
+            };
+            let tc = code(&mut tasks, &mut task_index, field(t, &columns.task)?);
+            let wc = code(&mut workers, &mut worker_index, field(w, &columns.worker)?);
+            let file = field(m, &columns.segmentation)?;
+            let (h, width, mask) = read_mask(&dir.join(file)).map_err(|e| {
+                Error::Data(DataError::parse(
+                    path,
+                    line,
+                    format!("mask file {file:?}: {e}"),
+                ))
+            })?;
+            if let Some(&(fh, fw)) = task_shape.get(tc as usize).filter(|&&s| s != (h, width)) {
+                return Err(Error::Data(DataError::parse(
+                    path,
+                    line,
+                    format!(
+                        "the mask of task {:?} is {h} × {width}, its first mask is {fh} × {fw} \
+                         (every mask of a task must have the image's shape)",
+                        tasks[tc as usize]
+                    ),
+                )));
+            }
+            if tc as usize == task_shape.len() {
+                task_shape.push((h, width));
+            }
+            task.push(tc);
+            worker.push(wc);
+            shapes.push((h, width));
+            pixels.extend_from_slice(&mask);
+        }
+        if task.is_empty() {
+            return Err(Error::Data(DataError::file(path, "no masks (0 rows)")));
+        }
+        Segmentations::new(tasks, workers, task, worker, shapes, pixels)
+    }
+}
+
+/// Reads one mask file: a PNG (a pixel is in when any colour channel is not 0; alpha is
+/// ignored) or, by its `.npy` extension, a 2-D numpy array of booleans or 0/1. Returns
+/// (height, width, pixels row-major).
+pub fn read_mask(path: &Path) -> std::result::Result<(usize, usize, Vec<bool>), DataError> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        return crate::data::npy::read_mask(path);
+    }
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let bad = |e: png::DecodingError| {
+        DataError::file(path, format!("not a PNG image (or a .npy array): {e}"))
+    };
+    let mut reader = decoder.read_info().map_err(bad)?;
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| DataError::file(path, "the image is too large for this machine's memory"))?;
+    let mut buf = vec![0u8; size];
+    let info = reader.next_frame(&mut buf).map_err(bad)?;
+    let samples = info.color_type.samples();
+    let colours = match info.color_type {
+        png::ColorType::GrayscaleAlpha | png::ColorType::Rgba => samples - 1,
+        _ => samples,
+    };
+    let (h, w) = (info.height as usize, info.width as usize);
+    let mut mask = Vec::with_capacity(h * w);
+    for row in buf[..info.buffer_size()].chunks_exact(info.line_size) {
+        mask.extend(
+            row[..w * samples]
+                .chunks_exact(samples)
+                .map(|px| px[..colours].iter().any(|&c| c != 0)),
+        );
+    }
+    Ok((h, w, mask))
+}
+
+/// Writes `mask` (height × width, row-major) as an 8-bit greyscale PNG: 255 in the mask,
+/// 0 outside (any PNG viewer shows it; [`read_mask`] reads it back).
+pub fn write_mask_png(
+    path: &Path,
+    (height, width): (usize, usize),
+    mask: &[bool],
+) -> std::result::Result<(), DataError> {
+    let failed = |m: String| DataError::file(path, format!("writing the mask: {m}"));
+    let (h, w) = (
+        u32::try_from(height).map_err(|e| failed(e.to_string()))?,
+        u32::try_from(width).map_err(|e| failed(e.to_string()))?,
+    );
+    let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| failed(e.to_string()))?;
+    let bytes: Vec<u8> = mask.iter().map(|&m| if m { 255 } else { 0 }).collect();
+    writer
+        .write_image_data(&bytes)
+        .map_err(|e| failed(e.to_string()))?;
+    writer.finish().map_err(|e| failed(e.to_string()))
+}
+
+/// A file name for task `t`'s mask: its index (unique) and its id with every character
+/// outside `[A-Za-z0-9._-]` replaced, shortened (ids may hold slashes or be long).
+pub fn mask_file_name(t: usize, id: &str) -> PathBuf {
+    let clean: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect();
+    PathBuf::from(format!("{t:06}-{clean}.png"))
+}
+
+impl<'a> Segmentations<'a> {
+    /// Masks borrowed from the caller: row `r` is worker `worker[r]`'s mask of task
+    /// `task[r]`, of shape `shapes[r]` (height, width), its pixels row-major in `masks[r]`.
+    /// The same checks as [`Segmentations::new`]; a mask whose length is not its shape's is
+    /// an error naming the row.
+    pub fn from_masks(
+        tasks: Vec<String>,
+        workers: Vec<String>,
+        task: Vec<u32>,
+        worker: Vec<u32>,
+        shapes: Vec<(usize, usize)>,
+        masks: Vec<&'a [bool]>,
+    ) -> Result<Self> {
+        if masks.len() != shapes.len() {
+            return Err(Error::Invalid {
+                what: "segmentations",
+                message: format!("{} masks for {} shapes", masks.len(), shapes.len()),
+            });
+        }
+        if let Some(r) = (0..masks.len()).find(|&r| masks[r].len() != shapes[r].0 * shapes[r].1) {
+            return Err(Error::Data(DataError::Invalid(format!(
+                "row {r}: the mask holds {} pixels, not {} × {}",
+                masks[r].len(),
+                shapes[r].0,
+                shapes[r].1
+            ))));
+        }
+        Segmentations::build(
+            tasks,
+            workers,
+            task,
+            worker,
+            shapes,
+            Pixels::Borrowed(masks),
+        )
+    }
+
+    /// The one check of codes and shapes, naming the row.
+    fn build(
+        tasks: Vec<String>,
+        workers: Vec<String>,
+        task: Vec<u32>,
+        worker: Vec<u32>,
+        shapes: Vec<(usize, usize)>,
+        pixels: Pixels<'a>,
     ) -> Result<Self> {
         let n = task.len();
         if worker.len() != n || shapes.len() != n {
@@ -72,8 +358,6 @@ impl Segmentations {
         };
         let mut task_shape: Vec<Option<(usize, (usize, usize))>> = vec![None; tasks.len()];
         let mut by_task = vec![Vec::new(); tasks.len()];
-        let mut offsets = Vec::with_capacity(n + 1);
-        let mut at = 0usize;
         for r in 0..n {
             let (t, w) = (task[r] as usize, worker[r] as usize);
             if t >= tasks.len() {
@@ -107,18 +391,6 @@ impl Segmentations {
                 None => task_shape[t] = Some((r, shape)),
             }
             by_task[t].push(r);
-            offsets.push(at);
-            at += shape.0 * shape.1;
-        }
-        offsets.push(at);
-        if at != pixels.len() {
-            return Err(Error::Invalid {
-                what: "segmentations",
-                message: format!(
-                    "the masks' shapes add up to {at} pixels, {} given",
-                    pixels.len()
-                ),
-            });
         }
         Ok(Segmentations {
             tasks,
@@ -129,7 +401,6 @@ impl Segmentations {
                 .iter()
                 .map(|s| s.map_or((0, 0), |(_, s)| s))
                 .collect(),
-            offsets,
             pixels,
             by_task,
         })
@@ -185,7 +456,10 @@ impl Segmentations {
 
     /// Row `r`'s mask, row-major.
     pub fn mask(&self, r: usize) -> &[bool] {
-        &self.pixels[self.offsets[r]..self.offsets[r + 1]]
+        match &self.pixels {
+            Pixels::Flat { pixels, offsets } => &pixels[offsets[r]..offsets[r + 1]],
+            Pixels::Borrowed(masks) => masks[r],
+        }
     }
 }
 
@@ -305,6 +579,44 @@ mod tests {
             e.contains("row 1") && e.contains("2 × 1") && e.contains("row 0"),
             "{e}"
         );
+    }
+
+    /// Borrowed masks read as the same masks as one flat buffer; a mask of the wrong length
+    /// is named by its row.
+    #[test]
+    fn borrowed_masks_equal_flat_ones() {
+        let names = |n: &str| vec![n.to_string()];
+        let (a, b) = ([true, false, true, true], [false, false, true, false]);
+        let flat = Segmentations::new(
+            names("t"),
+            vec!["a".into(), "b".into()],
+            vec![0, 0],
+            vec![0, 1],
+            vec![(2, 2); 2],
+            [a, b].concat(),
+        )
+        .unwrap();
+        let borrowed = Segmentations::from_masks(
+            names("t"),
+            vec!["a".into(), "b".into()],
+            vec![0, 0],
+            vec![0, 1],
+            vec![(2, 2); 2],
+            vec![&a, &b],
+        )
+        .unwrap();
+        assert_eq!(flat.masks_of(0), borrowed.masks_of(0));
+        let e = Segmentations::from_masks(
+            names("t"),
+            names("a"),
+            vec![0],
+            vec![0],
+            vec![(2, 3)],
+            vec![&a],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("row 0") && e.contains("4 pixels"), "{e}");
     }
 
     /// The pairwise order: for 1,000 values of mixed magnitude the sum equals a

@@ -5,9 +5,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use conal::aggregate::intervals::{Bootstrap, score_intervals};
-use conal::aggregate::registry::{self, DynRanker, DynTextAggregator, Entry, Method};
+use conal::aggregate::registry::{
+    self, DynEmbedder, DynRanker, DynSegmenter, DynTextAggregator, Entry, Method,
+};
 use conal::aggregate::{Params, Value};
-use conal::data::{ComparisonColumns, Comparisons, Texts};
+use conal::data::{
+    ComparisonColumns, Comparisons, EmbeddingColumns, Embeddings, MaskColumns, Segmentations,
+    Texts, mask_file_name, write_mask_png,
+};
 use conal::io::{push_csv_field, push_fixed, write_atomic, write_atomic_with};
 
 use crate::train::DataArgs;
@@ -99,6 +104,34 @@ pub struct AggregateArgs {
     )]
     pub text_column: String,
 
+    /// Masks (seg-mv, seg-rasa, seg-em): name of the column of --answers that holds each
+    /// mask's file (PNG, or .npy of booleans/0-1), relative to the CSV's folder.
+    #[arg(
+        long = "mask-column",
+        default_value = "segmentation",
+        help_heading = "Masks (--method seg-mv, seg-rasa, seg-em)"
+    )]
+    pub mask_column: String,
+
+    /// Embeddings (closest-to-average, rasa, hrrasa): name of the embedding column of
+    /// --answers (numbers separated by commas or spaces, brackets allowed), or the prefix of
+    /// numbered columns NAME_0, NAME_1, ….
+    #[arg(
+        long = "embedding-column",
+        default_value = "embedding",
+        help_heading = "Embeddings (--method closest-to-average, rasa, hrrasa)"
+    )]
+    pub embedding_column: String,
+
+    /// Embeddings: name of the answer's column (optional in the file; the chosen answer's
+    /// is written to --out).
+    #[arg(
+        long = "output-column",
+        default_value = "output",
+        help_heading = "Embeddings (--method closest-to-average, rasa, hrrasa)"
+    )]
+    pub output_column: String,
+
     /// Comparisons: bootstrap resamples for --confidence (each refits the method).
     #[arg(
         long,
@@ -119,9 +152,9 @@ fn method_help() -> String {
     let mut s =
         String::from("Methods (crowd labels: --answers with columns task, worker, label):\n");
     let mut list = |name: &str, about: &str, params: &[(&str, &str)]| {
-        s.push_str(&format!("  {name:<12} {about}\n"));
+        s.push_str(&format!("  {name:<18} {about}\n"));
         for (name, about) in params {
-            s.push_str(&format!("  {:<12}   {name}: {about}\n", ""));
+            s.push_str(&format!("  {:<18}   {name}: {about}\n", ""));
         }
     };
     for e in registry::METHODS {
@@ -130,12 +163,26 @@ fn method_help() -> String {
     for e in registry::RANKERS {
         list(e.name, e.about, e.params);
     }
+    for e in registry::SEGMENTERS {
+        list(e.name, e.about, e.params);
+    }
+    for e in registry::EMBEDDERS {
+        list(e.name, e.about, e.params);
+    }
+    for e in registry::TEXTS {
+        list(e.name, e.about, e.params);
+    }
     s.push_str(
         "bt and noisy-bt read pairwise comparisons: --answers FILE.csv with columns worker, left, \
          right, label (the chosen item, or tie/equal); --out gets item,score[,lower,upper] \
          from the highest score down. rover reads texts: --answers FILE.csv with columns task \
-         and text; --out gets task,text. seg-mv, seg-rasa, seg-em, closest-to-average and \
-         rasa run from Python or the library.\n",
+         and text; --out gets task,text. seg-mv, seg-rasa and seg-em read masks: --answers \
+         FILE.csv with columns task, worker, segmentation (a PNG or .npy file per mask, \
+         relative to the CSV); --out FILE.csv gets task,segmentation with one PNG per task in \
+         the folder FILE-masks beside it. closest-to-average, rasa and hrrasa read \
+         embeddings: --answers FILE.csv with columns task, worker, embedding (numbers) or \
+         embedding_0, embedding_1, …, and optionally output; --out gets \
+         task,worker,output,embedding of each task's aggregate and chosen answer.\n",
     );
     s
 }
@@ -194,19 +241,9 @@ pub fn run(args: &AggregateArgs) -> anyhow::Result<()> {
     let method = match registry::method(&args.method)? {
         Method::Classes(e) => e,
         Method::Comparisons(e) => return rank(args, e),
-        Method::Segmentations(e) => anyhow::bail!(
-            "--method {}: image masks are aggregated from Python (conal.aggregation's \
-             SegmentationMajorityVote, SegmentationRASA, SegmentationEM) or the Rust library; \
-             the command line reads no mask files yet",
-            e.name
-        ),
+        Method::Segmentations(e) => return segment(args, e),
         Method::Texts(e) => return aggregate_texts(args, e),
-        Method::Embeddings(e) => anyhow::bail!(
-            "--method {}: embedded answers are aggregated from Python (conal.aggregation's \
-             ClosestToAverage, RASA) or the Rust library; the command line reads no \
-             embeddings yet",
-            e.name
-        ),
+        Method::Embeddings(e) => return embed(args, e),
     };
     if args.confidence.is_some() {
         anyhow::bail!(
@@ -478,6 +515,198 @@ fn aggregate_texts(
             method.name,
             data.n_tasks(),
             data.len()
+        );
+        if let Some(p) = &args.out {
+            println!("written to {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// `conal aggregate --method seg-*`: one mask per task from the workers' mask files.
+fn segment(args: &AggregateArgs, method: &Entry<dyn DynSegmenter>) -> anyhow::Result<()> {
+    let params = params(args, method)?;
+    let segmenter = method.build(&params)?;
+    let path = args.data.answers.as_ref().with_context(|| {
+        format!(
+            "--method {} needs --answers FILE: a CSV with columns task, worker and segmentation \
+             (each mask's PNG or .npy file)",
+            method.name
+        )
+    })?;
+    let columns = MaskColumns {
+        task: args.data.task_column.clone(),
+        worker: args.data.worker_column.clone(),
+        segmentation: args.mask_column.clone(),
+    };
+    let data = Segmentations::read_csv(path, &columns).context("loading the masks")?;
+    let fitted = segmenter.fit(&data)?;
+    if let Some(out) = &args.out {
+        // The masks first, into a folder beside the listing; the listing last (atomically),
+        // so a listing on disk always names masks that are all there.
+        let stem = out
+            .file_stem()
+            .map_or_else(|| "masks".into(), |s| s.to_string_lossy().into_owned());
+        let folder_name = format!("{stem}-masks");
+        let folder = out.with_file_name(&folder_name);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating the mask folder {}", folder.display()))?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        buf.extend_from_slice(b"task,segmentation\n");
+        for (t, mask) in fitted.masks().iter().enumerate() {
+            let name = mask_file_name(t, &data.tasks[t]);
+            write_mask_png(&folder.join(&name), data.shape(t), mask)?;
+            push_csv_field(&mut buf, &data.tasks[t]);
+            buf.push(b',');
+            push_csv_field(&mut buf, &format!("{folder_name}/{}", name.display()));
+            buf.push(b'\n');
+        }
+        write_atomic(out, &buf)?;
+    }
+    let marked: usize = fitted
+        .masks()
+        .iter()
+        .map(|m| m.iter().filter(|&&p| p).count())
+        .sum();
+    let pixels: usize = fitted.masks().iter().map(Vec::len).sum();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": method.name,
+                "tasks": data.n_tasks(),
+                "masks": data.len(),
+                "workers": data.n_workers(),
+                "pixels_in": marked,
+                "pixels": pixels,
+                "out": args.out,
+            })
+        );
+    } else {
+        println!(
+            "{}: {} tasks from {} masks by {} workers; {marked} of {pixels} pixels in the masks",
+            method.name,
+            data.n_tasks(),
+            data.len(),
+            data.n_workers()
+        );
+        if let Some(p) = &args.out {
+            println!(
+                "written to {} (masks in {}-masks)",
+                p.display(),
+                p.with_extension("").display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `conal aggregate --method closest-to-average|rasa|hrrasa`: one embedding per task and the
+/// answer closest to it.
+fn embed(args: &AggregateArgs, method: &Entry<dyn DynEmbedder>) -> anyhow::Result<()> {
+    let params = params(args, method)?;
+    let embedder = method.build(&params)?;
+    let path = args.data.answers.as_ref().with_context(|| {
+        format!(
+            "--method {} needs --answers FILE: a CSV with columns task, worker, embedding \
+             (and optionally output)",
+            method.name
+        )
+    })?;
+    let columns = EmbeddingColumns {
+        task: args.data.task_column.clone(),
+        worker: args.data.worker_column.clone(),
+        embedding: args.embedding_column.clone(),
+        output: args.output_column.clone(),
+    };
+    let file = Embeddings::read_csv(path, &columns).context("loading the embeddings")?;
+    let data = &file.data;
+    let fitted = embedder.fit(data)?;
+    if let Some(out) = &args.out {
+        let mut buf = Vec::with_capacity(1 << 16);
+        buf.extend_from_slice(b"task,worker");
+        if file.outputs.is_some() {
+            buf.push(b',');
+            push_csv_field(&mut buf, &columns.output);
+        }
+        if file.wide {
+            for j in 0..data.dim {
+                buf.push(b',');
+                push_csv_field(&mut buf, &format!("{}_{j}", columns.embedding));
+            }
+        } else {
+            buf.push(b',');
+            push_csv_field(&mut buf, &columns.embedding);
+        }
+        buf.push(b'\n');
+        for t in 0..data.n_tasks() {
+            let closest = fitted.closest()[t];
+            push_csv_field(&mut buf, &data.tasks[t]);
+            buf.push(b',');
+            if let Some(r) = closest {
+                push_csv_field(&mut buf, &data.workers[data.worker[r] as usize]);
+            }
+            if let Some(outputs) = &file.outputs {
+                buf.push(b',');
+                if let Some(r) = closest {
+                    push_csv_field(&mut buf, &outputs[r]);
+                }
+            }
+            let numbers = fitted.aggregated()[t].iter().map(|v| format!("{v}"));
+            if file.wide {
+                for v in numbers {
+                    buf.push(b',');
+                    buf.extend_from_slice(v.as_bytes());
+                }
+            } else {
+                buf.push(b',');
+                let list = format!("[{}]", numbers.collect::<Vec<_>>().join(", "));
+                push_csv_field(&mut buf, &list);
+            }
+            buf.push(b'\n');
+        }
+        write_atomic(out, &buf)?;
+    }
+    if let Some(out) = &args.workers_out {
+        let learned: Vec<_> = fitted
+            .learned()
+            .into_iter()
+            .filter(|(name, _)| matches!(*name, "skills" | "prior_skills"))
+            .collect();
+        let workers: Vec<serde_json::Value> = (0..data.n_workers())
+            .map(|r| {
+                let mut row = serde_json::json!({ "worker": data.workers[r] });
+                for (name, values) in &learned {
+                    row[*name] = values.entry_json(r);
+                }
+                row
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(
+            &serde_json::json!({ "method": method.name, "workers": workers }),
+        )?;
+        write_atomic(out, text.as_bytes())?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "method": method.name,
+                "tasks": data.n_tasks(),
+                "answers": data.len(),
+                "workers": data.n_workers(),
+                "dim": data.dim,
+                "out": args.out,
+            })
+        );
+    } else {
+        println!(
+            "{}: {} tasks from {} answers by {} workers ({} numbers each)",
+            method.name,
+            data.n_tasks(),
+            data.len(),
+            data.n_workers(),
+            data.dim
         );
         if let Some(p) = &args.out {
             println!("written to {}", p.display());
