@@ -800,7 +800,7 @@ fn aggregate_votes_on_mask_files() {
     write_mask_png(&dir.path().join("c.png"), (2, 3), &c).unwrap();
     // b's mask as numpy saves a uint8 array: the preamble, a padded header, the bytes.
     let mut header = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

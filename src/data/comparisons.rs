@@ -24,7 +24,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::data::music::csv_error;
+use crate::data::music::{csv_error, open_csv};
 use crate::error::{DataError, Error, Result};
 
 /// The labels that mean "neither item won" when they name neither compared item.
@@ -191,14 +191,7 @@ impl Comparisons {
     /// ignored); errors name the file and the line.
     pub fn read_csv(path: &Path, columns: &ComparisonColumns) -> Result<Self> {
         let parse = |line: u64, message: String| Error::Data(DataError::parse(path, line, message));
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| Error::Data(csv_error(path, e)))?;
-        let header = reader
-            .headers()
-            .map_err(|e| Error::Data(csv_error(path, e)))?
-            .clone();
+        let (mut reader, header) = open_csv(path).map_err(Error::Data)?;
         let find = |name: &str| {
             header.iter().position(|h| h == name).ok_or_else(|| {
                 Error::Data(DataError::file(

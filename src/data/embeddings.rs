@@ -20,9 +20,8 @@
 
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
-
-use crate::data::music::csv_error;
+use crate::data::Ids;
+use crate::data::music::{csv_error, open_csv};
 use crate::error::{DataError, Error, Result};
 
 /// The columns of an embedding CSV ([`Embeddings::read_csv`]).
@@ -147,11 +146,7 @@ impl Embeddings {
     /// file and line.
     pub fn read_csv(path: &Path, columns: &EmbeddingColumns) -> Result<EmbeddingsCsv> {
         let fail = |e: csv::Error| Error::Data(csv_error(path, e));
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(fail)?;
-        let header = reader.headers().map_err(fail)?.clone();
+        let (mut reader, header) = open_csv(path).map_err(Error::Data)?;
         let position = |name: &str| header.iter().position(|h| h == name);
         let missing = |name: &str| {
             Error::Data(DataError::file(
@@ -175,15 +170,7 @@ impl Embeddings {
         if single.is_none() && numbered.is_empty() {
             return Err(missing(&columns.embedding));
         }
-        let code = |ids: &mut Vec<String>, index: &mut FxHashMap<String, u32>, id: &str| {
-            let next = ids.len() as u32;
-            *index.entry(id.to_string()).or_insert_with(|| {
-                ids.push(id.to_string());
-                next
-            })
-        };
-        let (mut tasks, mut workers) = (Vec::new(), Vec::new());
-        let (mut task_index, mut worker_index) = (FxHashMap::default(), FxHashMap::default());
+        let (mut tasks, mut workers) = (Ids::default(), Ids::default());
         let (mut task, mut worker, mut values, mut outputs) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut dim = None;
@@ -196,12 +183,8 @@ impl Embeddings {
                 Some(v) if !v.is_empty() => Ok(v),
                 _ => Err(parse(format!("column {name:?} is empty"))),
             };
-            task.push(code(&mut tasks, &mut task_index, field(t, &columns.task)?));
-            worker.push(code(
-                &mut workers,
-                &mut worker_index,
-                field(w, &columns.worker)?,
-            ));
+            task.push(tasks.code(field(t, &columns.task)?));
+            worker.push(workers.code(field(w, &columns.worker)?));
             let number = |s: &str| match s.parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(v),
                 _ => Err(parse(format!(
@@ -247,7 +230,7 @@ impl Embeddings {
             return Err(Error::Data(DataError::file(path, "no answers (0 rows)")));
         };
         Ok(EmbeddingsCsv {
-            data: Embeddings::new(tasks, workers, task, worker, dim, values)?,
+            data: Embeddings::new(tasks.names, workers.names, task, worker, dim, values)?,
             outputs: out.map(|_| outputs),
             wide: single.is_none(),
         })

@@ -115,6 +115,19 @@ fn read_songs(path: &Path) -> Result<Songs, DataError> {
 }
 
 /// Turns a `csv` error into one that names the file and line.
+/// Opens a headed CSV with its fields trimmed: the reader and the header (errors name the
+/// file, as [`csv_error`] does).
+pub(crate) fn open_csv(
+    path: &Path,
+) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord), DataError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| csv_error(path, e))?;
+    let header = reader.headers().map_err(|e| csv_error(path, e))?.clone();
+    Ok((reader, header))
+}
+
 pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
     let line = e.position().map_or(0, |p| p.line());
     match e.into_kind() {

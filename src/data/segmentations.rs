@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::data::music::csv_error;
+use crate::data::Ids;
+use crate::data::music::{csv_error, open_csv};
 use crate::error::{DataError, Error, Result};
 
 /// The columns of a mask listing ([`Segmentations::read_csv`]).
@@ -130,11 +131,7 @@ impl Segmentations<'static> {
     /// numbered in order of first appearance. Errors name the listing's line and the file.
     pub fn read_csv(path: &Path, columns: &MaskColumns) -> Result<Self> {
         let fail = |e: csv::Error| Error::Data(csv_error(path, e));
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(fail)?;
-        let header = reader.headers().map_err(fail)?.clone();
+        let (mut reader, header) = open_csv(path).map_err(Error::Data)?;
         let find = |name: &str| {
             header.iter().position(|h| h == name).ok_or_else(|| {
                 Error::Data(DataError::file(
@@ -153,21 +150,10 @@ impl Segmentations<'static> {
             find(&columns.segmentation)?,
         );
         let dir = path.parent().unwrap_or(Path::new(""));
-        let (mut tasks, mut workers) = (Vec::new(), Vec::new());
-        let (mut task_index, mut worker_index) = (
-            FxHashMap::<String, u32>::default(),
-            FxHashMap::<String, u32>::default(),
-        );
+        let (mut tasks, mut workers) = (Ids::default(), Ids::default());
         let (mut task, mut worker, mut shapes, mut pixels) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut task_shape: Vec<(usize, usize)> = Vec::new();
-        let code = |ids: &mut Vec<String>, index: &mut FxHashMap<String, u32>, id: &str| {
-            let next = ids.len() as u32;
-            *index.entry(id.to_string()).or_insert_with(|| {
-                ids.push(id.to_string());
-                next
-            })
-        };
         let mut record = csv::StringRecord::new();
         let mut line = 1u64;
         while reader.read_record(&mut record).map_err(fail)? {
@@ -180,8 +166,8 @@ impl Segmentations<'static> {
                     format!("column {name:?} is empty"),
                 ))),
             };
-            let tc = code(&mut tasks, &mut task_index, field(t, &columns.task)?);
-            let wc = code(&mut workers, &mut worker_index, field(w, &columns.worker)?);
+            let tc = tasks.code(field(t, &columns.task)?);
+            let wc = workers.code(field(w, &columns.worker)?);
             let file = field(m, &columns.segmentation)?;
             let (h, width, mask) = read_mask(&dir.join(file)).map_err(|e| {
                 Error::Data(DataError::parse(
@@ -197,7 +183,7 @@ impl Segmentations<'static> {
                     format!(
                         "the mask of task {:?} is {h} × {width}, its first mask is {fh} × {fw} \
                          (every mask of a task must have the image's shape)",
-                        tasks[tc as usize]
+                        tasks.names[tc as usize]
                     ),
                 )));
             }
@@ -212,7 +198,7 @@ impl Segmentations<'static> {
         if task.is_empty() {
             return Err(Error::Data(DataError::file(path, "no masks (0 rows)")));
         }
-        Segmentations::new(tasks, workers, task, worker, shapes, pixels)
+        Segmentations::new(tasks.names, workers.names, task, worker, shapes, pixels)
     }
 }
 

@@ -420,20 +420,7 @@ fn rank(args: &AggregateArgs, method: &Entry<dyn DynRanker>) -> anyhow::Result<(
         })?;
     }
     if let Some(out) = &args.workers_out {
-        let learned = fitted.worker_params();
-        let workers: Vec<serde_json::Value> = (0..data.n_workers())
-            .map(|r| {
-                let mut row = serde_json::json!({ "worker": data.workers[r] });
-                for (name, values) in &learned {
-                    row[*name] = values.entry_json(r);
-                }
-                row
-            })
-            .collect();
-        let text = serde_json::to_string_pretty(
-            &serde_json::json!({ "method": method.name, "workers": workers }),
-        )?;
-        write_atomic(out, text.as_bytes())?;
+        write_workers(out, method.name, &data.workers, &fitted.worker_params())?;
     }
     let top = order.first().map(|&i| data.items[i].as_str());
     if args.json {
@@ -673,19 +660,7 @@ fn embed(args: &AggregateArgs, method: &Entry<dyn DynEmbedder>) -> anyhow::Resul
             .into_iter()
             .filter(|(name, _)| matches!(*name, "skills" | "prior_skills"))
             .collect();
-        let workers: Vec<serde_json::Value> = (0..data.n_workers())
-            .map(|r| {
-                let mut row = serde_json::json!({ "worker": data.workers[r] });
-                for (name, values) in &learned {
-                    row[*name] = values.entry_json(r);
-                }
-                row
-            })
-            .collect();
-        let text = serde_json::to_string_pretty(
-            &serde_json::json!({ "method": method.name, "workers": workers }),
-        )?;
-        write_atomic(out, text.as_bytes())?;
+        write_workers(out, method.name, &data.workers, &learned)?;
     }
     if args.json {
         println!(
@@ -712,5 +687,30 @@ fn embed(args: &AggregateArgs, method: &Entry<dyn DynEmbedder>) -> anyhow::Resul
             println!("written to {}", p.display());
         }
     }
+    Ok(())
+}
+
+/// `--workers-out`: `{"method", "workers": [{"worker": id, <name>: value, …}]}`, one entry per
+/// worker with each per-worker quantity the method learned.
+fn write_workers(
+    out: &std::path::Path,
+    method: &str,
+    workers: &[String],
+    learned: &[(&str, conal::aggregate::Values)],
+) -> anyhow::Result<()> {
+    let rows: Vec<serde_json::Value> = workers
+        .iter()
+        .enumerate()
+        .map(|(r, id)| {
+            let mut row = serde_json::json!({ "worker": id });
+            for (name, values) in learned {
+                row[*name] = values.entry_json(r);
+            }
+            row
+        })
+        .collect();
+    let text =
+        serde_json::to_string_pretty(&serde_json::json!({ "method": method, "workers": rows }))?;
+    write_atomic(out, text.as_bytes())?;
     Ok(())
 }
