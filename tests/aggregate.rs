@@ -572,3 +572,113 @@ fn glad_and_mace_give_the_same_bits_at_any_thread_count() {
         .count();
     assert!(right as f64 > 0.9 * n as f64, "{right} of {n}");
 }
+
+/// Dirichlet pseudo-counts: zeros change no bit; class and confusion pseudo-counts enter the
+/// M-step as counts (known answers at 0 iterations); a known worker's matrix stays fixed
+/// and decides the items only it labelled; bad priors are errors naming the parameter.
+#[test]
+fn dawid_skene_priors_are_pseudo_counts() {
+    use conal::aggregate::{DawidSkenePriors, OneCoinDawidSkene};
+    let a = |item, worker, label| Annotation {
+        item,
+        worker,
+        label,
+    };
+    // Worker 0 gives label 0 to items 0 and 1; worker 1 gives label 1 to item 1.
+    let data = crowd(2, 2, &[a(0, 0, 0), a(1, 0, 0), a(1, 1, 1)]);
+    let plain = DawidSkene::new().fit(&data).unwrap();
+    let zeros = DawidSkene::new()
+        .priors(DawidSkenePriors {
+            class: Some(vec![0.0, 0.0]),
+            confusion: Some(vec![0.0; 4]),
+            known_workers: Vec::new(),
+        })
+        .fit(&data)
+        .unwrap();
+    assert_eq!(plain.aggregation.posteriors, zeros.aggregation.posteriors);
+    assert_eq!(plain.worker_confusions, zeros.worker_confusions);
+
+    // 0 iterations: majority-vote posteriors [1, 0] and [0.5, 0.5]; class counts (1.5, 0.5)
+    // plus (1, 3) over 6.
+    let initial = DawidSkene::new().max_iter(0).priors(DawidSkenePriors {
+        class: Some(vec![1.0, 3.0]),
+        confusion: Some(vec![1.0, 0.5]),
+        known_workers: Vec::new(),
+    });
+    let f = initial.fit(&data).unwrap();
+    assert!((f.priors[0] - 2.5 / 6.0).abs() < 1e-12, "{:?}", f.priors);
+    // Worker 0's counts: label 0 on class 0: 1.5, on class 1: 0.5; plus 1 on the diagonal and
+    // 0.5 off it: class 0 → (2.5, 0.5)/3, class 1 → (1.0, 1.0)/2.
+    let m = &f.worker_confusions[0];
+    assert!((m[0][0] - 2.5 / 3.0).abs() < 1e-12 && (m[0][1] - 0.5 / 3.0).abs() < 1e-12);
+    assert!(
+        (m[1][0] - 0.5).abs() < 1e-12 && (m[1][1] - 0.5).abs() < 1e-12,
+        "{m:?}"
+    );
+
+    // Worker 2 is known to give the other label; item 2 has only its label 1: class 0.
+    let data = crowd(3, 2, &[a(0, 0, 0), a(1, 0, 1), a(0, 1, 0), a(2, 2, 1)]);
+    let flipped = vec![0.0, 1.0, 1.0, 0.0];
+    let known = DawidSkenePriors {
+        known_workers: vec![(2, flipped.clone())],
+        ..Default::default()
+    };
+    let f = DawidSkene::new().priors(known.clone()).fit(&data).unwrap();
+    assert_eq!(f.aggregation.labels[2], 0);
+    assert!(f.aggregation.posteriors[2][0] > 0.999);
+    assert!((f.worker_confusions[2][0][1] - 1.0).abs() < 1e-12);
+    let one_coin = OneCoinDawidSkene::new().priors(known).fit(&data).unwrap();
+    assert_eq!(one_coin.skills[2], 0.0);
+    assert_eq!(one_coin.aggregation.labels[2], 0);
+
+    // One-coin: skill = (posteriors of its labels + right) / (n + all): (2 + 2) / (2 + 4)
+    // with one pseudo-count in each of the 2 diagonal and 2 other cells.
+    let data = crowd(2, 2, &[a(0, 0, 0), a(1, 0, 0)]);
+    let f = OneCoinDawidSkene::new()
+        .max_iter(0)
+        .priors(DawidSkenePriors {
+            confusion: Some(vec![1.0, 1.0]),
+            ..Default::default()
+        })
+        .fit(&data)
+        .unwrap();
+    assert!((f.skills[0] - 4.0 / 6.0).abs() < 1e-12, "{:?}", f.skills);
+
+    for (priors, name) in [
+        (
+            DawidSkenePriors {
+                class: Some(vec![1.0, 1.0, 1.0]),
+                ..Default::default()
+            },
+            "class_prior",
+        ),
+        (
+            DawidSkenePriors {
+                confusion: Some(vec![-1.0]),
+                ..Default::default()
+            },
+            "confusion_prior",
+        ),
+        (
+            DawidSkenePriors {
+                known_workers: vec![(0, vec![0.5, 0.4, 0.0, 1.0])],
+                ..Default::default()
+            },
+            "known_workers",
+        ),
+        (
+            DawidSkenePriors {
+                known_workers: vec![(9, flipped.clone())],
+                ..Default::default()
+            },
+            "known_workers",
+        ),
+    ] {
+        let e = DawidSkene::new()
+            .priors(priors)
+            .fit(&data)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(name), "{e}");
+    }
+}

@@ -416,12 +416,26 @@ class DawidSkene(_Base):
     column per true label: ``errors_.loc[(worker, given), true]`` is the probability that
     the worker gives ``given`` to a task of class ``true``), ``loss_history_`` (the ELBO per
     label after each iteration).
+
+    Beyond crowd-kit (defaults: none, which gives crowd-kit's numbers): ``class_prior`` and
+    ``confusion_prior`` are Dirichlet pseudo-counts added to the expected counts of every
+    M-step (a MAP estimate; see ``_prior_params`` for their forms), and ``fit``'s
+    ``known_workers`` fixes the confusion of workers known in advance.
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5, initial_error_strategy: Optional[str] = None):
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        initial_error_strategy: Optional[str] = None,
+        class_prior: Any = None,
+        confusion_prior: Any = None,
+    ):
         self.n_iter = n_iter
         self.tol = tol
         self.initial_error_strategy = initial_error_strategy
+        self.class_prior = class_prior
+        self.confusion_prior = confusion_prior
 
 
     def fit(
@@ -429,11 +443,16 @@ class DawidSkene(_Base):
         data: pd.DataFrame,
         true_labels: Optional[pd.Series] = None,
         initial_error: Optional[pd.DataFrame] = None,
+        known_workers: Any = None,
     ) -> "DawidSkene":
         """Fits the model to ``data``; ``true_labels`` (Series indexed by task) fix the
         posteriors of the tasks they name, as crowd-kit does. ``n_iter=0`` gives the initial
         estimate (majority vote, and the errors of one M-step from it); a frame of 0 rows
-        gives empty results, as in crowd-kit."""
+        gives empty results, as in crowd-kit. ``known_workers``: workers whose confusion is
+        known and kept fixed — a Series (or dict) of accuracies by worker (right with that
+        probability, wrong uniformly), or rows of a previous fit's ``errors_`` (indexed by
+        (worker, label given), a column per true label); workers absent from ``data`` are
+        ignored."""
         _check_count("n_iter", self.n_iter, minimum=0)
         strategy = self.initial_error_strategy
         if strategy not in (None, "assign", "addition"):
@@ -474,6 +493,7 @@ class DawidSkene(_Base):
             gold_tasks=gold_tasks,
             gold_labels=gold_labels,
             **initial,
+            **_prior_params(self, coded, known_workers),
         )
         self.probas_ = _probas(coded, posteriors)
         self.labels_ = _labels(coded, labels)
@@ -503,23 +523,35 @@ class OneCoinDawidSkene(_Base):
     Parameters: ``n_iter`` (100), ``tol`` (1e-5). Attributes (after ``fit``): ``labels_``,
     ``probas_``, ``priors_``, ``skills_`` (Series indexed by worker, named ``skill``),
     ``errors_`` (crowd-kit's layout), ``loss_history_``.
+
+    Beyond crowd-kit, as ``DawidSkene``: ``class_prior``, ``confusion_prior`` (the diagonal's
+    pseudo-counts count as right answers, all of them as answers) and ``fit``'s
+    ``known_workers`` (a known worker's skill is its matrix's mean diagonal).
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5):
+    def __init__(self, n_iter: int = 100, tol: float = 1e-5, class_prior: Any = None, confusion_prior: Any = None):
         self.n_iter = n_iter
         self.tol = tol
+        self.class_prior = class_prior
+        self.confusion_prior = confusion_prior
 
-
-    def fit(self, data: pd.DataFrame) -> "OneCoinDawidSkene":
+    def fit(self, data: pd.DataFrame, known_workers: Any = None) -> "OneCoinDawidSkene":
         """Fits the model to ``data`` (columns task, worker, label); ``n_iter=0`` gives the
-        initial estimate, a frame of 0 rows empty results, as in crowd-kit."""
+        initial estimate, a frame of 0 rows empty results, as in crowd-kit.
+        ``known_workers`` as in ``DawidSkene.fit``."""
         _check_count("n_iter", self.n_iter, minimum=0)
         if is_empty(data):
             _set_empty_em(self)
             self.skills_ = _empty_skills()
             return self
         coded = encode(data)
-        labels, posteriors, learned = _run("one-coin-ds", coded, n_iter=int(self.n_iter), tol=float(self.tol))
+        labels, posteriors, learned = _run(
+            "one-coin-ds",
+            coded,
+            n_iter=int(self.n_iter),
+            tol=float(self.tol),
+            **_prior_params(self, coded, known_workers),
+        )
         self.probas_ = _probas(coded, posteriors)
         self.labels_ = _labels(coded, labels)
         self.priors_ = pd.Series(learned["priors"], index=pd.Index(coded.classes, name="label"), name="prior")
@@ -527,6 +559,89 @@ class OneCoinDawidSkene(_Base):
         self.errors_ = _errors_frame(coded, learned["errors"])
         self.loss_history_: List[float] = list(learned["loss_history"])
         return self
+
+
+def _prior_params(model: Any, coded: Coded, known_workers: Any) -> dict:
+    """The core's prior parameters from Python's forms, in the data's class order:
+
+    - ``class_prior``: a number (the same pseudo-count for every class) or a dict/Series of
+      pseudo-counts by label (labels it does not name get 0);
+    - ``confusion_prior``: a number (pseudo-counts of right answers: the diagonal), a pair
+      (right, each wrong cell), or a DataFrame in ``errors_``'s layout for one worker:
+      indexed by label given, a column per true label (cells it lacks get 0);
+    - ``known_workers``: see ``DawidSkene.fit``.
+
+    A label the data lacks, a negative or non-finite value, or a known worker's matrix whose
+    columns do not sum to 1 is a ValueError."""
+    classes = coded.classes
+    k = len(classes)
+    params: dict = {}
+
+    def by_label(values: Any, what: str) -> np.ndarray:
+        values = pd.Series(values, dtype=float) if isinstance(values, dict) else values
+        unknown = [c for c in values.index if c not in classes]
+        if unknown:
+            raise ValueError(f"{what} names {unknown[0]!r}, which is not one of the labels in data {list(classes)}")
+        return values.reindex(classes, fill_value=0.0).to_numpy(dtype=np.float64)
+
+    prior = getattr(model, "class_prior", None)
+    if prior is not None:
+        if isinstance(prior, (dict, pd.Series)):
+            params["class_prior"] = by_label(prior, "class_prior")
+        elif np.ndim(prior) == 0:
+            params["class_prior"] = float(prior)
+        else:
+            raise TypeError(f"class_prior must be a number or a dict/Series by label, got {type(prior).__name__}")
+    confusion = getattr(model, "confusion_prior", None)
+    if confusion is not None:
+        if isinstance(confusion, pd.DataFrame):
+            for what, names in (("index (label given)", confusion.index), ("columns (true label)", confusion.columns)):
+                unknown = [c for c in names if c not in classes]
+                if unknown:
+                    raise ValueError(f"confusion_prior's {what} names {unknown[0]!r}, not one of the labels in data {list(classes)}")
+            given_by_true = confusion.reindex(index=classes, columns=classes, fill_value=0.0).to_numpy(dtype=np.float64)
+            params["confusion_prior"] = np.ascontiguousarray(given_by_true.T)  # [true][given]
+        elif np.ndim(confusion) == 0:
+            params["confusion_prior"] = float(confusion)
+        elif np.ndim(confusion) == 1 and len(confusion) == 2:
+            params["confusion_prior"] = np.asarray(confusion, dtype=np.float64)
+        else:
+            raise TypeError(
+                "confusion_prior must be a number, a (right, wrong) pair or a DataFrame indexed by label given "
+                f"with a column per true label; got {type(confusion).__name__}"
+            )
+    if known_workers is not None:
+        rows: dict = {}
+        if isinstance(known_workers, pd.DataFrame):
+            if list(known_workers.index.names) != ["worker", "label"]:
+                raise ValueError(
+                    "known_workers as a DataFrame must be indexed by (worker, label) as errors_ is, got index "
+                    f"{list(known_workers.index.names)}"
+                )
+            for worker, block in known_workers.groupby(level="worker", sort=False):
+                given = block.droplevel("worker")
+                unknown = [c for c in list(given.index) + list(given.columns) if c not in classes]
+                if unknown:
+                    raise ValueError(f"known_workers[{worker!r}] names {unknown[0]!r}, not one of the labels in data {list(classes)}")
+                rows[worker] = given.reindex(index=classes, columns=classes, fill_value=0.0).to_numpy(dtype=np.float64).T
+        else:
+            accuracies = pd.Series(known_workers, dtype=float) if isinstance(known_workers, dict) else known_workers
+            if not isinstance(accuracies, pd.Series):
+                raise TypeError(f"known_workers must be a Series/dict of accuracies or a DataFrame like errors_, got {type(known_workers).__name__}")
+            for worker, acc in accuracies.items():
+                if not (0.0 <= acc <= 1.0):
+                    raise ValueError(f"known_workers[{worker!r}] = {acc}: an accuracy is a probability")
+                m = np.full((k, k), (1.0 - acc) / (k - 1) if k > 1 else 0.0)
+                np.fill_diagonal(m, acc if k > 1 else 1.0)
+                rows[worker] = m
+        codes = coded.worker_ids.get_indexer(list(rows))
+        keep = [i for i, c in enumerate(codes) if c >= 0]
+        matrices = list(rows.values())
+        params["known_workers"] = codes[keep].astype(np.int64)
+        params["known_confusions"] = (
+            np.stack([matrices[i].reshape(-1) for i in keep]) if keep else np.zeros((0, k * k))
+        )
+    return params
 
 
 def _initial_rows(initial_error: Any, coded: Coded, strategy: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -61,9 +61,13 @@ pub(crate) static ENTRY: Entry = Entry {
             "initial_errors",
             "initial error rows × true classes (counts or probabilities)",
         ),
+        PRIOR_PARAMS[0],
+        PRIOR_PARAMS[1],
+        PRIOR_PARAMS[2],
+        PRIOR_PARAMS[3],
     ],
     build: |p| {
-        let mut ds = DawidSkene::new();
+        let mut ds = DawidSkene::new().priors(priors(p)?);
         if let Some(n) = p.usize("n_iter")? {
             ds = ds.max_iter(n);
         }
@@ -90,9 +94,13 @@ pub(crate) static ONE_COIN_ENTRY: Entry = Entry {
             "tol",
             "stop when the ELBO per label grows by less (default 1e-5)",
         ),
+        PRIOR_PARAMS[0],
+        PRIOR_PARAMS[1],
+        PRIOR_PARAMS[2],
+        PRIOR_PARAMS[3],
     ],
     build: |p| {
-        let mut ds = OneCoinDawidSkene::new();
+        let mut ds = OneCoinDawidSkene::new().priors(priors(p)?);
         if let Some(n) = p.usize("n_iter")? {
             ds = ds.max_iter(n);
         }
@@ -102,6 +110,73 @@ pub(crate) static ONE_COIN_ENTRY: Entry = Entry {
         Ok(Box::new(ds))
     },
 };
+
+/// The parameters of [`DawidSkenePriors`] (Dawid-Skene and one-coin DS).
+const PRIOR_PARAMS: [(&str, &str); 4] = [
+    (
+        "class_prior",
+        "pseudo-counts per class added to the class counts (one value: the same for all; default none)",
+    ),
+    (
+        "confusion_prior",
+        "pseudo-counts added to every worker's counts: one value (right answers), two (right, each wrong), or k × k (default none)",
+    ),
+    (
+        "known_workers",
+        "workers whose confusion matrix is known and fixed",
+    ),
+    (
+        "known_confusions",
+        "their matrices, one k × k row-major [true class][label] row per known worker",
+    ),
+];
+
+/// [`DawidSkenePriors`] from the parameters.
+fn priors(p: &Params) -> Result<DawidSkenePriors> {
+    // A number, numbers (also as the command line's text "a,b"), or a table.
+    let as_list = |name: &'static str| -> Result<Option<Vec<f64>>> {
+        if let Ok(v) = p.f64(name) {
+            return Ok(v.map(|v| vec![v]));
+        }
+        if let Ok(Some(text)) = p.text(name) {
+            return text
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(Some)
+                .map_err(|_| Error::param(name, text, "numbers separated by commas"));
+        }
+        match p.floats(name) {
+            Ok(v) => Ok(v.map(<[f64]>::to_vec)),
+            Err(_) => Ok(p.matrix(name)?.map(|(_, _, v)| v.to_vec())),
+        }
+    };
+    let workers = p.ints("known_workers")?.unwrap_or_default();
+    let known_workers = match p.matrix("known_confusions")? {
+        None if workers.is_empty() => Vec::new(),
+        Some((rows, cols, values)) if rows == workers.len() => workers
+            .iter()
+            .zip(values.chunks(cols.max(1)))
+            .map(|(&w, m)| {
+                u32::try_from(w)
+                    .map(|w| (w, m.to_vec()))
+                    .map_err(|_| Error::param("known_workers", w, "a worker index"))
+            })
+            .collect::<Result<_>>()?,
+        _ => {
+            return Err(Error::param(
+                "known_confusions",
+                format!("for {} known workers", workers.len()),
+                "one matrix row per known worker",
+            ));
+        }
+    };
+    Ok(DawidSkenePriors {
+        class: as_list("class_prior")?,
+        confusion: as_list("confusion_prior")?,
+        known_workers,
+    })
+}
 
 /// crowd-kit's `initial_error` from its four parameters, if given.
 fn initial_errors(p: &Params) -> Result<Option<InitialErrors>> {
@@ -171,6 +246,163 @@ pub struct DawidSkene {
     tol: f64,
     gold: Vec<(usize, u32)>,
     initial: Option<InitialErrors>,
+    priors: DawidSkenePriors,
+}
+
+/// What is known before the labels (none by default: crowd-kit's maximum-likelihood EM,
+/// bit for bit). Pseudo-counts make each M-step a MAP step under Dirichlet priors: they are
+/// added to the expected counts before normalising, as if every worker had also given those
+/// labels; the monitored objective then includes the priors' log densities.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DawidSkenePriors {
+    /// Per class, pseudo-counts added to the classes' expected counts (the class priors,
+    /// crowd-kit's `priors_`); one value: the same for every class.
+    pub class: Option<Vec<f64>>,
+    /// `k × k` pseudo-counts, row-major `[true class][label given]`, added to every worker's
+    /// expected counts (one-coin: the diagonal's sum counts as right answers, the rest as
+    /// wrong ones); one value: that many on the diagonal only (right answers); two values:
+    /// the diagonal's and every other cell's.
+    pub confusion: Option<Vec<f64>>,
+    /// Workers whose confusion is known and stays fixed: `(worker, k × k row-major
+    /// [true class][label given], each row summing to 1)` — a trusted expert, a model
+    /// labeller calibrated elsewhere.
+    pub known_workers: Vec<(u32, Vec<f64>)>,
+}
+
+impl DawidSkenePriors {
+    /// The priors for `k` classes (short forms expanded), checked against `k` and
+    /// `n_workers`.
+    fn resolved(&self, k: usize, n_workers: usize) -> Result<DawidSkenePriors> {
+        let mut p = self.clone();
+        if let Some(a) = &mut p.class
+            && a.len() == 1
+        {
+            *a = vec![a[0]; k];
+        }
+        if let Some(b) = &mut p.confusion
+            && b.len() != k * k
+            && b.len() <= 2
+        {
+            let (right, wrong) = (b[0], b.get(1).copied().unwrap_or(0.0));
+            *b = (0..k * k)
+                .map(|j| if j / k == j % k { right } else { wrong })
+                .collect();
+        }
+        p.check(k, n_workers)?;
+        // Pseudo-counts of 0 are no prior: the maximum-likelihood numbers, bit for bit.
+        for table in [&mut p.class, &mut p.confusion] {
+            if table.as_ref().is_some_and(|v| v.iter().all(|&x| x == 0.0)) {
+                *table = None;
+            }
+        }
+        Ok(p)
+    }
+
+    /// Checks the sizes against `k` classes and `n_workers`, and the values.
+    fn check(&self, k: usize, n_workers: usize) -> Result<()> {
+        let non_negative =
+            |name: &'static str, v: &[f64]| match v.iter().find(|x| !(x.is_finite() && **x >= 0.0))
+            {
+                Some(x) => Err(Error::param(
+                    name,
+                    x,
+                    "pseudo-counts must be finite and non-negative",
+                )),
+                None => Ok(()),
+            };
+        if let Some(a) = &self.class {
+            if a.len() != k {
+                return Err(Error::param(
+                    "class_prior",
+                    format!("{} values", a.len()),
+                    format!("one pseudo-count per class ({k})"),
+                ));
+            }
+            non_negative("class_prior", a)?;
+        }
+        if let Some(b) = &self.confusion {
+            if b.len() != k * k {
+                return Err(Error::param(
+                    "confusion_prior",
+                    format!("{} values", b.len()),
+                    format!("a {k} × {k} table of pseudo-counts"),
+                ));
+            }
+            non_negative("confusion_prior", b)?;
+        }
+        let mut seen = vec![false; n_workers];
+        for (w, m) in &self.known_workers {
+            let w = *w as usize;
+            if w >= n_workers || seen[w] {
+                return Err(Error::param(
+                    "known_workers",
+                    format!("worker {w}"),
+                    format!("each of the {n_workers} workers at most once"),
+                ));
+            }
+            seen[w] = true;
+            if m.len() != k * k {
+                return Err(Error::param(
+                    "known_workers",
+                    format!("{} values for worker {w}", m.len()),
+                    format!("a {k} × {k} confusion matrix"),
+                ));
+            }
+            for (c, row) in m.chunks(k).enumerate() {
+                let sum: f64 = row.iter().sum();
+                if row.iter().any(|x| !(x.is_finite() && *x >= 0.0)) || (sum - 1.0).abs() > 1e-6 {
+                    return Err(Error::param(
+                        "known_workers",
+                        format!("worker {w}, true class {c}"),
+                        format!(
+                            "probabilities of the labels given that sum to 1 (they sum to {sum})"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any is given (none: every number as crowd-kit's).
+    fn any(&self) -> bool {
+        self.class.is_some() || self.confusion.is_some() || !self.known_workers.is_empty()
+    }
+
+    /// The known workers' matrices over `errors` (`[worker][true class][label]`, clipped at
+    /// EPS as crowd-kit clips every estimated entry, so that no label is impossible).
+    fn fix_known(&self, errors: &mut [f64], k: usize) {
+        for (w, m) in &self.known_workers {
+            let at = *w as usize * k * k;
+            for (e, &x) in errors[at..at + k * k].iter_mut().zip(m) {
+                *e = x.max(EPS);
+            }
+        }
+    }
+
+    /// The priors' log density terms of the MAP objective (up to constants).
+    fn log_density(&self, prior: &[f64], errors: &[f64], n_workers: usize, k: usize) -> f64 {
+        let mut total = 0.0;
+        if let Some(a) = &self.class {
+            total += a
+                .iter()
+                .zip(prior)
+                .map(|(a, p)| a * p.max(EPS).ln())
+                .sum::<f64>();
+        }
+        if let Some(b) = &self.confusion {
+            for w in 0..n_workers {
+                let m = &errors[w * k * k..(w + 1) * k * k];
+                total += b
+                    .iter()
+                    .zip(m)
+                    .filter(|(b, _)| **b > 0.0)
+                    .map(|(b, e)| b * e.max(EPS).ln())
+                    .sum::<f64>();
+            }
+        }
+        total
+    }
 }
 
 /// How known error counts enter the first M-step (crowd-kit's `initial_error_strategy`).
@@ -208,6 +440,7 @@ impl DawidSkene {
             tol: 1e-5,
             gold: Vec::new(),
             initial: None,
+            priors: DawidSkenePriors::default(),
         }
     }
 
@@ -237,6 +470,12 @@ impl DawidSkene {
     /// `initial_error_strategy`). Defaults to none.
     pub fn initial_errors(mut self, initial: InitialErrors) -> Self {
         self.initial = Some(initial);
+        self
+    }
+
+    /// Pseudo-counts and known workers ([`DawidSkenePriors`]). Defaults to none.
+    pub fn priors(mut self, priors: DawidSkenePriors) -> Self {
+        self.priors = priors;
         self
     }
 
@@ -345,17 +584,24 @@ impl DawidSkene {
             }
         }
         let k = n_class;
+        let resolved = self.priors.resolved(k, n_workers)?;
+        let priors = resolved.any().then_some(&resolved);
         // Initialisation: majority-vote shares (no tie breaking needed for soft labels).
         let (mut post, has_labels) = vote_shares(n_items, k, annotations);
         self.apply_gold(&mut post, k);
         let initial = self.initial_tables(n_workers, k, annotations)?;
         let triples = Triples::new(data);
         let labelled: Vec<usize> = (0..n_items).filter(|&i| has_labels[i]).collect();
-        let mut prior = mean_rows(&post, &labelled, k);
+        let class_prior = resolved.class.as_deref();
+        let mut prior = class_shares(&post, &labelled, k, class_prior);
         let mut errors = vec![0.0; n_workers * k * k];
-        let m_step = |post: &[f64], initial: Option<&Initial>, errors: &mut [f64]| match kind {
-            MStep::Full => m_step(post, annotations, &triples, k, initial, errors),
-            MStep::OneCoin => one_coin_m_step(post, annotations, n_workers, k, errors),
+        let pseudo = resolved.confusion.as_deref();
+        let m_step = |post: &[f64], initial: Option<&Initial>, errors: &mut [f64]| {
+            match kind {
+                MStep::Full => m_step(post, annotations, &triples, k, initial, pseudo, errors),
+                MStep::OneCoin => one_coin_m_step(post, annotations, n_workers, k, pseudo, errors),
+            }
+            resolved.fix_known(errors, k);
         };
         m_step(&post, initial.as_ref(), &mut errors);
         let mut last = f64::NEG_INFINITY;
@@ -363,10 +609,13 @@ impl DawidSkene {
         for iter in 0..self.max_iter {
             e_step(&prior, &errors, &triples, k, &has_labels, &mut post);
             self.apply_gold(&mut post, k);
-            prior = mean_rows(&post, &labelled, k);
+            prior = class_shares(&post, &labelled, k, class_prior);
             m_step(&post, None, &mut errors);
-            let elbo =
-                elbo(&post, &prior, &errors, annotations, &labelled, k) / annotations.len() as f64;
+            let mut elbo = elbo(&post, &prior, &errors, annotations, &labelled, k);
+            if let Some(p) = priors {
+                elbo += p.log_density(&prior, &errors, n_workers, k);
+            }
+            let elbo = elbo / annotations.len() as f64;
             tracing::debug!(
                 "Dawid-Skene iteration {}: ELBO per label {elbo:.6}",
                 iter + 1
@@ -423,6 +672,25 @@ fn mean_rows(post: &[f64], items: &[usize], k: usize) -> Vec<f64> {
         }
     }
     m.iter_mut().for_each(|v| *v /= items.len().max(1) as f64);
+    m
+}
+
+/// The class priors from the posteriors: their mean over `items`, or with pseudo-counts
+/// `alpha` (expected counts + alpha, normalised).
+fn class_shares(post: &[f64], items: &[usize], k: usize, alpha: Option<&[f64]>) -> Vec<f64> {
+    let Some(alpha) = alpha else {
+        return mean_rows(post, items, k);
+    };
+    let mut m: Vec<f64> = alpha.to_vec();
+    for &i in items {
+        for (acc, v) in m.iter_mut().zip(&post[i * k..(i + 1) * k]) {
+            *acc += v;
+        }
+    }
+    let total: f64 = m.iter().sum();
+    if total > 0.0 {
+        m.iter_mut().for_each(|v| *v /= total);
+    }
     m
 }
 
@@ -493,6 +761,7 @@ fn m_step(
     triples: &Triples,
     k: usize,
     initial: Option<&Initial>,
+    pseudo: Option<&[f64]>,
     errors: &mut [f64],
 ) {
     let parts = worker_ranges(&triples.worker_start, rayon::current_num_threads());
@@ -546,6 +815,19 @@ fn m_step(
                     };
                 }
             }
+            if let Some(b) = pseudo {
+                // The same pseudo-counts for every worker: a label with a positive one
+                // counts as used.
+                for w in 0..n {
+                    for l in 0..k {
+                        for c in 0..k {
+                            let x = b[c * k + l];
+                            counts[(w * k + l) * k + c] += x;
+                            used[w * k + l] |= x > 0.0;
+                        }
+                    }
+                }
+            }
             for (w, m) in out.chunks_mut(k * k).enumerate() {
                 for (c, row) in m.chunks_mut(k).enumerate() {
                     for (l, v) in row.iter_mut().enumerate() {
@@ -579,9 +861,10 @@ fn one_coin_m_step(
     annotations: &[Annotation],
     n_workers: usize,
     k: usize,
+    pseudo: Option<&[f64]>,
     errors: &mut [f64],
 ) {
-    let skills = one_coin_skills(post, annotations, n_workers, k);
+    let skills = one_coin_skills(post, annotations, n_workers, k, pseudo);
     errors.iter_mut().for_each(|v| *v = 0.0);
     let off = |s: f64| (1.0 - s) / (k - 1) as f64;
     for a in annotations {
@@ -600,6 +883,7 @@ fn one_coin_skills(
     annotations: &[Annotation],
     n_workers: usize,
     k: usize,
+    pseudo: Option<&[f64]>,
 ) -> Vec<f64> {
     let mut sum = vec![0.0; n_workers];
     let mut count = vec![0usize; n_workers];
@@ -607,9 +891,20 @@ fn one_coin_skills(
         sum[a.worker as usize] += post[a.item as usize * k + a.label as usize];
         count[a.worker as usize] += 1;
     }
+    // Pseudo-counts: the diagonal's as right answers, all of them as answers.
+    let (right, all) = pseudo.map_or((0.0, 0.0), |b| {
+        ((0..k).map(|c| b[c * k + c]).sum(), b.iter().sum())
+    });
     sum.iter()
         .zip(&count)
-        .map(|(s, &n)| if n > 0 { s / n as f64 } else { 0.0 })
+        .map(|(s, &n)| {
+            let total = n as f64 + all;
+            if total > 0.0 {
+                (s + right) / total
+            } else {
+                0.0
+            }
+        })
         .collect()
 }
 
@@ -634,6 +929,7 @@ fn one_coin_skills(
 pub struct OneCoinDawidSkene {
     max_iter: usize,
     tol: f64,
+    priors: DawidSkenePriors,
 }
 
 /// What one-coin Dawid-Skene infers.
@@ -664,7 +960,15 @@ impl OneCoinDawidSkene {
         OneCoinDawidSkene {
             max_iter: 100,
             tol: 1e-5,
+            priors: DawidSkenePriors::default(),
         }
+    }
+
+    /// Pseudo-counts and known workers ([`DawidSkenePriors`]; a known worker's skill is its matrix's
+    /// mean diagonal). Defaults to none.
+    pub fn priors(mut self, priors: DawidSkenePriors) -> Self {
+        self.priors = priors;
+        self
     }
 
     /// Maximum EM iterations. Defaults to 100; 0 gives the initial estimate (as
@@ -715,9 +1019,16 @@ impl Aggregator for OneCoinDawidSkene {
         let fitted = DawidSkene::new()
             .max_iter(self.max_iter)
             .tol(self.tol)
+            .priors(self.priors.clone())
             .em(data, MStep::OneCoin)?;
         let post = fitted.aggregation.posteriors.as_flat().to_vec();
-        let skills = one_coin_skills(&post, &data.annotations, n_workers, n_class);
+        let priors = self.priors.resolved(n_class, n_workers)?;
+        let pseudo = priors.confusion.as_deref();
+        let mut skills = one_coin_skills(&post, &data.annotations, n_workers, n_class, pseudo);
+        for (w, m) in &priors.known_workers {
+            skills[*w as usize] =
+                (0..n_class).map(|c| m[c * n_class + c]).sum::<f64>() / n_class as f64;
+        }
         Ok(FittedOneCoinDawidSkene {
             aggregation: fitted.aggregation,
             skills,

@@ -53,8 +53,8 @@ pub use contract::{
     FittedSegmentation, FittedTexts, Posteriors, Ranker, Segmenter, TextAggregator, Values,
 };
 pub use dawid_skene::{
-    DawidSkene, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy, InitialErrors,
-    OneCoinDawidSkene,
+    DawidSkene, DawidSkenePriors, FittedDawidSkene, FittedOneCoinDawidSkene, InitialErrorStrategy,
+    InitialErrors, OneCoinDawidSkene,
 };
 pub use glad::{FittedGlad, Glad};
 pub use gold_majority_vote::{FittedGoldMajorityVote, GoldMajorityVote};
