@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use crate::data::Ids;
+use crate::data::ids::Ids;
 use crate::data::music::{csv_error, open_csv};
 use crate::error::{DataError, Error, Result};
 

@@ -29,6 +29,7 @@
 mod comparisons;
 mod crowd;
 mod embeddings;
+mod ids;
 pub mod labelme;
 mod labels;
 mod long_csv;
@@ -50,28 +51,6 @@ pub use matrix::Matrix;
 pub use segmentations::{MaskColumns, Segmentations, mask_file_name, read_mask, write_mask_png};
 pub(crate) use segmentations::{Patterns, numpy_sum, numpy_sum_by};
 pub use texts::Texts;
-
-/// Ids numbered in order of first appearance (the readers of comparisons' neighbours:
-/// masks, embeddings, texts).
-#[derive(Debug, Default)]
-pub(crate) struct Ids {
-    /// The ids, by code.
-    pub names: Vec<String>,
-    index: rustc_hash::FxHashMap<String, u32>,
-}
-
-impl Ids {
-    /// `id`'s code, a new one when it is new.
-    pub fn code(&mut self, id: &str) -> u32 {
-        if let Some(&c) = self.index.get(id) {
-            return c;
-        }
-        let c = self.names.len() as u32;
-        self.names.push(id.to_string());
-        self.index.insert(id.to_string(), c);
-        c
-    }
-}
 
 /// The directory holding the shared real data sets: `$CONAL_DATA_DIR` when set, else
 /// `../shared/data` relative to the crate root (where CI and developers keep them).

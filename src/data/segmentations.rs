@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::data::Ids;
+use crate::data::ids::Ids;
 use crate::data::music::{csv_error, open_csv};
 use crate::error::{DataError, Error, Result};
 
