@@ -682,3 +682,111 @@ fn dawid_skene_priors_are_pseudo_counts() {
         assert!(e.contains(name), "{e}");
     }
 }
+
+/// Soft answers: one-hot rows give the hard labels' numbers bit for bit (majority vote,
+/// Dawid-Skene, one-coin DS); probabilities are counted as fractions of a label (known
+/// answers); a method that takes one label per answer refuses them through the registry;
+/// rows that are not probabilities are errors naming the row.
+#[test]
+fn soft_answers_are_fractional_labels() {
+    use conal::aggregate::{OneCoinDawidSkene, Params, registry};
+    let a = |item, worker, label| Annotation {
+        item,
+        worker,
+        label,
+    };
+    // A random crowd: 300 items, 12 workers of varied accuracy, 3 classes, 4 labels each.
+    let mut state = 7u64;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut labels = Vec::new();
+    for i in 0..300u32 {
+        let truth = (i % 3) as u64;
+        let mut workers: Vec<u32> = Vec::new();
+        while workers.len() < 4 {
+            let w = next(12) as u32;
+            if !workers.contains(&w) {
+                workers.push(w);
+            }
+        }
+        for w in workers {
+            let right = next(100) < 50 + 4 * w as u64;
+            let label = if right { truth } else { next(3) };
+            labels.push(a(i, w, label as u32));
+        }
+    }
+    let hard = crowd(300, 3, &labels);
+    let one_hot: Vec<f64> = hard
+        .in_input_order()
+        .iter()
+        .flat_map(|a| (0..3).map(move |c| if c == a.label { 1.0 } else { 0.0 }))
+        .collect();
+    let soft = hard.clone().with_soft(one_hot).unwrap();
+    let (x, y) = (
+        MajorityVote::new().fit(&hard).unwrap(),
+        MajorityVote::new().fit(&soft).unwrap(),
+    );
+    assert_eq!(x.aggregation, y.aggregation);
+    let (x, y) = (
+        DawidSkene::new().fit(&hard).unwrap(),
+        DawidSkene::new().fit(&soft).unwrap(),
+    );
+    assert_eq!(x.aggregation, y.aggregation);
+    assert_eq!(x.worker_confusions, y.worker_confusions);
+    assert_eq!(x.elbo_history, y.elbo_history);
+    let (x, y) = (
+        OneCoinDawidSkene::new().fit(&hard).unwrap(),
+        OneCoinDawidSkene::new().fit(&soft).unwrap(),
+    );
+    assert_eq!(x.aggregation, y.aggregation);
+    assert_eq!(x.skills, y.skills);
+
+    // Two answers to one item, (0.6, 0.4) and (0.3, 0.7): votes (0.9, 1.1).
+    let pair = CrowdLabels::indexed(1, 2, 2, vec![a(0, 0, 0), a(0, 1, 0)])
+        .unwrap()
+        .with_soft(vec![0.6, 0.4, 0.3, 0.7])
+        .unwrap();
+    assert_eq!(pair.annotations[1].label, 1);
+    let mv = MajorityVote::new().fit(&pair).unwrap();
+    assert_eq!(mv.aggregation.labels, [1]);
+    assert!((mv.aggregation.posteriors[0][0] - 0.45).abs() < 1e-12);
+    // Dawid-Skene at 0 iterations: worker 0's counts are 0.6 and 0.4 of the vote shares
+    // (0.45, 0.55): class 0 → (0.27, 0.18) / 0.45, the same shares as its answer.
+    let ds = DawidSkene::new().max_iter(0).fit(&pair).unwrap();
+    let m = &ds.worker_confusions[0];
+    assert!(
+        (m[0][0] - 0.6).abs() < 1e-12 && (m[1][1] - 0.4).abs() < 1e-12,
+        "{m:?}"
+    );
+
+    // Through the registry, a method without a soft form refuses them.
+    for name in ["glad", "wawa", "mace"] {
+        let method = registry::entry(name)
+            .unwrap()
+            .build(&Params::new())
+            .unwrap();
+        let e = method.fit(&pair).unwrap_err().to_string();
+        assert!(e.contains("soft answers"), "{name}: {e}");
+    }
+    let fitted = registry::entry("ds")
+        .unwrap()
+        .build(&Params::new())
+        .unwrap()
+        .fit(&pair)
+        .unwrap();
+    assert_eq!(fitted.aggregation().labels.len(), 1);
+
+    let base = || CrowdLabels::indexed(1, 2, 2, vec![a(0, 0, 0), a(0, 1, 0)]).unwrap();
+    for (rows, says) in [
+        (vec![0.6, 0.5, 0.3, 0.7], "row 0"),
+        (vec![0.5, 0.5, -0.1, 1.1], "row 1"),
+        (vec![0.5, 0.5], "2 probabilities"),
+    ] {
+        let e = base().with_soft(rows).unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+}

@@ -6,7 +6,7 @@ repeated pairs) is done by the Rust core, whose messages name the column and the
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,8 @@ class Coded(NamedTuple):
     task_ids: pd.Index
     worker_ids: pd.Index
     classes: pd.Index
+    # Soft answers (rows × classes probabilities, the rows' order), or None for labels.
+    soft: Optional[np.ndarray] = None
 
     # The sizes the native module reads beside the codes (it takes a Coded as it is).
     @property
@@ -58,7 +60,8 @@ def check_frame(data: Any, name: str = "data", allow_empty: bool = False) -> pd.
             f"{name} must be a pandas DataFrame with columns task, worker, label; got "
             f"{type(data).__name__}"
         )
-    missing = [c for c in COLUMNS if c not in data.columns]
+    soft = soft_columns(data)
+    missing = [c for c in COLUMNS if c not in data.columns and not (c == "label" and soft)]
     if missing:
         raise MissingColumnError(
             f"{name} has no column {missing[0]!r} (expected columns task, worker, label; "
@@ -66,7 +69,56 @@ def check_frame(data: Any, name: str = "data", allow_empty: bool = False) -> pd.
         )
     if len(data) == 0 and not allow_empty:
         raise ValueError(f"{name} has 0 rows: no crowd labels to learn from")
+    if soft:
+        return data[["task", "worker", *soft]]
     return data[list(COLUMNS)]
+
+
+SOFT_PREFIX = "p_"
+
+
+def soft_columns(data: Any) -> list:
+    """The ``p_<class>`` columns of a frame that has them in place of a ``label`` column: soft
+    answers, a probability per class (the naming ``conal aggregate`` writes posteriors in)."""
+    if not isinstance(data, pd.DataFrame) or "label" in data.columns:
+        return []
+    return [c for c in data.columns if isinstance(c, str) and c.startswith(SOFT_PREFIX) and len(c) > len(SOFT_PREFIX)]
+
+
+def encode_soft(frame: pd.DataFrame, classes: Sequence[Any] | None) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """(label codes: each row's most probable class, the classes, rows × classes
+    probabilities) from a frame's ``p_<class>`` columns; a value that is missing, negative or
+    not a number, or a row that does not sum to 1 (within 1e-6), is a ValueError naming the
+    row and the column."""
+    columns = soft_columns(frame)
+    names = pd.Index([c[len(SOFT_PREFIX):] for c in columns])
+    if classes is not None:
+        unknown = [c for c in names if c not in list(map(str, classes))]
+        if unknown:
+            raise ValueError(f"column 'p_{unknown[0]}': {unknown[0]!r} is not one of the classes {list(classes)}")
+    try:
+        probs = frame[columns].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the p_<class> columns must hold probabilities (numbers): {e}") from None
+    bad = ~np.isfinite(probs) | (probs < 0)
+    if bad.any():
+        row, col = map(int, np.argwhere(bad)[0])
+        raise ValueError(
+            f"column {columns[col]!r}, row {row}: {probs[row, col]} is not a probability (a finite number ≥ 0)"
+        )
+    sums = probs.sum(axis=1)
+    off = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
+    if len(off):
+        row = int(off[0])
+        raise ValueError(f"row {row}: the p_<class> columns sum to {sums[row]}, not 1 (a soft answer is a probability per class)")
+    if classes is not None:
+        order = [list(names).index(str(c)) if str(c) in list(names) else -1 for c in classes]
+        full = np.zeros((len(probs), len(classes)))
+        for j, at in enumerate(order):
+            if at >= 0:
+                full[:, j] = probs[:, at]
+        probs, names = full, pd.Index(list(classes))
+    return np.argmax(probs, axis=1).astype(np.int64), names, np.ascontiguousarray(probs)
 
 
 def is_empty(data: Any) -> bool:
@@ -87,10 +139,19 @@ def encode(
     data: pd.DataFrame,
     classes: Sequence[Any] | None = None,
     tasks: pd.Index | None = None,
+    allow_soft: bool = False,
 ) -> Coded:
     """Codes for a crowd-label frame. ``classes`` fixes the class list (a label outside it
-    is an error); ``tasks`` fixes the task list (a task outside it is an error)."""
+    is an error); ``tasks`` fixes the task list (a task outside it is an error). With
+    ``allow_soft``, a frame of ``p_<class>`` columns in place of ``label`` gives soft answers;
+    without, it is a MissingColumnError that says which classes take them."""
     frame = check_frame(data)
+    if soft_columns(frame) and not allow_soft:
+        raise MissingColumnError(
+            "data has no column 'label' but p_<class> columns: soft answers (a probability per "
+            "class) are aggregated by MajorityVote, DawidSkene and OneCoinDawidSkene; this one "
+            "takes one label per answer"
+        )
     if tasks is None:
         task_codes, task_ids = factorize(frame["task"])
     else:
@@ -104,6 +165,9 @@ def encode(
             )
         task_ids = tasks
     worker_codes, worker_ids = factorize(frame["worker"])
+    if soft_columns(frame):
+        label_codes, label_ids, soft = encode_soft(frame, classes)
+        return Coded(task_codes, worker_codes, label_codes, task_ids, worker_ids, label_ids, soft)
     if classes is None:
         label_codes, label_ids = factorize(frame["label"])
     else:

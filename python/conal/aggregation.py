@@ -26,6 +26,7 @@ from ._data import (
     check_columns,
     check_comparisons,
     check_frame,
+    soft_columns,
     check_masks,
     encode,
     encode_comparisons,
@@ -142,7 +143,8 @@ class MajorityVote(_Base):
     vote weighs its skill (weighted majority vote), and ``probas_`` is sorted by task and
     label, as crowd-kit's is then. ``on_missing_skill`` says what to do with the labels of
     a worker without a skill: ``"error"`` (default), ``"ignore"`` (drop them; an error if a
-    task is left with none) or ``"value"`` (use ``default_skill``).
+    task is left with none) or ``"value"`` (use ``default_skill``). Soft answers (one
+    ``p_<class>`` column per class in place of ``label``) vote with their probabilities.
 
     Attributes (after ``fit``): ``labels_`` (Series indexed by task, named ``agg_label``),
     ``probas_`` (DataFrame task × label), ``skills_`` (each worker's agreement with the
@@ -163,7 +165,7 @@ class MajorityVote(_Base):
             self.skills_ = _empty_skills()
             return self
         if skills is None:
-            coded = encode(data)
+            coded = encode(data, allow_soft=True)
             labels, posteriors, learned = _run("mv", coded, agreement=True, ties="lowest")
             self.probas_ = _probas(coded, posteriors)
             self.labels_ = _labels(coded, labels)
@@ -195,7 +197,7 @@ class MajorityVote(_Base):
         # Classes in sorted order: ties go to the first of them, as crowd-kit's idxmax over
         # its sorted columns.
         classes = _sorted_classes(data)
-        coded = encode(data, classes=classes)
+        coded = encode(data, classes=classes, allow_soft=True)
         weights = skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64, copy=True)
         missing = np.isnan(weights)
         if missing.any():
@@ -220,7 +222,7 @@ class MajorityVote(_Base):
                         f"{coded.task_ids[empty[0]]!r}); give those workers a skill or use "
                         f"on_missing_skill='value'"
                     )
-                coded = encode(check_frame(data)[kept], classes=classes)
+                coded = encode(check_frame(data)[kept], classes=classes, allow_soft=True)
                 weights = skills.reindex(coded.worker_ids).to_numpy(dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         if len(bad):
@@ -350,6 +352,9 @@ class GoldMajorityVote(_WeightedVote):
 def _sorted_classes(data: pd.DataFrame) -> Optional[pd.Index]:
     """The labels of ``data`` in sorted order (crowd-kit's column order after ``unstack``),
     or None where they do not sort (mixed types: first-appearance order then)."""
+    soft = soft_columns(data)
+    if soft:
+        return pd.Index([c[len("p_"):] for c in soft]).sort_values()
     try:
         return pd.Index(pd.unique(check_frame(data)["label"])).sort_values()
     except TypeError:
@@ -417,6 +422,10 @@ class DawidSkene(_Base):
     the worker gives ``given`` to a task of class ``true``), ``loss_history_`` (the ELBO per
     label after each iteration).
 
+    Soft answers: ``data`` may hold one ``p_<class>`` column per class in place of ``label``
+    (a probability per class: each answer is read as the worker's calibrated belief about the
+    label it would give; see docs/PYTHON.md).
+
     Beyond crowd-kit (defaults: none, which gives crowd-kit's numbers): ``class_prior`` and
     ``confusion_prior`` are Dirichlet pseudo-counts added to the expected counts of every
     M-step (a MAP estimate; see ``_prior_params`` for their forms), and ``fit``'s
@@ -460,7 +469,7 @@ class DawidSkene(_Base):
         if is_empty(data):
             _set_empty_em(self)
             return self
-        coded = encode(data)
+        coded = encode(data, allow_soft=True)
         # As crowd-kit: initial_error counts only with a strategy.
         initial = {}
         if initial_error is not None and strategy is not None:
@@ -507,9 +516,15 @@ def _errors_frame(coded: Coded, errors: np.ndarray) -> pd.DataFrame:
     """crowd-kit's ``errors_`` layout from [worker, true, given] tables: one row per (worker,
     label given) pair seen in data, in order of first appearance; a column per true label."""
     k = len(coded.classes)
-    _, first = np.unique(coded.workers * k + coded.labels, return_index=True)
+    if coded.soft is not None:
+        # Soft answers: every (worker, label) pair given a positive probability.
+        rows, given = np.nonzero(coded.soft > 0)
+        keys = coded.workers[rows] * k + given
+    else:
+        keys = coded.workers * k + coded.labels
+    _, first = np.unique(keys, return_index=True)
     first.sort()
-    w, l = coded.workers[first], coded.labels[first]
+    w, l = keys[first] // k, keys[first] % k
     values = errors[w, :, l]  # [pair, true label]
     index = pd.MultiIndex.from_arrays([coded.worker_ids[w], coded.classes[l]], names=["worker", "label"])
     return pd.DataFrame(values, index=index, columns=pd.Index(coded.classes))
@@ -524,7 +539,8 @@ class OneCoinDawidSkene(_Base):
     ``probas_``, ``priors_``, ``skills_`` (Series indexed by worker, named ``skill``),
     ``errors_`` (crowd-kit's layout), ``loss_history_``.
 
-    Beyond crowd-kit, as ``DawidSkene``: ``class_prior``, ``confusion_prior`` (the diagonal's
+    Beyond crowd-kit, as ``DawidSkene``: soft answers (``p_<class>`` columns), ``class_prior``,
+    ``confusion_prior`` (the diagonal's
     pseudo-counts count as right answers, all of them as answers) and ``fit``'s
     ``known_workers`` (a known worker's skill is its matrix's mean diagonal).
     """
@@ -544,7 +560,7 @@ class OneCoinDawidSkene(_Base):
             _set_empty_em(self)
             self.skills_ = _empty_skills()
             return self
-        coded = encode(data)
+        coded = encode(data, allow_soft=True)
         labels, posteriors, learned = _run(
             "one-coin-ds",
             coded,

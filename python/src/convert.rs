@@ -113,13 +113,21 @@ pub struct Codes<'py> {
     pub n_workers: usize,
     /// Classes.
     pub n_classes: usize,
+    /// Soft answers: rows × classes probabilities, in the rows' order (`None`: labels).
+    pub soft: Option<PyReadonlyArray2<'py, f64>>,
 }
 
 impl Codes<'_> {
-    /// The crowd labels, classes named by their codes.
+    /// The crowd labels, classes named by their codes (with the soft answers, if any).
     pub fn labels(&self, names: &Names<'_>) -> PyResult<CrowdLabels> {
         let classes = (0..self.n_classes).map(|k| k.to_string()).collect();
-        crowd_labels(self, classes, names)
+        let labels = crowd_labels(self, classes, names)?;
+        match &self.soft {
+            None => Ok(labels),
+            Some(soft) => labels
+                .with_soft(soft.as_slice()?.to_vec())
+                .map_err(|e| data_err(&e, names)),
+        }
     }
 }
 

@@ -320,6 +320,8 @@ pub fn fit<'py>(
         n_tasks,
         n_workers: worker_names.len(),
         n_classes: classes.len(),
+        // Training takes one label per answer (the Python side refuses soft answers).
+        soft: None,
     };
     let names = Names {
         tasks: Some(task_ids),

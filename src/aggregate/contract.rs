@@ -23,6 +23,10 @@ pub trait Aggregator {
     /// What it infers.
     type Fitted: FittedAggregator + 'static;
 
+    /// Whether it reads soft answers ([`CrowdLabels::soft`]); through the registry, one that
+    /// does not refuses them rather than reading only their most probable labels.
+    const SOFT: bool = false;
+
     /// Aggregates the crowd labels of `data`.
     fn fit(&self, data: &CrowdLabels) -> Result<Self::Fitted>;
 }
@@ -202,6 +206,14 @@ pub trait DynAggregator: Send + Sync {
 
 impl<A: Aggregator + Send + Sync> DynAggregator for A {
     fn fit(&self, data: &CrowdLabels) -> Result<Box<dyn FittedAggregator>> {
+        if data.soft().is_some() && !A::SOFT {
+            return Err(crate::error::Error::Invalid {
+                what: "answers",
+                message: "this method takes one label per answer; soft answers (probabilities) \
+                          are aggregated by majority vote, Dawid-Skene and one-coin Dawid-Skene"
+                    .into(),
+            });
+        }
         Ok(Box::new(Aggregator::fit(self, data)?))
     }
 }

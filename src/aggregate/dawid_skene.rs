@@ -587,7 +587,8 @@ impl DawidSkene {
         let resolved = self.priors.resolved(k, n_workers)?;
         let priors = resolved.any().then_some(&resolved);
         // Initialisation: majority-vote shares (no tie breaking needed for soft labels).
-        let (mut post, has_labels) = vote_shares(n_items, k, annotations);
+        let soft = data.soft();
+        let (mut post, has_labels) = vote_shares(n_items, k, annotations, soft);
         self.apply_gold(&mut post, k);
         let initial = self.initial_tables(n_workers, k, annotations)?;
         let triples = Triples::new(data);
@@ -596,22 +597,42 @@ impl DawidSkene {
         let mut prior = class_shares(&post, &labelled, k, class_prior);
         let mut errors = vec![0.0; n_workers * k * k];
         let pseudo = resolved.confusion.as_deref();
-        let m_step = |post: &[f64], initial: Option<&Initial>, errors: &mut [f64]| {
-            match kind {
-                MStep::Full => m_step(post, annotations, &triples, k, initial, pseudo, errors),
-                MStep::OneCoin => one_coin_m_step(post, annotations, n_workers, k, pseudo, errors),
-            }
-            resolved.fix_known(errors, k);
-        };
-        m_step(&post, initial.as_ref(), &mut errors);
+        let m_step =
+            |post: &[f64], initial: Option<&Initial>, prior: Option<&[f64]>, errors: &mut [f64]| {
+                // Soft answers are read through the confusions of the step before, with the
+                // class priors `prior` (none at the first step: soft counts start EM).
+                let previous = prior
+                    .filter(|_| soft.is_some())
+                    .map(|p| (errors.to_vec(), p));
+                let previous = previous.as_ref().map(|(e, p)| (e.as_slice(), *p));
+                let calibration = previous.map(|(e, p)| Calibration::new(e, p, k));
+                let soft = soft.map(|rows| (rows, calibration.as_ref()));
+                match kind {
+                    MStep::Full => m_step(
+                        post,
+                        annotations,
+                        soft,
+                        &triples,
+                        k,
+                        initial,
+                        pseudo,
+                        errors,
+                    ),
+                    MStep::OneCoin => {
+                        one_coin_m_step(post, annotations, soft, n_workers, k, pseudo, errors)
+                    }
+                }
+                resolved.fix_known(errors, k);
+            };
+        m_step(&post, initial.as_ref(), None, &mut errors);
         let mut last = f64::NEG_INFINITY;
         let mut elbo_history = Vec::new();
         for iter in 0..self.max_iter {
-            e_step(&prior, &errors, &triples, k, &has_labels, &mut post);
+            e_step(&prior, &errors, &triples, soft, k, &has_labels, &mut post);
             self.apply_gold(&mut post, k);
             prior = class_shares(&post, &labelled, k, class_prior);
-            m_step(&post, None, &mut errors);
-            let mut elbo = elbo(&post, &prior, &errors, annotations, &labelled, k);
+            m_step(&post, None, Some(&prior), &mut errors);
+            let mut elbo = elbo(&post, &prior, &errors, annotations, soft, &labelled, k);
             if let Some(p) = priors {
                 elbo += p.log_density(&prior, &errors, n_workers, k);
             }
@@ -731,13 +752,93 @@ impl Triples {
     }
 }
 
+/// How soft answers are read once confusions are estimated: a soft answer is the worker's
+/// calibrated belief about the label it would give. Worker w gives label l with chance
+/// `z[w][l] = Σ_c e_w[c][l] π_c`; its answer `q` then has, per true class c, the likelihood
+/// `Σ_l q_l e_w[c][l] / z[w][l]` (up to a factor that does not depend on c), and attributes to
+/// label l the share `q_l e_w[c][l] / z[w][l]` of it (the M-step's responsibilities). A
+/// one-hot answer reduces to its label (computed as a label, to the bit). Counting `q_l` as a
+/// fraction of label l instead ("soft counts") gives a confident answer less evidence than
+/// its label alone (`(2q − 1)·ln(a/(1 − a))` against `ln(a/(1 − a))` for two classes), so it
+/// only starts EM, before any confusion is known.
+struct Calibration<'a> {
+    errors: &'a [f64],
+    chances: Vec<f64>,
+}
+
+impl<'a> Calibration<'a> {
+    fn new(errors: &'a [f64], prior: &[f64], k: usize) -> Self {
+        let chances = errors
+            .chunks(k * k)
+            .flat_map(|e| {
+                (0..k).map(move |l| {
+                    (0..k)
+                        .map(|c| e[c * k + l] * prior[c])
+                        .sum::<f64>()
+                        .max(EPS)
+                })
+            })
+            .collect();
+        Calibration { errors, chances }
+    }
+
+    /// `q_l e_w[c][l] / z[w][l]` for label l of worker w's answer `q`, true class c.
+    fn share(&self, w: usize, q: &[f64], c: usize, l: usize) -> f64 {
+        let k = q.len();
+        q[l] * self.errors[(w * k + c) * k + l] / self.chances[w * k + l]
+    }
+
+    /// The answer's likelihood under true class c.
+    fn likelihood(&self, w: usize, q: &[f64], c: usize) -> f64 {
+        (0..q.len())
+            .filter(|&l| q[l] > 0.0)
+            .map(|l| self.share(w, q, c, l))
+            .sum::<f64>()
+            .max(f64::MIN_POSITIVE)
+    }
+}
+
+/// The label of a one-hot row (one entry exactly 1, the others 0).
+fn one_hot(q: &[f64]) -> Option<usize> {
+    let mut at = None;
+    for (l, &x) in q.iter().enumerate() {
+        if x != 0.0 {
+            if x != 1.0 || at.is_some() {
+                return None;
+            }
+            at = Some(l);
+        }
+    }
+    at
+}
+
 /// Each item's vote shares, flat `[n_items × k]` (uniform for an item without labels), and
 /// whether it has labels: [`MajorityVote`](crate::aggregate::MajorityVote)'s posteriors, to
 /// the bit (the same counts and [`into_shares`]), without its per-item rows and tie draws.
-fn vote_shares(n_items: usize, k: usize, annotations: &[Annotation]) -> (Vec<f64>, Vec<bool>) {
+fn vote_shares(
+    n_items: usize,
+    k: usize,
+    annotations: &[Annotation],
+    soft: Option<&[f64]>,
+) -> (Vec<f64>, Vec<bool>) {
     let mut post = vec![0.0f64; n_items * k];
-    for a in annotations {
-        post[a.item as usize * k + a.label as usize] += 1.0;
+    match soft {
+        None => {
+            for a in annotations {
+                post[a.item as usize * k + a.label as usize] += 1.0;
+            }
+        }
+        // Soft answers: their probabilities summed (a one-hot row adds exactly 1).
+        Some(soft) => {
+            for (a, q) in annotations.iter().zip(soft.chunks_exact(k)) {
+                let at = a.item as usize * k;
+                for (acc, &q) in post[at..at + k].iter_mut().zip(q) {
+                    if q > 0.0 {
+                        *acc += q;
+                    }
+                }
+            }
+        }
     }
     let mut has_labels = Vec::with_capacity(n_items);
     for row in post.chunks_mut(k) {
@@ -755,9 +856,11 @@ fn vote_shares(n_items: usize, k: usize, annotations: &[Annotation]) -> (Vec<f64
 /// order and counting its own workers' (a pass by worker instead would read the posteriors
 /// in random order, a cache miss per label). Every count sums the same terms in the same
 /// order however many ranges there are.
+#[allow(clippy::too_many_arguments)]
 fn m_step(
     post: &[f64],
     annotations: &[Annotation],
+    soft: Option<(&[f64], Option<&Calibration>)>,
     triples: &Triples,
     k: usize,
     initial: Option<&Initial>,
@@ -784,16 +887,40 @@ fn m_step(
             let mut counts = vec![0.0; n * k * k];
             let mut used = vec![false; n * k];
             let (lo, hi) = (range.start as u32, range.end as u32);
-            for a in annotations {
+            for (j, a) in annotations.iter().enumerate() {
                 if a.worker < lo || a.worker >= hi {
                     continue;
                 }
-                let (w, l) = ((a.worker - lo) as usize, a.label as usize);
-                used[w * k + l] = true;
+                let w = (a.worker - lo) as usize;
                 let p = &post[a.item as usize * k..(a.item as usize + 1) * k];
-                let at = (w * k + l) * k;
-                for (acc, p) in counts[at..at + k].iter_mut().zip(p) {
-                    *acc += p;
+                let q = soft.map(|(rows, _)| &rows[j * k..(j + 1) * k]);
+                let label = match q {
+                    None => Some(a.label as usize),
+                    Some(q) => one_hot(q),
+                };
+                if let Some(l) = label {
+                    used[w * k + l] = true;
+                    let at = (w * k + l) * k;
+                    for (acc, p) in counts[at..at + k].iter_mut().zip(p) {
+                        *acc += p;
+                    }
+                    continue;
+                }
+                let (Some(q), Some((_, calibration))) = (q, soft) else {
+                    continue;
+                };
+                let gw = a.worker as usize;
+                for l in (0..k).filter(|&l| q[l] > 0.0) {
+                    used[w * k + l] = true;
+                    let at = (w * k + l) * k;
+                    for (c, acc) in counts[at..at + k].iter_mut().enumerate() {
+                        *acc += p[c]
+                            * match calibration {
+                                // Soft counts, before any confusion is known.
+                                None => q[l],
+                                Some(cal) => cal.share(gw, q, c, l) / cal.likelihood(gw, q, c),
+                            };
+                    }
                 }
             }
             if let Some(init) = initial {
@@ -859,20 +986,27 @@ enum MStep {
 fn one_coin_m_step(
     post: &[f64],
     annotations: &[Annotation],
+    soft: Option<(&[f64], Option<&Calibration>)>,
     n_workers: usize,
     k: usize,
     pseudo: Option<&[f64]>,
     errors: &mut [f64],
 ) {
-    let skills = one_coin_skills(post, annotations, n_workers, k, pseudo);
+    let skills = one_coin_skills(post, annotations, soft, n_workers, k, pseudo);
     errors.iter_mut().for_each(|v| *v = 0.0);
     let off = |s: f64| (1.0 - s) / (k - 1) as f64;
-    for a in annotations {
-        let (w, l) = (a.worker as usize, a.label as usize);
+    for (j, a) in annotations.iter().enumerate() {
+        let w = a.worker as usize;
         let s = skills[w];
-        for c in 0..k {
-            let v = if c == l { s } else { off(s) };
-            errors[(w * k + c) * k + l] = v.clamp(EPS, 1.0 - EPS);
+        let mut fill = |l: usize| {
+            for c in 0..k {
+                let v = if c == l { s } else { off(s) };
+                errors[(w * k + c) * k + l] = v.clamp(EPS, 1.0 - EPS);
+            }
+        };
+        match soft {
+            None => fill(a.label as usize),
+            Some((rows, _)) => (0..k).filter(|&l| rows[j * k + l] > 0.0).for_each(fill),
         }
     }
 }
@@ -881,14 +1015,40 @@ fn one_coin_m_step(
 fn one_coin_skills(
     post: &[f64],
     annotations: &[Annotation],
+    soft: Option<(&[f64], Option<&Calibration>)>,
     n_workers: usize,
     k: usize,
     pseudo: Option<&[f64]>,
 ) -> Vec<f64> {
     let mut sum = vec![0.0; n_workers];
     let mut count = vec![0usize; n_workers];
-    for a in annotations {
-        sum[a.worker as usize] += post[a.item as usize * k + a.label as usize];
+    for (j, a) in annotations.iter().enumerate() {
+        let p = &post[a.item as usize * k..(a.item as usize + 1) * k];
+        let w = a.worker as usize;
+        match soft {
+            None => sum[w] += p[a.label as usize],
+            Some((rows, calibration)) => {
+                let q = &rows[j * k..(j + 1) * k];
+                match (one_hot(q), calibration) {
+                    (Some(l), _) => sum[w] += p[l],
+                    // Right with the expected probability Σ_c post_c · (share of label c).
+                    (None, Some(cal)) => {
+                        for (c, &p) in p.iter().enumerate() {
+                            if q[c] > 0.0 {
+                                sum[w] += p * cal.share(w, q, c, c) / cal.likelihood(w, q, c);
+                            }
+                        }
+                    }
+                    (None, None) => {
+                        for (&q, &p) in q.iter().zip(p) {
+                            if q > 0.0 {
+                                sum[w] += q * p;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         count[a.worker as usize] += 1;
     }
     // Pseudo-counts: the diagonal's as right answers, all of them as answers.
@@ -987,6 +1147,7 @@ impl OneCoinDawidSkene {
 
 impl Aggregator for DawidSkene {
     type Fitted = FittedDawidSkene;
+    const SOFT: bool = true;
 
     fn fit(&self, data: &CrowdLabels) -> Result<FittedDawidSkene> {
         self.em(data, MStep::Full)
@@ -1013,6 +1174,7 @@ impl FittedAggregator for FittedDawidSkene {
 
 impl Aggregator for OneCoinDawidSkene {
     type Fitted = FittedOneCoinDawidSkene;
+    const SOFT: bool = true;
 
     fn fit(&self, data: &CrowdLabels) -> Result<FittedOneCoinDawidSkene> {
         let (n_workers, n_class) = (data.n_workers(), data.n_classes());
@@ -1024,7 +1186,22 @@ impl Aggregator for OneCoinDawidSkene {
         let post = fitted.aggregation.posteriors.as_flat().to_vec();
         let priors = self.priors.resolved(n_class, n_workers)?;
         let pseudo = priors.confusion.as_deref();
-        let mut skills = one_coin_skills(&post, &data.annotations, n_workers, n_class, pseudo);
+        let errors: Vec<f64> = fitted
+            .worker_confusions
+            .iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .collect();
+        let calibration = Calibration::new(&errors, &fitted.priors, n_class);
+        let mut skills = one_coin_skills(
+            &post,
+            &data.annotations,
+            data.soft().map(|rows| (rows, Some(&calibration))),
+            n_workers,
+            n_class,
+            pseudo,
+        );
         for (w, m) in &priors.known_workers {
             skills[*w as usize] =
                 (0..n_class).map(|c| m[c * n_class + c]).sum::<f64>() / n_class as f64;
@@ -1097,6 +1274,7 @@ fn e_step(
     prior: &[f64],
     errors: &[f64],
     triples: &Triples,
+    soft: Option<&[f64]>,
     k: usize,
     has_labels: &[bool],
     post: &mut [f64],
@@ -1106,6 +1284,7 @@ fn e_step(
     // EPS before normalising, and crowd-kit takes their log as they are (not re-clipped,
     // although normalising may have taken one below EPS).
     let log_errors = log_table_by_label(errors, k);
+    let calibration = soft.map(|_| Calibration::new(errors, prior, k));
     post.par_chunks_mut(ITEMS_PER_TASK * k)
         .enumerate()
         .for_each(|(chunk, rows)| {
@@ -1116,10 +1295,33 @@ fn e_step(
                     continue;
                 }
                 row.copy_from_slice(&log_prior);
-                for &(w, l) in &triples.by_item[triples.item_start[i]..triples.item_start[i + 1]] {
-                    let at = (w as usize * k + l as usize) * k;
-                    for (lp, m) in row.iter_mut().zip(&log_errors[at..at + k]) {
-                        *lp += m;
+                let labels = triples.item_start[i]..triples.item_start[i + 1];
+                match soft {
+                    None => {
+                        for &(w, l) in &triples.by_item[labels] {
+                            let at = (w as usize * k + l as usize) * k;
+                            for (lp, m) in row.iter_mut().zip(&log_errors[at..at + k]) {
+                                *lp += m;
+                            }
+                        }
+                    }
+                    // A soft answer adds each label's log-likelihood weighted by its
+                    // probability (the annotations are in item order: row j is label j's).
+                    Some(soft) => {
+                        for j in labels {
+                            let w = triples.by_item[j].0 as usize;
+                            let q = &soft[j * k..(j + 1) * k];
+                            if let Some(l) = one_hot(q) {
+                                let at = (w * k + l) * k;
+                                for (lp, m) in row.iter_mut().zip(&log_errors[at..at + k]) {
+                                    *lp += m;
+                                }
+                            } else if let Some(cal) = &calibration {
+                                for (c, lp) in row.iter_mut().enumerate() {
+                                    *lp += cal.likelihood(w, q, c).ln();
+                                }
+                            }
+                        }
                     }
                 }
                 let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
@@ -1156,19 +1358,37 @@ fn elbo(
     prior: &[f64],
     errors: &[f64],
     annotations: &[Annotation],
+    soft: Option<&[f64]>,
     labelled: &[usize],
     k: usize,
 ) -> f64 {
     let mut total = 0.0;
     let log_errors = log_table_by_label(errors, k);
     let log_prior: Vec<f64> = prior.iter().map(|p| p.max(EPS).ln()).collect();
-    for a in annotations {
-        let at = (a.worker as usize * k + a.label as usize) * k;
-        let m = &log_errors[at..at + k];
+    let calibration = soft.map(|_| Calibration::new(errors, prior, k));
+    for (j, a) in annotations.iter().enumerate() {
         let p = &post[a.item as usize * k..(a.item as usize + 1) * k];
-        for ((p, m), lp) in p.iter().zip(m).zip(&log_prior) {
-            if *p > 0.0 {
-                total += p * (m + lp);
+        let mut add = |l: usize, q: f64| {
+            let at = (a.worker as usize * k + l) * k;
+            let m = &log_errors[at..at + k];
+            for ((p, m), lp) in p.iter().zip(m).zip(&log_prior) {
+                if *p > 0.0 {
+                    total += q * (p * (m + lp));
+                }
+            }
+        };
+        let q = soft.map(|rows| &rows[j * k..(j + 1) * k]);
+        match (q, q.and_then(one_hot)) {
+            (None, _) => add(a.label as usize, 1.0),
+            (Some(_), Some(l)) => add(l, 1.0),
+            (Some(q), None) => {
+                if let Some(cal) = &calibration {
+                    for (c, (&p, lp)) in p.iter().zip(&log_prior).enumerate() {
+                        if p > 0.0 {
+                            total += p * (cal.likelihood(a.worker as usize, q, c).ln() + lp);
+                        }
+                    }
+                }
             }
         }
     }

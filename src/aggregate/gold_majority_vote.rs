@@ -172,7 +172,7 @@ impl Aggregator for GoldMajorityVote {
             .seed(self.seed)
             .ties(self.ties)
             .weights(skills.clone())
-            .vote(n_items, n_workers, n_class, &data.annotations)?;
+            .vote(n_items, n_workers, n_class, &data.annotations, None)?;
         Ok(FittedGoldMajorityVote {
             aggregation: weighted.aggregation,
             skills,

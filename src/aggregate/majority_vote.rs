@@ -152,6 +152,7 @@ impl MajorityVote {
         n_workers: usize,
         n_class: usize,
         annotations: &[Annotation],
+        soft: Option<&[f64]>,
     ) -> Result<FittedMajorityVote> {
         if let Some(weights) = &self.weights {
             if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
@@ -167,16 +168,29 @@ impl MajorityVote {
         }
         // One flat item × class table (a vector per item was most of the vote's time).
         let mut votes = vec![0.0f64; n_items * n_class];
-        match &self.weights {
-            None => {
+        match (&self.weights, soft) {
+            (None, None) => {
                 for a in annotations {
                     votes[a.item as usize * n_class + a.label as usize] += 1.0;
                 }
             }
-            Some(weights) => {
+            (Some(weights), None) => {
                 for a in annotations {
                     votes[a.item as usize * n_class + a.label as usize] +=
                         weights[a.worker as usize];
+                }
+            }
+            // Soft answers: each class gets the answer's probability of it (times the
+            // worker's weight); a one-hot row votes exactly as its label.
+            (weights, Some(soft)) => {
+                for (a, q) in annotations.iter().zip(soft.chunks_exact(n_class)) {
+                    let weight = weights.as_ref().map_or(1.0, |w| w[a.worker as usize]);
+                    let at = a.item as usize * n_class;
+                    for (v, &q) in votes[at..at + n_class].iter_mut().zip(q) {
+                        if q > 0.0 {
+                            *v += if weights.is_some() { weight * q } else { q };
+                        }
+                    }
                 }
             }
         }
@@ -216,6 +230,7 @@ pub struct FittedMajorityVote {
 
 impl Aggregator for MajorityVote {
     type Fitted = FittedMajorityVote;
+    const SOFT: bool = true;
 
     fn fit(&self, data: &CrowdLabels) -> Result<FittedMajorityVote> {
         self.vote(
@@ -223,6 +238,7 @@ impl Aggregator for MajorityVote {
             data.n_workers(),
             data.n_classes(),
             &data.annotations,
+            data.soft(),
         )
     }
 }

@@ -97,13 +97,15 @@ impl Aggregator for Wawa {
         let (n, r, k) = (data.n_items(), data.n_workers(), data.n_classes());
         let annotations = &data.annotations;
         let mv = MajorityVote::new().seed(self.seed).ties(self.ties);
-        let vote = mv.vote(n, r, k, annotations)?;
+        let vote = mv.vote(n, r, k, annotations, None)?;
         // A worker without labels gets skill 0 (it casts no vote anyway).
         let skills: Vec<f64> = accuracy_on_aggregates(r, annotations, &vote.aggregation.labels)
             .into_iter()
             .map(|s| s.unwrap_or(0.0))
             .collect();
-        let weighted = mv.weights(skills.clone()).vote(n, r, k, annotations)?;
+        let weighted = mv
+            .weights(skills.clone())
+            .vote(n, r, k, annotations, None)?;
         Ok(FittedWawa {
             aggregation: weighted.aggregation,
             skills,

@@ -187,7 +187,7 @@ impl Aggregator for ZeroBasedSkill {
                 .seed(self.seed)
                 .ties(self.ties)
                 .weights(skills.to_vec())
-                .vote(n_items, n_workers, n_class, annotations)
+                .vote(n_items, n_workers, n_class, annotations, None)
         };
         let mut lr = self.lr_init;
         for round in 1..=self.n_iter {

@@ -38,6 +38,8 @@ pub struct CrowdLabels {
     /// Where each label stood in the input, when the input was in another order (in-memory
     /// columns only).
     input_order: Option<Vec<u32>>,
+    /// Soft answers: per annotation (in `annotations`' order), a probability per class.
+    soft: Option<Vec<f64>>,
 }
 
 impl CrowdLabels {
@@ -179,6 +181,7 @@ impl CrowdLabels {
             truth,
             item_start,
             input_order,
+            soft: None,
         })
     }
 
@@ -359,6 +362,73 @@ impl CrowdLabels {
                 std::borrow::Cow::Owned(given)
             }
         }
+    }
+
+    /// The answers as probabilities over the classes instead of one label each (an LLM's
+    /// answer with its probabilities, a worker's stated confidence): `rows` holds one row of
+    /// `n_classes` probabilities per label, in the order the labels were given (that of
+    /// [`CrowdLabels::in_input_order`]). Each label becomes its row's most probable class (the
+    /// first of equal ones), so that a method reading only labels sees that. A row that is not
+    /// finite, non-negative and summing to 1 (within 1e-6) is an error naming the row and
+    /// the class.
+    ///
+    /// ```
+    /// use conal::data::{Annotation, CrowdLabels};
+    ///
+    /// let a = |item, worker| Annotation { item, worker, label: 0 };
+    /// let labels = CrowdLabels::indexed(1, 2, 2, vec![a(0, 0), a(0, 1)])?
+    ///     .with_soft(vec![0.2, 0.8, 0.6, 0.4])?;
+    /// assert_eq!(labels.soft().unwrap()[..2], [0.2, 0.8]);
+    /// assert_eq!(labels.annotations[0].label, 1);
+    /// # Ok::<(), conal::DataError>(())
+    /// ```
+    pub fn with_soft(mut self, rows: Vec<f64>) -> Result<Self, DataError> {
+        let (n, k) = (self.annotations.len(), self.classes.len());
+        if rows.len() != n * k {
+            return Err(DataError::Invalid(format!(
+                "{} probabilities for {n} answers of {k} classes (expected {})",
+                rows.len(),
+                n * k
+            )));
+        }
+        for (r, row) in rows.chunks_exact(k).enumerate() {
+            if let Some(c) = row.iter().position(|p| !(p.is_finite() && *p >= 0.0)) {
+                return Err(DataError::Invalid(format!(
+                    "row {r}, class {:?}: the probability {} is not a finite non-negative number",
+                    self.classes[c], row[c]
+                )));
+            }
+            let sum: f64 = row.iter().sum();
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(DataError::Invalid(format!(
+                    "row {r}: the probabilities over the classes sum to {sum}, not 1"
+                )));
+            }
+        }
+        let soft = match &self.input_order {
+            None => rows,
+            Some(order) => order
+                .iter()
+                .flat_map(|&at| rows[at as usize * k..(at as usize + 1) * k].iter().copied())
+                .collect(),
+        };
+        for (a, row) in self.annotations.iter_mut().zip(soft.chunks_exact(k)) {
+            let mut best = 0;
+            for (c, &p) in row.iter().enumerate() {
+                if p > row[best] {
+                    best = c;
+                }
+            }
+            a.label = best as u32;
+        }
+        self.soft = Some(soft);
+        Ok(self)
+    }
+
+    /// The soft answers, when given ([`CrowdLabels::with_soft`]): a row of `n_classes`
+    /// probabilities per annotation, in [`CrowdLabels::annotations`]' order.
+    pub fn soft(&self) -> Option<&[f64]> {
+        self.soft.as_deref()
     }
 
     /// The same labels with these worker and item ids (in index order), checked for their
