@@ -951,3 +951,56 @@ fn aggregate_embeddings_from_csv() {
         "{err}"
     );
 }
+
+/// Soft answers from the command line: a long CSV with p_<class> columns in place of the
+/// label column; majority vote sums the probabilities, Dawid-Skene runs, a method without a
+/// soft form and rows that are not probabilities are errors naming the method or the line.
+#[test]
+fn aggregate_reads_soft_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let answers = dir.path().join("soft.csv");
+    std::fs::write(
+        &answers,
+        "task,worker,p_no,p_yes\nt,a,0.6,0.4\nt,b,0.3,0.7\nu,a,1,0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("mv.csv");
+    let run = |method: &str, out: &std::path::Path| {
+        output(
+            conal()
+                .args([
+                    "aggregate",
+                    "--task",
+                    "table",
+                    "--method",
+                    method,
+                    "--answers",
+                ])
+                .arg(&answers)
+                .arg("--out")
+                .arg(out),
+        )
+    };
+    let (ok, _, err) = run("mv", &out);
+    assert!(ok, "{err}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.starts_with("task,label,p_no,p_yes\nt,yes,0.45"),
+        "{written}"
+    );
+    assert!(written.contains("\nu,no,1"), "{written}");
+    let (ok, _, err) = run("ds", &dir.path().join("ds.csv"));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run("glad", &dir.path().join("glad.csv"));
+    assert!(!ok && err.contains("soft answers"), "{err}");
+    std::fs::write(
+        &answers,
+        "task,worker,p_no,p_yes\nt,a,0.6,0.4\nt,b,0.3,0.8\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run("mv", &out);
+    assert!(
+        !ok && err.contains("soft.csv:3") && err.contains("sum to 1.1"),
+        "{err}"
+    );
+}

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::ids::Ids;
 use crate::data::labels::{Built, Items, LabelRow, Place, build_labels};
 pub use crate::data::labels::{Duplicates, sort_labels};
 use crate::data::long_csv;
@@ -217,6 +218,33 @@ impl TableSpec {
             AnswersFormat::Long => {
                 let path = &self.answers;
                 let bytes = crate::io::FileBytes::read(path).map_err(|e| DataError::io(path, e))?;
+                if let Some(mut soft) = self.read_soft_long(&bytes)? {
+                    if !grow {
+                        return Err(DataError::file(
+                            path,
+                            "soft answers (p_<class> columns) are aggregated, not trained on: \
+                             give one label per answer in a label column to train",
+                        ));
+                    }
+                    if let Some(gold) = &self.gold {
+                        let index: HashMap<&str, u32> = soft
+                            .items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, id)| (id.as_str(), i as u32))
+                            .collect();
+                        let class_index: HashMap<&str, u32> = soft
+                            .classes
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| (c.as_str(), i as u32))
+                            .collect();
+                        let truth =
+                            self.read_gold(gold, &index, &class_index, soft.items.len(), true)?;
+                        soft.truth = Some(truth);
+                    }
+                    return Ok(soft);
+                }
                 match self.read_long_fast(&bytes, &items) {
                     Some(built) => built,
                     None => self.build(self.read_long(&bytes)?, items)?,
@@ -396,6 +424,149 @@ impl TableSpec {
     }
 
     /// The long CSV `bytes` (the contents of `self.answers`) read by the csv crate.
+    /// Soft answers from a long file whose header has no label column but `p_<class>`
+    /// columns, one probability per class (the layout `conal aggregate` writes posteriors
+    /// in); `None` for any other file. Classes in column order (or `classes`, where given: a
+    /// class without a column gets 0). A field that is not a finite number ≥ 0, or a row that
+    /// does not sum to 1 within 1e-6, is an error naming the line and the column.
+    fn read_soft_long(&self, bytes: &[u8]) -> Result<Option<CrowdLabels>, DataError> {
+        let path = &self.answers;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .trim(csv::Trim::All)
+            .delimiter(self.delimiter_for(path))
+            .from_reader(bytes);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_error(path, e))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if headers.contains(&self.label_column) {
+            return Ok(None);
+        }
+        let columns: Vec<(usize, &str)> = headers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                h.strip_prefix("p_")
+                    .filter(|c| !c.is_empty())
+                    .map(|c| (i, c))
+            })
+            .collect();
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        let find = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                DataError::parse(
+                    path,
+                    1,
+                    format!("expected a column {name:?} in the header, found {headers:?}"),
+                )
+            })
+        };
+        let (t, w) = (find(&self.task_column)?, find(&self.worker_column)?);
+        let classes: Vec<String> = match &self.classes {
+            None => columns.iter().map(|(_, c)| c.to_string()).collect(),
+            Some(given) => {
+                if let Some((_, c)) = columns.iter().find(|(_, c)| !given.iter().any(|g| g == c)) {
+                    return Err(DataError::parse(
+                        path,
+                        1,
+                        format!("column \"p_{c}\": {c:?} is not one of the classes {given:?}"),
+                    ));
+                }
+                given.clone()
+            }
+        };
+        let place: Vec<usize> = columns
+            .iter()
+            .map(|(_, c)| classes.iter().position(|k| k == c).unwrap_or(0))
+            .collect();
+        let k = classes.len();
+        let (mut tasks, mut workers) = (Ids::default(), Ids::default());
+        let (mut task_codes, mut worker_codes, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rows: Vec<f64> = Vec::new();
+        let mut record = csv::StringRecord::new();
+        let mut line = 1u64;
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(path, e))?
+        {
+            line += 1;
+            let field = |i: usize, name: &str| match record.get(i) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => Err(DataError::parse(
+                    path,
+                    line,
+                    format!("column {name:?} is empty"),
+                )),
+            };
+            task_codes.push(i64::from(tasks.code(field(t, &self.task_column)?)));
+            worker_codes.push(i64::from(workers.code(field(w, &self.worker_column)?)));
+            let mut row = vec![0.0; k];
+            for ((i, c), &at) in columns.iter().zip(&place) {
+                row[at] = match record.get(*i).unwrap_or("").parse::<f64>() {
+                    Ok(v) if v.is_finite() && v >= 0.0 => v,
+                    _ => {
+                        return Err(DataError::parse(
+                            path,
+                            line,
+                            format!(
+                                "column \"p_{c}\": {:?} is not a probability (a number ≥ 0)",
+                                record.get(*i).unwrap_or("")
+                            ),
+                        ));
+                    }
+                };
+            }
+            let sum: f64 = row.iter().sum();
+            if (sum - 1.0).abs() > 1e-6 {
+                return Err(DataError::parse(
+                    path,
+                    line,
+                    format!(
+                        "the p_<class> columns sum to {sum}, not 1 (a soft answer is a probability per class)"
+                    ),
+                ));
+            }
+            let mut best = 0;
+            for (c, &p) in row.iter().enumerate() {
+                if p > row[best] {
+                    best = c;
+                }
+            }
+            labels.push(best as i64);
+            rows.extend(row);
+        }
+        if rows.is_empty() {
+            return Err(DataError::file(path, "no answers (0 rows)"));
+        }
+        let labels = CrowdLabels::from_codes(
+            tasks.names.len(),
+            workers.names.len(),
+            classes,
+            &task_codes,
+            &worker_codes,
+            &labels,
+        )
+        .map_err(|e| match e {
+            DataError::RepeatedPair { first, second, .. } => DataError::parse(
+                path,
+                second as u64 + 2,
+                format!("the same (task, worker) pair as line {}", first + 2),
+            ),
+            e => e,
+        })?;
+        Ok(Some(
+            labels
+                .with_soft(rows)?
+                .with_ids(workers.names, tasks.names)?,
+        ))
+    }
+
     fn read_long(&self, bytes: &[u8]) -> Result<RawLabels, DataError> {
         let path = &self.answers;
         let mut reader = csv::ReaderBuilder::new()

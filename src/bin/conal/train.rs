@@ -46,8 +46,9 @@ pub struct DataArgs {
     #[arg(long, value_name = "FEATURES")]
     pub features: Option<String>,
 
-    /// Table: the crowd labels — long CSV/TSV (task,worker,label), matrix (.txt/.npy, tasks ×
-    /// workers, -1 = none) or peerannot answers.json.
+    /// Table: the crowd labels — long CSV/TSV (task,worker,label; for aggregation also soft
+    /// answers task,worker,p_<class>…), matrix (.txt/.npy, tasks × workers, -1 = none) or
+    /// peerannot answers.json.
     #[arg(
         long,
         value_name = "FILE",
