@@ -226,23 +226,7 @@ impl TableSpec {
                              give one label per answer in a label column to train",
                         ));
                     }
-                    if let Some(gold) = &self.gold {
-                        let index: HashMap<&str, u32> = soft
-                            .items
-                            .iter()
-                            .enumerate()
-                            .map(|(i, id)| (id.as_str(), i as u32))
-                            .collect();
-                        let class_index: HashMap<&str, u32> = soft
-                            .classes
-                            .iter()
-                            .enumerate()
-                            .map(|(i, c)| (c.as_str(), i as u32))
-                            .collect();
-                        let truth =
-                            self.read_gold(gold, &index, &class_index, soft.items.len(), true)?;
-                        soft.truth = Some(truth);
-                    }
+                    soft.truth = self.gold_of(&soft.items, &soft.classes, true)?;
                     return Ok(soft);
                 }
                 match self.read_long_fast(&bytes, &items) {
@@ -258,24 +242,7 @@ impl TableSpec {
             self.answers.display(),
             built.annotations.len()
         );
-        let truth = match &self.gold {
-            Some(path) => {
-                let index: HashMap<&str, u32> = built
-                    .items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| (id.as_str(), i as u32))
-                    .collect();
-                let class_index: HashMap<&str, u32> = built
-                    .classes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.as_str(), i as u32))
-                    .collect();
-                Some(self.read_gold(path, &index, &class_index, built.items.len(), grow)?)
-            }
-            None => None,
-        };
+        let truth = self.gold_of(&built.items, &built.classes, grow)?;
         let make = if grow {
             CrowdLabels::from_interned
         } else {
@@ -737,6 +704,35 @@ impl TableSpec {
     }
 
     /// Reads `task,label` rows into per-item true labels.
+    /// The true labels of `items` from the gold file, when one is given.
+    fn gold_of(
+        &self,
+        items: &[String],
+        classes: &[String],
+        labels_only: bool,
+    ) -> Result<Option<Vec<Option<u32>>>, DataError> {
+        let Some(path) = &self.gold else {
+            return Ok(None);
+        };
+        let index: HashMap<&str, u32> = items
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i as u32))
+            .collect();
+        let class_index: HashMap<&str, u32> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
+        Ok(Some(self.read_gold(
+            path,
+            &index,
+            &class_index,
+            items.len(),
+            labels_only,
+        )?))
+    }
+
     fn read_gold(
         &self,
         path: &Path,
