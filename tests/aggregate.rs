@@ -683,7 +683,7 @@ fn dawid_skene_priors_are_pseudo_counts() {
     }
 }
 
-/// Soft answers: one-hot rows give the hard labels' numbers bit for bit (majority vote,
+/// Soft answers: one-hot rows give the hard labels' numbers bit for bit (majority vote, Wawa,
 /// Dawid-Skene, one-coin DS); probabilities are counted as fractions of a label (known
 /// answers); a method that takes one label per answer refuses them through the registry;
 /// rows that are not probabilities are errors naming the row.
@@ -744,6 +744,12 @@ fn soft_answers_are_fractional_labels() {
     );
     assert_eq!(x.aggregation, y.aggregation);
     assert_eq!(x.skills, y.skills);
+    let (x, y) = (
+        conal::aggregate::Wawa::new().fit(&hard).unwrap(),
+        conal::aggregate::Wawa::new().fit(&soft).unwrap(),
+    );
+    assert_eq!(x.aggregation, y.aggregation);
+    assert_eq!(x.skills, y.skills);
 
     // Two answers to one item, (0.6, 0.4) and (0.3, 0.7): votes (0.9, 1.1).
     let pair = CrowdLabels::indexed(1, 2, 2, vec![a(0, 0, 0), a(0, 1, 0)])
@@ -764,7 +770,7 @@ fn soft_answers_are_fractional_labels() {
     );
 
     // Through the registry, a method without a soft form refuses them.
-    for name in ["glad", "wawa", "mace"] {
+    for name in ["glad", "zbs", "mace"] {
         let method = registry::entry(name)
             .unwrap()
             .build(&Params::new())

@@ -149,7 +149,7 @@ def encode(
     if soft_columns(frame) and not allow_soft:
         raise MissingColumnError(
             "data has no column 'label' but p_<class> columns: soft answers (a probability per "
-            "class) are aggregated by MajorityVote, DawidSkene and OneCoinDawidSkene; this one "
+            "class) are aggregated by MajorityVote, Wawa, DawidSkene and OneCoinDawidSkene; this one "
             "takes one label per answer"
         )
     if tasks is None:

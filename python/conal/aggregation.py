@@ -275,7 +275,8 @@ class Wawa(_SkillsFromCrowd):
     ``fit(data)`` learns ``skills_`` (Series indexed by worker, named ``skill``);
     ``predict(data)``/``predict_proba(data)`` run the weighted vote on ``data`` (every worker
     in it needs a skill) and set ``labels_`` and ``probas_`` (sorted by task and label, as
-    crowd-kit's weighted vote is).
+    crowd-kit's weighted vote is). Soft answers (``p_<class>`` columns): the votes sum the
+    probabilities, and a worker agrees with the vote by the probability it gave its label.
     """
 
 
@@ -285,7 +286,7 @@ class Wawa(_SkillsFromCrowd):
         if is_empty(data):
             self.skills_ = _empty_skills()
             return self
-        coded = encode(data)
+        coded = encode(data, allow_soft=True)
         _, _, learned = _run("wawa", coded, ties="lowest")
         skills = pd.Series(learned["skills"], index=pd.Index(coded.worker_ids, name="worker"), name="skill")
         self.skills_ = skills.sort_index()

@@ -1,5 +1,5 @@
 """Soft answers (a probability per class in p_<class> columns, in place of a label) for
-MajorityVote, DawidSkene and OneCoinDawidSkene: one-hot rows give the labels' numbers bit for
+MajorityVote, Wawa, DawidSkene and OneCoinDawidSkene: one-hot rows give the labels' numbers bit for
 bit, probabilities count as fractions of a label (known answers), a class that takes one
 label per answer says so, and rows that are not probabilities are named."""
 
@@ -30,6 +30,14 @@ def test_one_hot_rows_are_the_labels(cls, generated):
     )
     if hasattr(hard, "errors_"):
         pd.testing.assert_frame_equal(hard.errors_.sort_index(), soft.errors_.sort_index(), check_exact=True)
+
+
+def test_one_hot_rows_are_the_labels_for_wawa(generated):
+    hard, soft = ours.Wawa(), ours.Wawa()
+    pd.testing.assert_frame_equal(
+        hard.fit_predict_proba(generated), soft.fit_predict_proba(one_hot(generated)), check_exact=True
+    )
+    pd.testing.assert_series_equal(hard.skills_, soft.skills_, check_exact=True)
 
 
 def test_probabilities_are_fractions_of_a_label():
@@ -78,7 +86,7 @@ def test_a_model_labellers_probabilities_help_dawid_skene():
 
 def test_classes_without_a_soft_form_say_so():
     df = pd.DataFrame({"task": ["t", "t"], "worker": ["a", "b"], "p_no": [0.6, 0.3], "p_yes": [0.4, 0.7]})
-    for cls in (ours.GLAD, ours.Wawa, ours.ZeroBasedSkill):
+    for cls in (ours.GLAD, ours.ZeroBasedSkill, ours.KOS):
         with pytest.raises(KeyError, match="soft answers"):
             cls().fit(df)
     with pytest.raises(KeyError, match="'label'"):

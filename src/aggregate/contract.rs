@@ -210,7 +210,8 @@ impl<A: Aggregator + Send + Sync> DynAggregator for A {
             return Err(crate::error::Error::Invalid {
                 what: "answers",
                 message: "this method takes one label per answer; soft answers (probabilities) \
-                          are aggregated by majority vote, Dawid-Skene and one-coin Dawid-Skene"
+                          are aggregated by majority vote, Wawa, Dawid-Skene and one-coin \
+                          Dawid-Skene"
                     .into(),
             });
         }

@@ -92,20 +92,39 @@ impl Wawa {
 
 impl Aggregator for Wawa {
     type Fitted = FittedWawa;
+    const SOFT: bool = true;
 
     fn fit(&self, data: &CrowdLabels) -> Result<FittedWawa> {
         let (n, r, k) = (data.n_items(), data.n_workers(), data.n_classes());
         let annotations = &data.annotations;
+        let soft = data.soft();
         let mv = MajorityVote::new().seed(self.seed).ties(self.ties);
-        let vote = mv.vote(n, r, k, annotations, None)?;
+        let vote = mv.vote(n, r, k, annotations, soft)?;
         // A worker without labels gets skill 0 (it casts no vote anyway).
-        let skills: Vec<f64> = accuracy_on_aggregates(r, annotations, &vote.aggregation.labels)
-            .into_iter()
-            .map(|s| s.unwrap_or(0.0))
-            .collect();
+        let skills: Vec<f64> = match soft {
+            None => accuracy_on_aggregates(r, annotations, &vote.aggregation.labels)
+                .into_iter()
+                .map(|s| s.unwrap_or(0.0))
+                .collect(),
+            // Soft answers agree with the vote by the probability they give its label (a
+            // one-hot row: 1 or 0, as a label).
+            Some(soft) => {
+                let (mut agree, mut total) = (vec![0.0; r], vec![0u64; r]);
+                for (a, q) in annotations.iter().zip(soft.chunks_exact(k)) {
+                    agree[a.worker as usize] +=
+                        q[vote.aggregation.labels[a.item as usize] as usize];
+                    total[a.worker as usize] += 1;
+                }
+                agree
+                    .iter()
+                    .zip(&total)
+                    .map(|(&s, &t)| if t > 0 { s / t as f64 } else { 0.0 })
+                    .collect()
+            }
+        };
         let weighted = mv
             .weights(skills.clone())
-            .vote(n, r, k, annotations, None)?;
+            .vote(n, r, k, annotations, soft)?;
         Ok(FittedWawa {
             aggregation: weighted.aggregation,
             skills,
