@@ -604,8 +604,7 @@ impl DawidSkene {
                 let previous = prior
                     .filter(|_| soft.is_some())
                     .map(|p| (errors.to_vec(), p));
-                let previous = previous.as_ref().map(|(e, p)| (e.as_slice(), *p));
-                let calibration = previous.map(|(e, p)| Calibration::new(e, p, k));
+                let calibration = previous.as_ref().map(|(e, p)| Calibration::new(e, p, k));
                 let soft = soft.map(|rows| (rows, calibration.as_ref()));
                 match kind {
                     MStep::Full => m_step(
@@ -910,6 +909,11 @@ fn m_step(
                     continue;
                 };
                 let gw = a.worker as usize;
+                // Each class's likelihood of the answer, once (the shares below divide by it).
+                let likelihood: Vec<f64> = match calibration {
+                    Some(cal) => (0..k).map(|c| cal.likelihood(gw, q, c)).collect(),
+                    None => Vec::new(),
+                };
                 for l in (0..k).filter(|&l| q[l] > 0.0) {
                     used[w * k + l] = true;
                     let at = (w * k + l) * k;
@@ -918,7 +922,7 @@ fn m_step(
                             * match calibration {
                                 // Soft counts, before any confusion is known.
                                 None => q[l],
-                                Some(cal) => cal.share(gw, q, c, l) / cal.likelihood(gw, q, c),
+                                Some(cal) => cal.share(gw, q, c, l) / likelihood[c],
                             };
                     }
                 }

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::data::music::{csv_error, open_csv};
+use crate::data::music::{csv_error, header_column, open_csv};
 use crate::error::{DataError, Error, Result};
 
 /// The labels that mean "neither item won" when they name neither compared item.
@@ -193,16 +193,14 @@ impl Comparisons {
         let parse = |line: u64, message: String| Error::Data(DataError::parse(path, line, message));
         let (mut reader, header) = open_csv(path).map_err(Error::Data)?;
         let find = |name: &str| {
-            header.iter().position(|h| h == name).ok_or_else(|| {
-                Error::Data(DataError::file(
-                    path,
-                    format!(
-                        "no column {name:?} in the header (found {}); comparisons need columns \
-                         for the left item, the right item and the label (the chosen item)",
-                        header.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                ))
-            })
+            header_column(
+                path,
+                &header,
+                name,
+                "comparisons need columns for the left item, the right item and the label (the \
+                 chosen item)",
+            )
+            .map_err(Error::Data)
         };
         let (l, r, y) = (
             find(&columns.left)?,

@@ -21,7 +21,7 @@
 use std::path::Path;
 
 use crate::data::ids::Ids;
-use crate::data::music::{csv_error, open_csv};
+use crate::data::music::{csv_error, header_column, open_csv};
 use crate::error::{DataError, Error, Result};
 
 /// The columns of an embedding CSV ([`Embeddings::read_csv`]).
@@ -148,27 +148,21 @@ impl Embeddings {
         let fail = |e: csv::Error| Error::Data(csv_error(path, e));
         let (mut reader, header) = open_csv(path).map_err(Error::Data)?;
         let position = |name: &str| header.iter().position(|h| h == name);
-        let missing = |name: &str| {
-            Error::Data(DataError::file(
-                path,
-                format!(
-                    "no column {name:?} in the header (found {}); embeddings need columns for \
-                     the task, the worker and the embedding (one column of numbers, or \
-                     numbered columns {e}_0, {e}_1, …)",
-                    header.iter().collect::<Vec<_>>().join(", "),
-                    e = columns.embedding
-                ),
-            ))
-        };
-        let t = position(&columns.task).ok_or_else(|| missing(&columns.task))?;
-        let w = position(&columns.worker).ok_or_else(|| missing(&columns.worker))?;
+        let needs = format!(
+            "embeddings need columns for the task, the worker and the embedding (one column of \
+             numbers, or numbered columns {e}_0, {e}_1, …)",
+            e = columns.embedding
+        );
+        let find = |name: &str| header_column(path, &header, name, &needs).map_err(Error::Data);
+        let (t, w) = (find(&columns.task)?, find(&columns.worker)?);
         let out = position(&columns.output);
         let single = position(&columns.embedding);
         let numbered: Vec<usize> = (0..)
             .map_while(|j| position(&format!("{}_{j}", columns.embedding)))
             .collect();
         if single.is_none() && numbered.is_empty() {
-            return Err(missing(&columns.embedding));
+            // Absent in both forms: the error that names it.
+            find(&columns.embedding)?;
         }
         let (mut tasks, mut workers) = (Ids::default(), Ids::default());
         let (mut task, mut worker, mut values, mut outputs) =

@@ -128,6 +128,25 @@ pub(crate) fn open_csv(
     Ok((reader, header))
 }
 
+/// Where column `name` stands in `header` (fields compared trimmed); otherwise an error
+/// naming the file, the columns found and what the reader `needs`.
+pub(crate) fn header_column(
+    path: &Path,
+    header: &csv::StringRecord,
+    name: &str,
+    needs: &str,
+) -> Result<usize, DataError> {
+    header.iter().position(|h| h.trim() == name).ok_or_else(|| {
+        DataError::file(
+            path,
+            format!(
+                "no column {name:?} in the header (found {}); {needs}",
+                header.iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
 pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
     let line = e.position().map_or(0, |p| p.line());
     match e.into_kind() {

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::data::ids::Ids;
-use crate::data::music::{csv_error, open_csv};
+use crate::data::music::{csv_error, header_column, open_csv};
 use crate::error::{DataError, Error, Result};
 
 /// The columns of a mask listing ([`Segmentations::read_csv`]).
@@ -133,16 +133,13 @@ impl Segmentations<'static> {
         let fail = |e: csv::Error| Error::Data(csv_error(path, e));
         let (mut reader, header) = open_csv(path).map_err(Error::Data)?;
         let find = |name: &str| {
-            header.iter().position(|h| h == name).ok_or_else(|| {
-                Error::Data(DataError::file(
-                    path,
-                    format!(
-                        "no column {name:?} in the header (found {}); a mask listing needs \
-                         columns for the task, the worker and the mask file",
-                        header.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                ))
-            })
+            header_column(
+                path,
+                &header,
+                name,
+                "a mask listing needs columns for the task, the worker and the mask file",
+            )
+            .map_err(Error::Data)
         };
         let (t, w, m) = (
             find(&columns.task)?,

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::data::music::csv_error;
+use crate::data::music::{csv_error, header_column};
 use crate::error::{DataError, Error, Result};
 
 /// Answers as word sequences, one row per (task, worker).
@@ -129,15 +129,13 @@ impl Texts {
         let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(fail)?;
         let header = reader.headers().map_err(fail)?.clone();
         let find = |name: &str| {
-            header.iter().position(|h| h.trim() == name).ok_or_else(|| {
-                Error::Data(DataError::file(
-                    path,
-                    format!(
-                        "no column {name:?} in the header (found {}); texts need a task column and a text column",
-                        header.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                ))
-            })
+            header_column(
+                path,
+                &header,
+                name,
+                "texts need a task column and a text column",
+            )
+            .map_err(Error::Data)
         };
         let (t, x) = (find(task_column)?, find(text_column)?);
         let (mut tasks, mut texts) = (Vec::new(), Vec::new());
